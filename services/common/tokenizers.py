@@ -1,0 +1,128 @@
+"""Tokenizers: char-level (nanoGPT's shakespeare_char) and byte-level BPE (the `tokenizers` library).
+
+Both serialise to a plain JSON dict (`to_dict`/`tokenizer_from_dict`) that is stored beside prepared data
+(`tokenizer.json`) and inside every checkpoint, so a model is usable from its checkpoint file alone.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable, Protocol
+
+import numpy as np
+
+
+class Tokenizer(Protocol):
+    kind: str
+    vocab_size: int
+
+    def encode(self, text: str) -> list[int]: ...
+    def decode(self, ids: Iterable[int]) -> str: ...
+    def to_dict(self) -> dict: ...
+
+
+class CharTokenizer:
+    """One id per distinct character of the training text, sorted (nanoGPT's stoi/itos)."""
+
+    kind = "char"
+
+    def __init__(self, chars: str):
+        if len(set(chars)) != len(chars):
+            raise ValueError("char tokenizer alphabet has repeated characters")
+        self.chars = chars
+        self.stoi = {ch: i for i, ch in enumerate(chars)}
+        self.vocab_size = len(chars)
+        # vectorised decode: ids -> characters with one numpy take
+        self._itos = np.array(list(chars), dtype=object) if chars else np.array([], dtype=object)
+
+    @classmethod
+    def train(cls, text: str) -> "CharTokenizer":
+        return cls("".join(sorted(set(text))))
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            return [self.stoi[c] for c in text]
+        except KeyError as e:
+            raise ValueError(f"character {e.args[0]!r} is not in the tokenizer's alphabet") from None
+
+    def encode_array(self, text: str) -> np.ndarray:
+        """Whole-corpus encode through a lookup table on code points (no per-character dict lookups)."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        table_size = max(ord(c) for c in self.chars) + 1 if self.chars else 1
+        table = np.full(max(table_size, 1), -1, dtype=np.int64)
+        table[[ord(c) for c in self.chars]] = np.arange(self.vocab_size)
+        if codes.size and codes.max() >= table.size:
+            bad = chr(int(codes[codes >= table.size][0]))
+            raise ValueError(f"character {bad!r} is not in the tokenizer's alphabet")
+        ids = table[codes]
+        if (ids < 0).any():
+            raise ValueError(f"character {chr(int(codes[ids < 0][0]))!r} is not in the tokenizer's alphabet")
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self._itos[np.asarray(list(ids), dtype=np.int64)])
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "chars": self.chars}
+
+
+class BPETokenizer:
+    """Byte-level BPE (GPT-2 style pre-tokenisation) trained with Hugging Face `tokenizers`."""
+
+    kind = "bpe"
+
+    def __init__(self, tok):
+        self._tok = tok
+        self.vocab_size = tok.get_vocab_size()
+
+    @classmethod
+    def train(cls, texts: list[str], vocab_size: int = 4096, min_frequency: int = 2) -> "BPETokenizer":
+        from tokenizers import Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
+
+        tok = HFTokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # every byte encodes: no unknown tokens
+            show_progress=False,
+        )
+        tok.train_from_iterator(texts, trainer=trainer)
+        return cls(tok)
+
+    def encode(self, text: str) -> list[int]:
+        return self._tok.encode(text).ids
+
+    def encode_array(self, text: str) -> np.ndarray:
+        # encode line batches in parallel (Rust threads) instead of one huge string
+        lines = text.splitlines(keepends=True)
+        encs = self._tok.encode_batch(lines)
+        if not encs:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encs])
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self._tok.decode(list(int(i) for i in ids))
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "tokenizer_json": self._tok.to_str()}
+
+
+def tokenizer_from_dict(d: dict) -> Tokenizer:
+    kind = d.get("kind")
+    if kind == "char":
+        return CharTokenizer(d["chars"])
+    if kind == "bpe":
+        from tokenizers import Tokenizer as HFTokenizer
+
+        return BPETokenizer(HFTokenizer.from_str(d["tokenizer_json"]))
+    raise ValueError(f"unknown tokenizer kind {kind!r} (expected 'char' or 'bpe')")
+
+
+def tokenizer_from_json(text: str) -> Tokenizer:
+    return tokenizer_from_dict(json.loads(text))
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """uint16 when every id fits, else uint32 (the on-disk format of train.bin/val.bin)."""
+    return np.dtype(np.uint16) if vocab_size <= 2**16 else np.dtype(np.uint32)

@@ -1,0 +1,1 @@
+"""Trainer service: data preparation, the training loop (nanoGPT's, plus early stopping) and its CLI."""

@@ -1,0 +1,3 @@
+from services.trainer.cli import main
+
+main()

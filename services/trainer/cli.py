@@ -1,0 +1,29 @@
+"""moredata-train: the trainer's command line (see `moredata-train --help`)."""
+from __future__ import annotations
+
+import json
+import sys
+
+from services.common.atomic import atomic_write_text
+from services.common.cli_errors import exit_on_user_error
+from services.trainer.config import help_text, load_settings
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(help_text())
+        return
+    cfg = load_settings(argv)
+    from services.trainer.loop import Trainer, summary_dict  # torch import only once the flags are fine
+
+    trainer = Trainer(cfg)
+    summary = trainer.run()
+    if trainer.master:
+        atomic_write_text(f"{cfg.out_dir}/summary.json", json.dumps(summary_dict(summary), indent=2))
+        print("\ntraining summary\n" + summary.table(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Trainer settings: every default in one place, then a config file, then `--key=value` flags.
+
+    moredata-train shakespeare_char_cpu --max_iters=500 --device=cpu
+
+Precedence (highest first): `--key=value` flags, the TOML config file, `TRAINER_<KEY>` environment
+variables, the defaults below. The defaults are nanoGPT's `train.py` ones (GPT-2 124M sizes), except
+where a comment says otherwise. An unknown key or a value of the wrong type fails with the key named.
+"""
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.cli_errors import UserError
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+class TrainerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRAINER_", extra="forbid", validate_default=True)
+
+    # I/O
+    out_dir: str = Field("out", description="checkpoints, metrics.jsonl and loss.png go here")
+    eval_interval: int = Field(2000, ge=1, description="evaluate train/val loss every this many iterations")
+    log_interval: int = Field(1, ge=1, description="log the training loss every this many iterations")
+    eval_iters: int = Field(200, ge=1, description="batches per split in each evaluation")
+    eval_only: bool = Field(False, description="evaluate once and exit")
+    always_save_checkpoint: bool = Field(True, description="save ckpt.pt at every eval, not only on improvement")
+    init_from: str = Field("scratch", description="'scratch', 'resume' (out_dir/ckpt.pt) or a checkpoint path")
+    seed: int = Field(1337, description="base random seed (each DDP rank adds its rank)")
+    # data
+    data_dir: str = Field("data/shakespeare_char", description="folder with train.bin, val.bin, meta.json "
+                          "(nanoGPT: data/openwebtext, which we cannot download here)")
+    gradient_accumulation_steps: int = Field(40, ge=1, description="micro-steps per optimizer step (5 * 8 GPUs)")
+    batch_size: int = Field(12, ge=1, description="micro-batch size (rows)")
+    block_size: int = Field(1024, ge=1, description="context length")
+    # model
+    n_layer: int = Field(12, ge=1)
+    n_head: int = Field(12, ge=1)
+    n_embd: int = Field(768, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="0 for pretraining, 0.1+ for finetuning")
+    bias: bool = Field(False, description="bias in LayerNorm and Linear layers")
+    # AdamW
+    learning_rate: float = Field(6e-4, gt=0.0, description="max learning rate")
+    max_iters: int = Field(600000, ge=0, description="total number of training iterations")
+    weight_decay: float = Field(1e-1, ge=0.0)
+    beta1: float = Field(0.9, ge=0.0, lt=1.0)
+    beta2: float = Field(0.95, ge=0.0, lt=1.0)
+    grad_clip: float = Field(1.0, ge=0.0, description="clip gradients at this norm, 0 disables")
+    # learning-rate schedule: linear warmup then cosine decay to min_lr
+    decay_lr: bool = Field(True, description="whether to decay the learning rate")
+    warmup_iters: int = Field(2000, ge=0)
+    lr_decay_iters: int = Field(600000, ge=1, description="should be ~= max_iters per Chinchilla")
+    min_lr: float = Field(6e-5, ge=0.0, description="~= learning_rate/10 per Chinchilla")
+    # early stopping (not in nanoGPT)
+    early_stopping_patience: int = Field(0, ge=0, description="stop after this many evaluations without "
+                                         "improvement of the monitored loss; 0 disables")
+    early_stopping_min_delta: float = Field(0.0, ge=0.0, description="an improvement must beat the best by more")
+    early_stopping_monitor: Literal["val", "train"] = Field("val", description="which evaluated loss to monitor")
+    # system
+    backend: Literal["nccl", "gloo"] = Field("nccl", description="DDP backend (gloo on CPU)")
+    device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:N', 'mps'; "
+                        "nanoGPT: 'cuda'")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="'auto': bfloat16 on CUDA when supported, else float16 on CUDA, float32 on CPU")
+    compile: bool = Field(False, description="torch.compile the model (nanoGPT: True; off here for quick CPU starts)")
+    # output (not in nanoGPT)
+    progress: bool = Field(True, description="progress bar when stderr is a terminal (log lines otherwise)")
+    plot: bool = Field(True, description="write out_dir/loss.png at the end")
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, v: str) -> str:
+        if v in ("auto", "cpu", "cuda", "mps") or (v.startswith("cuda:") and v[5:].isdigit()):
+            return v
+        raise ValueError("expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainerSettings":
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.min_lr > self.learning_rate:
+            raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate ({self.learning_rate})")
+        return self
+
+
+FIELDS = TrainerSettings.model_fields
+
+
+def resolve_config_path(name: str) -> Path:
+    """A config is a TOML file path, or the name of a shipped config (`shakespeare_char_cpu`)."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    shipped = CONFIG_DIR / f"{name.removesuffix('.toml')}.toml"
+    if shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(q.stem for q in CONFIG_DIR.glob("*.toml")))
+    raise UserError(f"config file not found: {name} (shipped configs: {known})")
+
+
+def _unknown_key(key: str) -> UserError:
+    close = difflib.get_close_matches(key, FIELDS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return UserError(f"unknown config key '{key}'{hint}; see --help for the list")
+
+
+def read_config_file(path: Path) -> dict:
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"config file {path} is not valid TOML: {e}") from None
+    for key in values:
+        if key not in FIELDS:
+            raise _unknown_key(key)
+    return values
+
+
+def parse_overrides(args: list[str]) -> tuple[list[str], dict]:
+    """Splits argv into config files (positional) and `--key=value` overrides (values stay strings)."""
+    files, overrides = [], {}
+    for arg in args:
+        if arg.startswith("--"):
+            key, eq, value = arg[2:].partition("=")
+            if not eq:
+                raise UserError(f"expected --key=value, got '{arg}'")
+            if key not in FIELDS:
+                raise _unknown_key(key)
+            overrides[key] = value
+        else:
+            files.append(arg)
+    return files, overrides
+
+
+def build_settings(values: dict) -> TrainerSettings:
+    """Validates values (plus env vars and defaults); a bad one is a UserError naming its key."""
+    try:
+        return TrainerSettings(**values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(x) for x in err["loc"]) or "config"
+        got = f" (got {err['input']!r})" if err["type"] != "value_error" or err["loc"] else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        raise UserError(f"config key '{key}': {msg}{got}" if err["loc"] else msg) from None
+
+
+def load_settings(argv: list[str]) -> TrainerSettings:
+    files, overrides = parse_overrides(argv)
+    values: dict = {}
+    for name in files:
+        values.update(read_config_file(resolve_config_path(name)))
+    values.update(overrides)
+    return build_settings(values)
+
+
+def help_text() -> str:
+    lines = [
+        "usage: moredata-train [CONFIG ...] [--key=value ...]",
+        "",
+        "Trains a GPT on prepared data (see moredata-prepare). CONFIG is a TOML file or a shipped",
+        f"config name ({', '.join(sorted(q.stem for q in CONFIG_DIR.glob('*.toml')))}).",
+        "Later configs and --key=value flags override earlier values; TRAINER_<KEY> env vars sit below files.",
+        "",
+        "keys (default) description:",
+    ]
+    for name, f in FIELDS.items():
+        lines.append(f"  --{name}={f.default!r}" + (f"  {f.description}" if f.description else ""))
+    return "\n".join(lines)

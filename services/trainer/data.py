@@ -1,0 +1,52 @@
+"""Natural batches: random block_size windows of the prepared token files (train.bin / val.bin)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from services.common.cli_errors import UserError
+
+
+class TokenData:
+    """Memory-mapped token ids of one prepared data folder, and the batches drawn from them."""
+
+    def __init__(self, data_dir: str | Path, block_size: int, device: torch.device):
+        self.dir = Path(data_dir)
+        self.block_size = block_size
+        self.device = device
+        meta_path = self.dir / "meta.json"
+        if meta_path.is_file():
+            self.meta = json.loads(meta_path.read_text())
+        else:  # a nanoGPT GPT-2-BPE folder (openwebtext): uint16 ids, vocab padded to 50304
+            self.meta = {"vocab_size": None, "dtype": "uint16", "tokenizer": None}
+        tok_path = self.dir / "tokenizer.json"
+        self.tokenizer_dict = json.loads(tok_path.read_text()) if tok_path.is_file() else None
+        dtype = np.dtype(self.meta["dtype"]).newbyteorder("<")
+        self.splits: dict[str, np.ndarray] = {}
+        for split in ("train", "val"):
+            path = self.dir / f"{split}.bin"
+            if not path.is_file():
+                raise UserError(f"{path} not found: run moredata-prepare first (see README)")
+            data = np.memmap(path, dtype=dtype, mode="r")
+            if data.size < block_size + 1:
+                raise UserError(f"{path} holds {data.size} tokens, fewer than block_size + 1 = {block_size + 1}")
+            self.splits[split] = data
+        self._window = np.arange(block_size + 1)  # (T+1,) offsets of one row
+
+    @property
+    def vocab_size(self) -> int | None:
+        return self.meta.get("vocab_size")
+
+    def get_batch(self, split: str, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """x, y: (B, T) int64, y shifted by one. One vectorised gather from the memmap, no per-row loop."""
+        data = self.splits[split]
+        ix = torch.randint(len(data) - self.block_size, (batch_size,), generator=generator)
+        rows = torch.from_numpy(data[ix.numpy()[:, None] + self._window].astype(np.int64))  # (B, T+1)
+        x, y = rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
+        if self.device.type == "cuda":
+            # pinned memory lets the copy run asynchronously with the previous step's compute
+            return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
+        return x.to(self.device), y.to(self.device)

@@ -1,0 +1,413 @@
+"""The training loop: nanoGPT's train.py, feature for feature, plus early stopping and exact resume.
+
+Single process:  moredata-train shakespeare_char_cpu
+DDP, one node:   torchrun --standalone --nproc_per_node=4 -m services.trainer shakespeare_char
+"""
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from services.common.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from services.common.cli_errors import UserError
+from services.common.model import GPT, GPTConfig
+from services.trainer.config import TrainerSettings
+from services.trainer.data import TokenData
+from services.trainer.early_stopping import EarlyStopping
+from services.trainer.metrics import MetricsLog, plot_losses, read_metrics
+
+MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "bias", "vocab_size", "dropout")
+
+
+@dataclass
+class TrainSummary:
+    out_dir: str
+    start_iter: int
+    iter_num: int  # the last iteration trained
+    best_val_loss: float
+    best_iter: int | None
+    last_val_loss: float | None
+    stopped_early: bool
+    stopped_at_iter: int | None
+    ms_per_iter: float | None  # median over iterations, evaluations excluded
+    elapsed_s: float
+    checkpoint: str | None
+    plot: str | None
+    evals: list[dict] = field(default_factory=list)
+
+    def table(self) -> str:
+        rows = [
+            ("iterations", f"{self.start_iter} -> {self.iter_num}"),
+            ("best val loss", f"{self.best_val_loss:.4f} (iter {self.best_iter})" if self.best_iter is not None else "n/a"),
+            ("last val loss", f"{self.last_val_loss:.4f}" if self.last_val_loss is not None else "n/a"),
+            ("stopped early", f"yes, at iter {self.stopped_at_iter}" if self.stopped_early else "no"),
+            ("ms/iter (median)", f"{self.ms_per_iter:.1f}" if self.ms_per_iter is not None else "n/a"),
+            ("wall time", f"{self.elapsed_s:.1f} s"),
+            ("checkpoint", self.checkpoint or "none written"),
+            ("loss plot", self.plot or "none"),
+        ]
+        w = max(len(k) for k, _ in rows)
+        return "\n".join(f"  {k:<{w}}  {v}" for k, v in rows)
+
+
+def resolve_device(cfg: TrainerSettings) -> str:
+    if cfg.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"config key 'device': {cfg.device} requested but CUDA is not available")
+    return cfg.device
+
+
+def resolve_dtype(cfg: TrainerSettings, device_type: str) -> str:
+    if cfg.dtype != "auto":
+        return cfg.dtype
+    if device_type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float32"
+
+
+def get_lr(it: int, cfg: TrainerSettings) -> float:
+    """Linear warmup for warmup_iters, cosine decay to min_lr at lr_decay_iters, then min_lr."""
+    if not cfg.decay_lr:
+        return cfg.learning_rate
+    if it < cfg.warmup_iters:
+        return cfg.learning_rate * (it + 1) / (cfg.warmup_iters + 1)
+    if it > cfg.lr_decay_iters:
+        return cfg.min_lr
+    decay_ratio = (it - cfg.warmup_iters) / max(1, cfg.lr_decay_iters - cfg.warmup_iters)
+    coeff = 0.5 * (1.0 + math.cos(math.pi * min(1.0, decay_ratio)))  # 1 -> 0
+    return cfg.min_lr + coeff * (cfg.learning_rate - cfg.min_lr)
+
+
+class Trainer:
+    """Holds model, optimizer, data and bookkeeping; `run()` trains and returns a TrainSummary."""
+
+    def __init__(self, cfg: TrainerSettings):
+        self.cfg = cfg
+        self._setup_distributed()
+        self.out_dir = Path(cfg.out_dir)
+        if self.master:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            if cfg.init_from != "resume":  # a best.pt of an earlier run would be reported as this run's
+                (self.out_dir / "best.pt").unlink(missing_ok=True)
+        torch.manual_seed(cfg.seed + self.seed_offset)
+        torch.backends.cuda.matmul.allow_tf32 = True  # allow tf32 on matmul
+        torch.backends.cudnn.allow_tf32 = True  # allow tf32 on cudnn
+        self.device_type = "cuda" if self.device.startswith("cuda") else ("mps" if self.device == "mps" else "cpu")
+        self.dtype = resolve_dtype(cfg, self.device_type)
+        ptdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[self.dtype]
+        self.ctx = (nullcontext() if self.device_type == "cpu"
+                    else torch.amp.autocast(device_type=self.device_type, dtype=ptdtype))
+        self.data = TokenData(cfg.data_dir, cfg.block_size, torch.device(self.device))
+        # separate generators for train batches and eval batches, so a resume can restore each exactly
+        self.batch_gen = torch.Generator().manual_seed(cfg.seed + self.seed_offset + 1)
+        self.eval_gen = torch.Generator().manual_seed(cfg.seed + self.seed_offset + 2)
+        self.iter_num = 0
+        self.best_val_loss = 1e9
+        self.best_iter: int | None = None
+        self.stopper = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta)
+        resume_state = self._init_model()
+        self.scaler = torch.amp.GradScaler(self.device_type, enabled=(self.dtype == "float16"))
+        self.optimizer, self.fused = self.model.configure_optimizers(
+            cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type)
+        if resume_state is not None:
+            self._restore(resume_state)
+        self.raw_model = self.model
+        if cfg.compile:
+            self.model = torch.compile(self.model)
+        if self.ddp:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            self.model = DDP(self.model, device_ids=[self.ddp_local_rank] if self.device_type == "cuda" else None)
+
+    # --- set-up -----------------------------------------------------------------------------------
+
+    def _setup_distributed(self) -> None:
+        cfg = self.cfg
+        self.ddp = int(os.environ.get("RANK", -1)) != -1  # launched by torchrun?
+        self.gradient_accumulation_steps = cfg.gradient_accumulation_steps
+        if self.ddp:
+            import torch.distributed as dist
+
+            dist.init_process_group(backend=cfg.backend)
+            self.ddp_rank = int(os.environ["RANK"])
+            self.ddp_local_rank = int(os.environ["LOCAL_RANK"])
+            self.world_size = int(os.environ["WORLD_SIZE"])
+            self.device = f"cuda:{self.ddp_local_rank}" if cfg.backend == "nccl" else "cpu"
+            if self.device.startswith("cuda"):
+                torch.cuda.set_device(self.device)
+            self.master = self.ddp_rank == 0
+            self.seed_offset = self.ddp_rank  # each process gets a different seed
+            if self.gradient_accumulation_steps % self.world_size:
+                raise UserError(f"config key 'gradient_accumulation_steps': {cfg.gradient_accumulation_steps} "
+                                f"is not divisible by the world size {self.world_size}")
+            # world_size processes train at once: scale the micro-steps down proportionally
+            self.gradient_accumulation_steps //= self.world_size
+        else:
+            self.master, self.seed_offset, self.world_size, self.ddp_rank = True, 0, 1, 0
+            self.device = resolve_device(cfg)
+
+    def _model_args(self, vocab_size: int) -> dict:
+        args = {k: getattr(self.cfg, k) for k in MODEL_KEYS if k != "vocab_size"}
+        args["vocab_size"] = vocab_size
+        return args
+
+    def _init_model(self) -> dict | None:
+        """Builds the model; returns the checkpoint to restore optimizer/RNG state from on resume."""
+        cfg = self.cfg
+        ckpt = None
+        if cfg.init_from == "scratch":
+            # nanoGPT's default for data without a vocabulary: GPT-2's 50257 rounded up to 50304
+            vocab = self.data.vocab_size or 50304
+            self.model_args = self._model_args(vocab)
+            model = GPT(GPTConfig(**self.model_args))
+        else:
+            path = self.out_dir / "ckpt.pt" if cfg.init_from == "resume" else Path(cfg.init_from)
+            try:
+                ckpt = load_checkpoint(path)
+            except (FileNotFoundError, ValueError) as e:
+                raise UserError(f"config key 'init_from': {e}") from None
+            # the architecture comes from the checkpoint; dropout may be overridden (finetuning)
+            self.model_args = dict(ckpt["model_args"])
+            if cfg.init_from != "resume":
+                self.model_args["dropout"] = cfg.dropout
+            model = model_from_checkpoint({**ckpt, "model_args": self.model_args})
+            if self.data.vocab_size and self.data.vocab_size > self.model_args["vocab_size"]:
+                raise UserError(f"data vocabulary ({self.data.vocab_size}) is larger than the checkpoint's "
+                                f"({self.model_args['vocab_size']})")
+        if cfg.block_size < model.config.block_size:
+            model.crop_block_size(cfg.block_size)  # model surgery, as nanoGPT
+            self.model_args["block_size"] = cfg.block_size
+        elif cfg.block_size > model.config.block_size:
+            raise UserError(f"config key 'block_size': {cfg.block_size} exceeds the checkpoint's "
+                            f"{model.config.block_size}")
+        self.model = model.to(self.device)
+        if cfg.init_from == "resume":
+            return ckpt
+        return None
+
+    def _restore(self, ckpt: dict) -> None:
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.iter_num = int(ckpt["iter_num"])
+        self.best_val_loss = float(ckpt["best_val_loss"])
+        state = ckpt.get("trainer_state") or {}
+        self.best_iter = state.get("best_iter")
+        if "early_stopping" in state:
+            self.stopper.load_state_dict(state["early_stopping"])
+        # RNG states last: everything above may have consumed random numbers
+        if "batch_rng" in state:
+            self.batch_gen.set_state(state["batch_rng"])
+            self.eval_gen.set_state(state["eval_rng"])
+            torch.set_rng_state(state["torch_rng"])
+            if self.device_type == "cuda" and "cuda_rng" in state:
+                torch.cuda.set_rng_state(state["cuda_rng"])
+
+    # --- pieces of the loop -----------------------------------------------------------------------
+
+    def next_batch(self):
+        """The next training micro-batch; remembers the RNG state it was drawn from (for resume)."""
+        self._batch_rng_before = self.batch_gen.get_state()
+        return self.data.get_batch("train", self.cfg.batch_size, self.batch_gen)
+
+    @torch.no_grad()
+    def estimate_loss(self) -> dict[str, float]:
+        """Mean loss over eval_iters batches of each split, with the model in eval mode."""
+        out = {}
+        self.model.eval()
+        for split in ("train", "val"):
+            losses = torch.zeros(self.cfg.eval_iters)
+            for k in range(self.cfg.eval_iters):
+                X, Y = self.data.get_batch(split, self.cfg.batch_size, self.eval_gen)
+                with self.ctx:
+                    _, loss = self.model(X, Y)
+                losses[k] = loss.item()
+            out[split] = losses.mean().item()
+        self.model.train()
+        return out
+
+    def checkpoint(self) -> dict:
+        state = {
+            "batch_rng": self._batch_rng_before,  # state before the batch in hand: a resume redraws it
+            "eval_rng": self.eval_gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "early_stopping": self.stopper.state_dict(),
+            "best_iter": self.best_iter,
+        }
+        if self.device_type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state()
+        return {
+            "model": self.raw_model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "model_args": self.model_args,
+            "iter_num": self.iter_num,
+            "best_val_loss": self.best_val_loss,
+            "config": self.cfg.model_dump(),
+            "tokenizer": self.data.tokenizer_dict,
+            "trainer_state": state,
+        }
+
+    def _save(self, improved: bool) -> None:
+        ckpt = self.checkpoint()
+        path = self.out_dir / "ckpt.pt"
+        save_checkpoint(path, ckpt)
+        self.saved = str(path)
+        if improved:  # best.pt: always the best by val loss, whatever always_save_checkpoint says
+            save_checkpoint(self.out_dir / "best.pt", ckpt)
+
+    def _evaluate(self, metrics: MetricsLog, lr: float, bar) -> bool:
+        """Evaluates, logs, saves; returns True when early stopping says to stop."""
+        losses = self.estimate_loss()
+        self.last_val = losses["val"]
+        self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"]})
+        metrics.write({"type": "eval", "iter": self.iter_num, "train_loss": losses["train"],
+                       "val_loss": losses["val"], "lr": lr})
+        self._say(f"step {self.iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}", bar)
+        improved = losses["val"] < self.best_val_loss
+        if improved:
+            self.best_val_loss, self.best_iter = losses["val"], self.iter_num
+        stop = self.stopper.update(losses[self.cfg.early_stopping_monitor])
+        if (improved or self.cfg.always_save_checkpoint) and self.iter_num > 0:
+            self._save(improved)
+        if bar is not None:
+            bar.set_postfix_str(f"val {losses['val']:.4f} best {self.best_val_loss:.4f}", refresh=False)
+        return stop
+
+    def _say(self, text: str, bar) -> None:
+        if bar is not None:
+            bar.write(text)
+        else:
+            print(text, flush=True)
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> TrainSummary:
+        cfg = self.cfg
+        t_start = time.time()
+        start_iter = self.iter_num
+        resumed = cfg.init_from == "resume"
+        self.evals: list[dict] = []
+        self.last_val: float | None = None
+        self.saved: str | None = None
+        stopped_at: int | None = None
+        dts: list[float] = []
+        metrics = MetricsLog(self.out_dir / "metrics.jsonl", start_iter if resumed else None) if self.master else None
+        show_bar = self.master and cfg.progress and sys.stderr.isatty()
+        bar = tqdm(total=cfg.max_iters + 1, initial=start_iter, unit="it", dynamic_ncols=True,
+                   disable=not show_bar, mininterval=0.5) if self.master else None
+        bar = bar if show_bar else None
+        raw_model = self.raw_model
+        X, Y = self.next_batch()  # fetch the very first batch
+        t0 = time.time()
+        local_iter_num = 0  # iterations in this process's lifetime
+        running_mfu = -1.0
+        while True:
+            lr = get_lr(self.iter_num, cfg)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            # evaluate (except right after a resume: that evaluation was done and logged before the save)
+            if self.iter_num % cfg.eval_interval == 0 and not (resumed and self.iter_num == start_iter):
+                stop = self._evaluate(metrics, lr, bar) if self.master else False
+                if self.ddp:  # every rank must leave the loop together
+                    import torch.distributed as dist
+
+                    flag = torch.tensor([int(stop)], device=self.device)
+                    dist.broadcast(flag, 0)
+                    stop = bool(flag.item())
+                if stop:
+                    stopped_at = self.iter_num
+                    self._say(f"early stopping at iter {self.iter_num}: {cfg.early_stopping_monitor} loss has not "
+                              f"improved by more than {cfg.early_stopping_min_delta} for "
+                              f"{cfg.early_stopping_patience} evaluations", bar)
+                    break
+                t0 = time.time()  # evaluations are not counted in ms/iter
+            if self.iter_num == 0 and cfg.eval_only:
+                break
+            # forward/backward with gradient accumulation, and the fp16 scaler when training in fp16
+            for micro_step in range(self.gradient_accumulation_steps):
+                if self.ddp:
+                    # sync gradients only at the last micro step (no_sync context is the official way,
+                    # this is what nanoGPT does and it avoids a context manager)
+                    self.model.require_backward_grad_sync = micro_step == self.gradient_accumulation_steps - 1
+                with self.ctx:
+                    logits, loss = self.model(X, Y)
+                    loss = loss / self.gradient_accumulation_steps  # scale the loss to account for accumulation
+                X, Y = self.next_batch()  # prefetch the next batch while the model is busy on the GPU
+                self.scaler.scale(loss).backward()
+            if cfg.grad_clip != 0.0:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.optimizer.zero_grad(set_to_none=True)  # flush the gradients as soon as we can
+            t1 = time.time()
+            dt = t1 - t0
+            t0 = t1
+            dts.append(dt)
+            if self.iter_num % cfg.log_interval == 0 and self.master:
+                # loss.item() syncs with the device: only at log_interval
+                lossf = loss.item() * self.gradient_accumulation_steps
+                if local_iter_num >= 5:  # let the training loop settle a bit
+                    mfu = raw_model.estimate_mfu(cfg.batch_size * self.gradient_accumulation_steps, dt)
+                    running_mfu = mfu if running_mfu == -1.0 else 0.9 * running_mfu + 0.1 * mfu
+                metrics.write({"type": "train", "iter": self.iter_num, "loss": lossf, "lr": lr,
+                               "ms": dt * 1000, "mfu": running_mfu})
+                if bar is not None:
+                    bar.set_postfix_str(f"loss {lossf:.4f}, {dt * 1000:.0f} ms/it"
+                                        + (f", val {self.last_val:.4f}" if self.last_val is not None else ""),
+                                        refresh=False)
+                else:
+                    print(f"iter {self.iter_num}: loss {lossf:.4f}, time {dt * 1000:.2f}ms, "
+                          f"mfu {running_mfu * 100:.2f}%", flush=True)
+            if bar is not None:
+                bar.update(1)
+            self.iter_num += 1
+            local_iter_num += 1
+            if self.iter_num > cfg.max_iters:
+                break
+        if bar is not None:
+            bar.close()
+        return self._finish(metrics, start_iter, stopped_at, dts, time.time() - t_start)
+
+    def _finish(self, metrics, start_iter, stopped_at, dts, elapsed) -> TrainSummary:
+        plot_path = None
+        if self.master:
+            metrics.close()
+            if self.cfg.plot:
+                rows = read_metrics(self.out_dir / "metrics.jsonl")
+                if rows:
+                    plot_path = str(self.out_dir / "loss.png")
+                    plot_losses(rows, Path(plot_path), title=f"{self.out_dir.name}", stopped_at=stopped_at)
+        if self.ddp:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+        last_trained = self.iter_num if stopped_at is not None else self.iter_num - 1
+        best = self.out_dir / "best.pt"
+        return TrainSummary(
+            out_dir=str(self.out_dir),
+            start_iter=start_iter,
+            iter_num=max(last_trained, start_iter),
+            best_val_loss=self.best_val_loss,
+            best_iter=self.best_iter,
+            last_val_loss=self.last_val,
+            stopped_early=stopped_at is not None,
+            stopped_at_iter=stopped_at,
+            ms_per_iter=statistics.median(dts) * 1000 if dts else None,
+            elapsed_s=elapsed,
+            checkpoint=str(best) if best.is_file() else self.saved,
+            plot=plot_path,
+            evals=self.evals,
+        )
+
+
+def summary_dict(s: TrainSummary) -> dict:
+    return asdict(s)
