@@ -51,8 +51,17 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 
 
 def strip_compile_prefix(state_dict: dict) -> dict:
-    """torch.compile'd models save keys as `_orig_mod.<name>`; nanoGPT strips them the same way."""
-    return {(k[len(_COMPILE_PREFIX) :] if k.startswith(_COMPILE_PREFIX) else k): v for k, v in state_dict.items()}
+    """torch.compile'd models save keys as `_orig_mod.<name>`; nanoGPT strips them the same way.
+
+    Also drops `h.N.attn.bias`: the causal-mask buffer nanoGPT registers when flash attention is
+    missing (PyTorch < 2.0), which old checkpoints carry and which is not a parameter.
+    """
+    out = {}
+    for k, v in state_dict.items():
+        k = k[len(_COMPILE_PREFIX) :] if k.startswith(_COMPILE_PREFIX) else k
+        if not k.endswith(".attn.bias"):
+            out[k] = v
+    return out
 
 
 def model_from_checkpoint(ckpt: dict, device="cpu") -> GPT:

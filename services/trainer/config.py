@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.cli_errors import UserError
+from services.common.settings import ServiceSettings, service_config
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
-class TrainerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRAINER_", extra="forbid", validate_default=True)
+class TrainerSettings(ServiceSettings):
+    model_config = service_config("TRAINER_")
 
     # I/O
     out_dir: str = Field("out", description="checkpoints, metrics.jsonl and loss.png go here")

@@ -275,7 +275,8 @@ class Trainer:
         if improved:
             self.best_val_loss, self.best_iter = losses["val"], self.iter_num
         stop = self.stopper.update(losses[self.cfg.early_stopping_monitor])
-        if (improved or self.cfg.always_save_checkpoint) and self.iter_num > 0:
+        # nanoGPT never saves at iter 0 (random weights); a run initialised from a checkpoint may be best there
+        if (improved or self.cfg.always_save_checkpoint) and (self.iter_num > 0 or self.cfg.init_from != "scratch"):
             self._save(improved)
         if bar is not None:
             bar.set_postfix_str(f"val {losses['val']:.4f} best {self.best_val_loss:.4f}", refresh=False)
@@ -365,8 +366,8 @@ class Trainer:
                                         + (f", val {self.last_val:.4f}" if self.last_val is not None else ""),
                                         refresh=False)
                 else:
-                    print(f"iter {self.iter_num}: loss {lossf:.4f}, time {dt * 1000:.2f}ms, "
-                          f"mfu {running_mfu * 100:.2f}%", flush=True)
+                    mfu_txt = f", mfu {running_mfu * 100:.2f}%" if running_mfu >= 0 else ""
+                    print(f"iter {self.iter_num}: loss {lossf:.4f}, time {dt * 1000:.2f}ms{mfu_txt}", flush=True)
             if bar is not None:
                 bar.update(1)
             self.iter_num += 1

@@ -1,0 +1,77 @@
+"""Regenerates the Python gRPC code from protos/ into services/common/genproto/ (committed).
+
+    python scripts/gen_protos.py           # regenerate
+    python scripts/gen_protos.py --check   # exit 1 if the committed code is stale
+
+protoc writes imports by proto path (`from moredata.common.v1 import common_pb2`); we rewrite them to
+the package the code lives in (`from services.common.genproto.moredata.common.v1 import ...`), so the
+generated code needs no extra top-level package on sys.path. grpcio-tools is pinned in pyproject.toml:
+another version writes different code and --check would flag it.
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTO_DIR = ROOT / "protos"
+OUT_DIR = ROOT / "services" / "common" / "genproto"
+PACKAGE = "services.common.genproto"
+_IMPORT = re.compile(r"^(from|import) (moredata)([.\w]*)", re.M)
+
+
+def generate(out_dir: Path) -> None:
+    from grpc_tools import protoc
+    import grpc_tools
+
+    protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
+    include = str(Path(grpc_tools.__file__).parent / "_proto")  # google/protobuf/*.proto
+    args = ["protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--python_out={out_dir}", f"--pyi_out={out_dir}",
+            f"--grpc_python_out={out_dir}", *protos]
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed")
+    for py in out_dir.rglob("*.py*"):
+        text = _IMPORT.sub(lambda m: f"{m.group(1)} {PACKAGE}.{m.group(2)}{m.group(3)}", py.read_text())
+        py.write_text(text)
+    for d in [out_dir, *[p for p in out_dir.rglob("*") if p.is_dir()]]:
+        (d / "__init__.py").touch()
+
+
+def _tree(d: Path) -> dict[str, Path]:
+    return {str(p.relative_to(d)): p for p in d.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
+def stale_files(out_dir: Path = OUT_DIR) -> list[str]:
+    """Files that differ between a fresh generation and out_dir (added, missing or changed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp)
+        generate(fresh)
+        a, b = _tree(fresh), _tree(out_dir) if out_dir.is_dir() else {}
+        return sorted(k for k in a.keys() | b.keys()
+                      if k not in a or k not in b or not filecmp.cmp(a[k], b[k], shallow=False))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="only check that the committed code is fresh")
+    args = ap.parse_args()
+    if args.check:
+        stale = stale_files()
+        if stale:
+            print("generated proto code is stale; run: python scripts/gen_protos.py\n  " + "\n  ".join(stale))
+            sys.exit(1)
+        print("generated proto code is up to date")
+        return
+    shutil.rmtree(OUT_DIR, ignore_errors=True)
+    OUT_DIR.mkdir(parents=True)
+    generate(OUT_DIR)
+    print(f"generated {len(_tree(OUT_DIR))} files into {OUT_DIR.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Shared fixtures: the repository's own tiny Shakespeare, prepared small, and helpers to train on it."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+SHAKESPEARE = ROOT / "data" / "tinyshakespeare" / "input.txt"
+
+
+@pytest.fixture(scope="session")
+def shakespeare_text() -> str:
+    return SHAKESPEARE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def char_data(tmp_path_factory, shakespeare_text) -> Path:
+    """The first 200k characters of tiny Shakespeare, prepared char-level (real text, quick to train on)."""
+    from services.trainer.prepare import prepare
+
+    d = tmp_path_factory.mktemp("data")
+    src = d / "input.txt"
+    src.write_text(shakespeare_text[:200_000], encoding="utf-8")
+    prepare([src], d / "char", tokenizer="char", block_size=32)
+    return d / "char"
+
+
+def tiny_flags(data_dir: Path, out_dir: Path, **over) -> list[str]:
+    """A model small enough to train a few dozen iterations in seconds on 2 cores."""
+    flags = {
+        "data_dir": data_dir, "out_dir": out_dir, "device": "cpu", "n_layer": 2, "n_head": 2, "n_embd": 32,
+        "block_size": 32, "batch_size": 8, "gradient_accumulation_steps": 1, "max_iters": 40,
+        "eval_interval": 10, "eval_iters": 4, "log_interval": 1, "learning_rate": 3e-3, "warmup_iters": 5,
+        "lr_decay_iters": 40, "min_lr": 3e-4, "dropout": 0.0, "progress": False, "plot": True,
+    }
+    flags.update(over)
+    return [f"--{k}={v}" for k, v in flags.items()]

@@ -1,0 +1,85 @@
+"""Trainer settings: precedence, shipped configs, and errors that name the key."""
+from pathlib import Path
+
+import pytest
+
+from services.common.cli_errors import UserError
+from services.trainer import cli
+from services.trainer.config import TrainerSettings, load_settings
+
+
+def test_defaults_are_nanogpts():
+    cfg = TrainerSettings()
+    assert (cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size) == (12, 12, 768, 1024)
+    assert (cfg.learning_rate, cfg.beta2, cfg.weight_decay, cfg.grad_clip) == (6e-4, 0.95, 0.1, 1.0)
+    assert cfg.early_stopping_patience == 0 and cfg.early_stopping_monitor == "val"
+
+
+def test_shipped_config_then_overrides(tmp_path):
+    cfg = load_settings(["shakespeare_char_cpu", "--max_iters=7", "--dropout=0.1", "--compile=False"])
+    assert cfg.n_embd == 128 and cfg.block_size == 64 and cfg.batch_size == 12  # from the file
+    assert cfg.max_iters == 7 and cfg.dropout == 0.1 and cfg.compile is False  # flags win
+    own = tmp_path / "mine.toml"
+    own.write_text('n_layer = 3\nout_dir = "x"\n')
+    cfg = load_settings(["shakespeare_char", str(own)])
+    assert cfg.n_layer == 3 and cfg.n_embd == 384 and cfg.out_dir == "x"  # later file wins
+
+
+def test_env_sits_below_files(monkeypatch):
+    monkeypatch.setenv("TRAINER_BATCH_SIZE", "5")
+    monkeypatch.setenv("TRAINER_SEED", "7")
+    cfg = load_settings(["shakespeare_char_cpu"])
+    assert cfg.batch_size == 12 and cfg.seed == 7
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--batch_sise=4"], ["unknown config key 'batch_sise'", "batch_size"]),
+    (["--batch_size=abc"], ["'batch_size'", "integer"]),
+    (["--batch_size=0"], ["'batch_size'", "greater than or equal to 1"]),
+    (["--dropout=1.5"], ["'dropout'"]),
+    (["--compile=maybe"], ["'compile'", "boolean"]),
+    (["--device=tpu"], ["'device'"]),
+    (["--early_stopping_monitor=test"], ["'early_stopping_monitor'"]),
+    (["--n_embd=100", "--n_head=3"], ["n_embd (100) must be divisible by n_head (3)"]),
+    (["--max_iters"], ["expected --key=value"]),
+    (["no_such_config"], ["config file not found", "shakespeare_char_cpu"]),
+])
+def test_bad_settings_name_the_key(argv, words):
+    with pytest.raises(UserError) as e:
+        load_settings(argv)
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_unknown_key_in_file(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text("learning_rat = 0.1\n")
+    with pytest.raises(UserError, match="unknown config key 'learning_rat'.*learning_rate"):
+        load_settings([str(f)])
+    f.write_text("learning_rate = [1\n")
+    with pytest.raises(UserError, match="not valid TOML"):
+        load_settings([str(f)])
+
+
+def test_cli_exit_code_2_and_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--batch_size=abc"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: config key 'batch_size'") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_help_lists_every_key(capsys):
+    cli.main(["--help"])
+    out = capsys.readouterr().out
+    for key in TrainerSettings.model_fields:
+        assert f"--{key}=" in out
+    assert "shakespeare_char_cpu" in out
+
+
+def test_missing_data_is_a_user_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main([f"--data_dir={tmp_path}", f"--out_dir={tmp_path / 'o'}", "--device=cpu"])
+    assert e.value.code == 2
+    assert "moredata-prepare" in capsys.readouterr().err
+    assert not Path(tmp_path / "o" / "ckpt.pt").exists()

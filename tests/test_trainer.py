@@ -1,0 +1,109 @@
+"""The training loop on real text: learning, saving, exact resume, early stopping, metrics and plot."""
+import json
+
+import pytest
+import torch
+
+from conftest import tiny_flags
+from services.common.checkpoint import load_checkpoint, load_model
+from services.common.generation import generate
+from services.trainer import cli
+from services.trainer.config import load_settings
+from services.trainer.early_stopping import EarlyStopping
+from services.trainer.loop import Trainer, get_lr
+from services.trainer.metrics import read_metrics
+
+
+def _train(flags):
+    return Trainer(load_settings(flags)).run()
+
+
+def _losses(out_dir):
+    return {r["iter"]: r["loss"] for r in read_metrics(out_dir / "metrics.jsonl") if r["type"] == "train"}
+
+
+@pytest.fixture(scope="module")
+def trained(char_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    cli.main(tiny_flags(char_data, out, max_iters=60, lr_decay_iters=60, eval_interval=20))
+    return out
+
+
+def test_training_learns_and_writes_everything(trained):
+    s = json.loads((trained / "summary.json").read_text())
+    evals = s["evals"]
+    assert [e["iter"] for e in evals] == [0, 20, 40, 60]
+    assert evals[-1]["val_loss"] < evals[0]["val_loss"] - 0.5  # ln(65) = 4.17 at the start
+    assert s["best_val_loss"] == min(e["val_loss"] for e in evals) and not s["stopped_early"]
+    rows = read_metrics(trained / "metrics.jsonl")
+    assert len([r for r in rows if r["type"] == "train"]) == 61
+    png = (trained / "loss.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    model, tok, ckpt = load_model(trained / "best.pt")
+    assert ckpt["best_val_loss"] == s["best_val_loss"] and ckpt["iter_num"] == s["best_iter"]
+    assert ckpt["tokenizer"]["kind"] == "char" and "optimizer" in ckpt
+    text = tok.decode(generate(model, torch.tensor([tok.encode("ROMEO:")]), 40, temperature=0.8, top_k=10)[0])
+    assert text.startswith("ROMEO:") and len(text) == 46
+
+
+def test_lr_schedule_is_nanogpts():
+    cfg = load_settings(["--learning_rate=1e-3", "--min_lr=1e-4", "--warmup_iters=10", "--lr_decay_iters=110"])
+    assert get_lr(0, cfg) == pytest.approx(1e-3 / 11)
+    assert get_lr(10, cfg) == pytest.approx(1e-3)
+    assert get_lr(60, cfg) == pytest.approx(5.5e-4)  # half way down the cosine
+    assert get_lr(110, cfg) == pytest.approx(1e-4) and get_lr(500, cfg) == pytest.approx(1e-4)
+
+
+def test_resume_continues_the_same_loss_curve(char_data, tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    common = dict(max_iters=30, lr_decay_iters=30, eval_interval=10, always_save_checkpoint=True, dropout=0.1)
+    _train(tiny_flags(char_data, full, **common))
+    _train(tiny_flags(char_data, part, **{**common, "max_iters": 20}))  # "interrupted" after iter 20
+    assert load_checkpoint(part / "ckpt.pt")["iter_num"] == 20
+    s = _train(tiny_flags(char_data, part, **common, init_from="resume"))
+    assert s.start_iter == 20 and s.iter_num == 30
+    a, b = _losses(full), _losses(part)
+    assert sorted(b) == list(range(31))  # metrics of the redone iterations replaced, not duplicated
+    assert [a[i] for i in range(20, 31)] == [b[i] for i in range(20, 31)]  # bit for bit, dropout included
+    assert load_checkpoint(full / "ckpt.pt")["best_val_loss"] == load_checkpoint(part / "ckpt.pt")["best_val_loss"]
+
+
+def test_early_stopping_triggers_and_keeps_the_best(char_data, tmp_path):
+    # a learning rate this high makes the val loss go up after a few evaluations
+    s = _train(tiny_flags(char_data, tmp_path, max_iters=400, lr_decay_iters=400, eval_interval=5,
+                          learning_rate=0.05, min_lr=0.05, warmup_iters=0, early_stopping_patience=2,
+                          early_stopping_min_delta=0.01))
+    assert s.stopped_early and s.stopped_at_iter < 400
+    evals = s.evals
+    assert s.stopped_at_iter == evals[-1]["iter"]
+    best = min(evals, key=lambda e: e["val_loss"])
+    # the last `patience` evaluations did not beat the best by more than min_delta
+    assert all(e["val_loss"] >= best["val_loss"] - 0.01 for e in evals[-2:])
+    assert load_checkpoint(tmp_path / "best.pt")["iter_num"] == best["iter"] == s.best_iter
+
+
+def test_early_stopping_rule():
+    es = EarlyStopping(patience=2, min_delta=0.1)
+    assert [es.update(v) for v in (3.0, 2.5, 2.45, 2.44, 2.0, 2.1, 1.95)] == [False, False, False, True, False,
+                                                                                False, True]
+    train = EarlyStopping(patience=0)
+    assert not any(train.update(v) for v in (1.0, 2.0, 3.0, 4.0))  # 0 disables
+
+
+def test_monitor_train_loss(char_data, tmp_path):
+    s = _train(tiny_flags(char_data, tmp_path, max_iters=20, eval_interval=5, early_stopping_patience=1,
+                          early_stopping_min_delta=100.0, early_stopping_monitor="train"))
+    assert s.stopped_early and s.stopped_at_iter == 5  # no train-loss drop can beat a min_delta of 100
+
+
+def test_resume_without_checkpoint_is_a_user_error(char_data, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(tiny_flags(char_data, tmp_path, init_from="resume"))
+    assert e.value.code == 2 and "checkpoint not found" in capsys.readouterr().err
+
+
+def test_finetune_from_checkpoint_path(char_data, trained, tmp_path):
+    s = _train(tiny_flags(char_data, tmp_path, init_from=trained / "best.pt", max_iters=10, eval_interval=10,
+                          block_size=16))
+    assert s.evals[0]["val_loss"] < 3.5  # starts from the trained weights, not from scratch (ln 65 = 4.17)
+    assert load_checkpoint(tmp_path / "best.pt")["model_args"]["block_size"] == 16  # cropped
