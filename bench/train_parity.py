@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from services.common.atomic import atomic_write_text  # noqa: E402
 from services.trainer.config import load_settings  # noqa: E402
@@ -33,6 +35,8 @@ def main() -> None:
     ap.add_argument("--out_dir", default=None, help="run folder (default runs/bench_parity_<kind>)")
     ap.add_argument("--seeds", default="1337", help="comma-separated seeds; the first (nanoGPT's 1337) is "
                     "the headline figure, the others show run-to-run spread")
+    ap.add_argument("--baseline", action="store_true", help="after each of our runs, run nanoGPT's loop "
+                    "(bench/nanogpt_baseline.py) on the same config and seed, for an in-run ms/iter ratio")
     args, extra = ap.parse_known_args()
     kind = "gpu" if args.gpu else "cpu"
     data_dir = ROOT / "data" / "shakespeare_char"
@@ -50,6 +54,11 @@ def main() -> None:
         runs.append({"seed": seed, "best_val_loss": round(s.best_val_loss, 4), "best_iter": s.best_iter,
                      "last_val_loss": round(s.last_val_loss, 4), "ms_per_iter": round(s.ms_per_iter, 2),
                      "iters": s.iter_num})
+        if args.baseline:
+            from nanogpt_baseline import train as nanogpt_train
+
+            b = nanogpt_train(cfg.model_dump())
+            runs[-1]["nanogpt_replica"] = {k: round(v, 4) for k, v in b.items()}
     head = runs[0]
     ref = REFERENCE[kind]
     result = {
@@ -66,14 +75,21 @@ def main() -> None:
         "val_loss_delta": round(head["best_val_loss"] - ref["best_val_loss"], 4),
         "ms_per_iter_ratio": round(head["ms_per_iter"] / ref["ms_per_iter"], 3),
     }
+    if args.baseline:
+        rep = [r["nanogpt_replica"] for r in runs]
+        result["nanogpt_replica_best_val_loss_mean"] = round(sum(r["best_val_loss"] for r in rep) / len(rep), 4)
+        result["ms_per_iter_ratio_vs_replica_same_run"] = round(
+            statistics.median(r["ms_per_iter"] / r["nanogpt_replica"]["ms_per_iter"] for r in runs), 3)
     rows = [
-        ("", "ours", "nanoGPT"),
+        ("", "ours", "nanoGPT (reference)"),
         ("best val loss", f"{result['best_val_loss']:.4f}", f"{ref['best_val_loss']:.4f}"),
         ("last val loss", f"{result['last_val_loss']:.4f}", ""),
         ("ms/iter (median)", f"{result['ms_per_iter']:.1f}", f"{ref['ms_per_iter']:.1f}"),
         ("iters", str(result["iters"]), ""),
-    ] + [(f"  seed {r['seed']}", f"{r['best_val_loss']:.4f}", f"{r['ms_per_iter']:.1f}ms") for r in runs]
-    print("\n".join(f"{a:<18}{b:>10}{c:>10}" for a, b, c in rows))
+    ] + [(f"  seed {r['seed']}", f"{r['best_val_loss']:.4f} {r['ms_per_iter']:.1f}ms",
+          f"{r['nanogpt_replica']['best_val_loss']:.4f} {r['nanogpt_replica']['ms_per_iter']:.1f}ms"
+          if "nanogpt_replica" in r else "") for r in runs]
+    print("\n".join(f"{a:<18}{b:>18}{c:>22}" for a, b, c in rows))
     out = ROOT / "bench" / "results" / f"train_parity_{kind}.json"
     atomic_write_text(out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")

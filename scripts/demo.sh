@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job on a CPU, from a fresh clone: set up, prepare tiny Shakespeare (char level), train the
+# CPU-sized nanoGPT config (~3 minutes on 2 cores), then print a generated sample and where the plot is.
+# Extra arguments go to the trainer: bash scripts/demo.sh --max_iters=500
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. .venv/bin/activate
+moredata-prepare data/tinyshakespeare/input.txt --out_dir data/shakespeare_char --block_size 64
+moredata-train shakespeare_char_cpu "$@"
+OUT=$(python -c "import json,sys; print(json.load(open('runs/shakespeare_char_cpu/summary.json'))['checkpoint'])")
+echo
+echo "=== a sample from $OUT ==="
+moredata-sample --ckpt "$OUT" --start $'ROMEO:\n' --max_new_tokens 400 --num_samples 1
+echo "loss plot: runs/shakespeare_char_cpu/loss.png   metrics: runs/shakespeare_char_cpu/metrics.jsonl"
