@@ -75,3 +75,28 @@ def test_bad_arguments(model, kw, msg):
         generate(model, torch.zeros(1, 3, dtype=torch.long), 5, **kw)
     with pytest.raises(ValueError, match="at least one token"):
         generate(model, [torch.zeros(0, dtype=torch.long)], 5)
+
+
+def test_decoders_are_reused_and_do_not_keep_models_alive():
+    import gc
+    import weakref
+
+    from services.common import generation
+
+    m = GPT(GPTConfig(block_size=16, vocab_size=11, n_layer=1, n_head=1, n_embd=8)).eval()
+    x = torch.zeros(2, 3, dtype=torch.long)
+    generate(m, x, 4, temperature=0.0)
+    dec = generation._decoder_for(m, 2, False, False)
+    generate(m, x, 4, temperature=0.0)
+    assert generation._decoder_for(m, 2, False, False) is dec  # same cache buffers, call after call
+    ref = weakref.ref(m)
+    del m, dec
+    gc.collect()
+    assert ref() is None
+
+
+def test_compiled_static_decode_step_matches(model):
+    """The decode step that CUDA graphs replay on GPU traces as one graph (fullgraph) and agrees on CPU."""
+    x = torch.randint(0, 65, (2, 6), generator=torch.Generator().manual_seed(9))
+    ref = generate_nocache(model, x, 12, top_k=1)
+    assert torch.equal(generate(model, x, 12, temperature=0.0, static=True, compile=True), ref)

@@ -16,8 +16,13 @@ Sampling never syncs with the host: top-k masks on the device and the draw is an
 """
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
+
+import numpy as np
 import torch
 from torch.nn import functional as F
+from torch.nn.utils.rnn import pad_sequence
 
 from services.common.kv_cache import CacheStep, KVCache
 from services.common.model import GPT
@@ -49,48 +54,68 @@ def _validate(model: GPT, lengths: list[int], max_new_tokens: int, temperature: 
         raise ValueError(f"refill_keep must be in [1, block_size), got {refill_keep}")
 
 
+def _static_step(model: GPT, cache: KVCache, slots: torch.Tensor, tok: torch.Tensor, pos: torch.Tensor):
+    """One decode step with fixed shapes: writes at per-row slots, attends over all L slots under a mask."""
+    mask = (slots[None, :] <= pos[:, None])[:, None, None, :]  # (B, 1, 1, L)
+    logits, _ = model(tok, cache=cache, step=CacheStep(pos[:, None], pos, slots.numel(), mask, False))
+    return logits[:, -1, :]
+
+
+# compiled once per process; CUDA graphs ("reduce-overhead") replay the whole step per token
+_compiled_static_step = None
+
+
 class _Decoder:
-    """Runs prefill and one-token decode steps of `model` against one cache."""
+    """A cache plus prefill and one-token decode steps against it (the model is passed in, not held,
+    so the per-model decoder registry below does not keep models alive)."""
 
     def __init__(self, model: GPT, batch_size: int, static: bool, compile: bool):
-        self.model = model
+        global _compiled_static_step
         self.cache = KVCache.for_model(model, batch_size)
         self.static = static
-        self.L = model.config.block_size
-        device = model.lm_head.weight.device
-        self.slots = torch.arange(self.L, device=device)  # (L,) reused for positions and masks
-        self._decode_static = self._static_step
+        self.slots = torch.arange(model.config.block_size, device=model.lm_head.weight.device)  # (L,)
+        self._static = _static_step
         if compile:
-            # fixed shapes every step (mask over all L slots) -> CUDA graphs replay the whole decode step
-            self._decode_static = torch.compile(self._static_step, mode="reduce-overhead", fullgraph=True)
+            if _compiled_static_step is None:
+                _compiled_static_step = torch.compile(_static_step, mode="reduce-overhead", fullgraph=True)
+            self._static = _compiled_static_step
 
-    def prefill(self, window: torch.Tensor) -> None:
+    def prefill(self, model: GPT, window: torch.Tensor) -> None:
         """Writes keys/values of window (B, T) at slots [0, T); right padding is harmless (masked later)."""
         T = window.size(1)
-        if T == 0:
-            return
-        self.cache.step = CacheStep(self.slots[:T], 0, T, None, True)
-        self.model(window, cache=self.cache)
+        if T:
+            model(window, cache=self.cache, step=CacheStep(self.slots[:T], 0, T, None, True))
 
-    def decode(self, tok: torch.Tensor, pos: torch.Tensor, pos_host: list[int]) -> torch.Tensor:
-        """tok (B, 1) at positions pos (B,) -> logits (B, V)."""
+    def decode(self, model: GPT, tok: torch.Tensor, pos: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+        """tok (B, 1) at positions pos (B,), whose smallest and largest values are lo and hi -> logits (B, V)."""
         if self.static:
-            return self._decode_static(tok, pos)
-        lo, hi = min(pos_host), max(pos_host)
+            return self._static(model, self.cache, self.slots, tok, pos)
         if lo == hi:  # all rows at one position: contiguous write, no mask
             step = CacheStep(self.slots[lo : lo + 1], lo, lo + 1, None, False)
         else:
             mask = (self.slots[: hi + 1][None, :] <= pos[:, None])[:, None, None, :]  # (B, 1, 1, hi+1)
             step = CacheStep(pos[:, None], pos, hi + 1, mask, False)
-        self.cache.step = step
-        logits, _ = self.model(tok, cache=self.cache)
+        logits, _ = model(tok, cache=self.cache, step=step)
         return logits[:, -1, :]
 
-    def _static_step(self, tok, pos):
-        mask = (self.slots[None, :] <= pos[:, None])[:, None, None, :]  # (B, 1, 1, L)
-        self.cache.step = CacheStep(pos[:, None], pos, self.L, mask, False)
-        logits, _ = self.model(tok, cache=self.cache)
-        return logits[:, -1, :]
+
+# decoders (and their caches) per model and shape, reused across calls: a compiled decode step is
+# compiled once and its CUDA graph keeps replaying on the same cache buffers. A few shapes per model.
+_DECODERS: "weakref.WeakKeyDictionary[GPT, OrderedDict]" = weakref.WeakKeyDictionary()
+_MAX_DECODERS_PER_MODEL = 4
+
+
+def _decoder_for(model: GPT, batch_size: int, static: bool, compile: bool) -> _Decoder:
+    per_model = _DECODERS.setdefault(model, OrderedDict())
+    key = (batch_size, static, compile, model.lm_head.weight.device, model.lm_head.weight.dtype,
+           model.config.block_size)
+    if key in per_model:
+        per_model.move_to_end(key)
+        return per_model[key]
+    dec = per_model[key] = _Decoder(model, batch_size, static, compile)
+    while len(per_model) > _MAX_DECODERS_PER_MODEL:
+        per_model.popitem(last=False)
+    return dec
 
 
 @torch.inference_mode()
@@ -114,48 +139,51 @@ def generate(
     """
     device = model.lm_head.weight.device
     ragged = not torch.is_tensor(prompts)
-    rows = list(prompts) if ragged else list(prompts.unbind(0))
-    lengths = [int(r.numel()) for r in rows]
+    if ragged:
+        lengths = np.array([int(r.numel()) for r in prompts], dtype=np.int64)
+    else:
+        lengths = np.full(prompts.size(0), prompts.size(1), dtype=np.int64)
     L = model.config.block_size
     refill_keep = L // 2 if refill_keep is None else refill_keep
-    _validate(model, lengths, max_new_tokens, temperature, top_k, refill_keep)
+    _validate(model, lengths.tolist(), max_new_tokens, temperature, top_k, refill_keep)
     static = (device.type == "cuda") if static is None else static
-    B = len(rows)
+    B = lengths.size
 
     # every row's tokens so far, left-aligned: row b holds lens[b] tokens (B, max_len + max_new)
-    out = torch.zeros(B, max(lengths) + max_new_tokens, dtype=torch.long, device=device)
-    for b, r in enumerate(rows):  # B host->device copies, once
-        out[b, : lengths[b]] = r.to(device)
-    lens_host = list(lengths)
-    lens = torch.tensor(lengths, device=device)
+    out = torch.zeros(B, int(lengths.max()) + max_new_tokens, dtype=torch.long, device=device)
+    if ragged:
+        out[:, : lengths.max()] = pad_sequence([r.to(device) for r in prompts], batch_first=True)
+    else:
+        out[:, : lengths.max()] = prompts.to(device)
+    lens_host = lengths.copy()  # host copy of the row lengths: window sizes are known without a sync
+    lens = torch.from_numpy(lengths).to(device)
     arange_b = torch.arange(B, device=device)
-
-    dec = _Decoder(model, B, static, compile and static)
+    dec = _decoder_for(model, B, static, compile and static)
 
     def start_window(limit: int):
         """Prefill all but the last of each row's last (up to) `limit` tokens; return that last token."""
-        n = [min(lb, limit) for lb in lens_host]
-        width = max(n)
-        n_t = torch.tensor(n, device=device)
-        # (B, width) gather of each row's last n[b] tokens, right-padded by repeating index clamps
+        n = np.minimum(lens_host, limit)  # (B,) tokens each row keeps
+        width = int(n.max())
+        n_t = torch.from_numpy(n).to(device)
+        # (B, width): each row's last n[b] tokens; shorter rows are padded with clamped repeats
         idx = (lens - n_t)[:, None] + torch.arange(width, device=device)[None, :]
         window = out.gather(1, idx.clamp(max=out.size(1) - 1))
-        dec.prefill(window[:, : width - 1])
+        dec.prefill(model, window[:, : width - 1])
         tok = window.gather(1, (n_t - 1)[:, None])  # (B, 1) current token of each row
-        return tok, n_t - 1, [x - 1 for x in n]
+        return tok, n_t - 1, int(n.min()) - 1, width - 1
 
     # a prompt longer than the context keeps only its last block_size tokens, as nanoGPT crops
-    tok, pos, pos_host = start_window(L)
+    tok, pos, lo, hi = start_window(L)
     for _ in range(max_new_tokens):
-        if max(pos_host) >= L:  # the current token would fall past the context: re-fill
-            tok, pos, pos_host = start_window(refill_keep)
-        logits = dec.decode(tok, pos, pos_host)
+        if hi >= L:  # the current token would fall past the context: re-fill
+            tok, pos, lo, hi = start_window(refill_keep)
+        logits = dec.decode(model, tok, pos, lo, hi)
         tok = sample_next(logits, temperature, top_k, generator)  # (B, 1)
         out[arange_b, lens] = tok[:, 0]
         lens += 1
-        lens_host = [x + 1 for x in lens_host]
+        lens_host += 1
         pos = pos + 1
-        pos_host = [p + 1 for p in pos_host]
+        lo, hi = lo + 1, hi + 1
     if ragged:
         return [out[b, : lens_host[b]] for b in range(B)]
     return out

@@ -34,7 +34,6 @@ class KVCache(nn.Module):
         self.register_buffer("k", torch.zeros(shape, device=device, dtype=dtype), persistent=False)
         self.register_buffer("v", torch.zeros(shape, device=device, dtype=dtype), persistent=False)
         self.max_len = max_len
-        self.step: CacheStep | None = None
 
     @classmethod
     def for_model(cls, model, batch_size: int) -> "KVCache":
@@ -42,9 +41,8 @@ class KVCache(nn.Module):
         w = model.lm_head.weight
         return cls(cfg.n_layer, batch_size, cfg.n_head, cfg.n_embd // cfg.n_head, cfg.block_size, w.device, w.dtype)
 
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor):
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor, s: CacheStep):
         """Stores k, v (B, nh, T, hs) of the new tokens; returns all attended keys and values (B, nh, end, hs)."""
-        s = self.step
         kc, vc = self.k[layer], self.v[layer]  # (B, nh, max_len, hs) views
         if isinstance(s.write, int):
             kc[:, :, s.write : s.write + k.size(2)] = k
@@ -53,4 +51,4 @@ class KVCache(nn.Module):
             rows = torch.arange(k.size(0), device=k.device)
             kc[rows, :, s.write] = k[:, :, 0]
             vc[rows, :, s.write] = v[:, :, 0]
-        return kc[:, :, : s.end], vc[:, :, : s.end], s.mask, s.is_causal
+        return kc[:, :, : s.end], vc[:, :, : s.end]

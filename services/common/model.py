@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from services.common.kv_cache import KVCache
+from services.common.kv_cache import CacheStep, KVCache
 
 
 @dataclass
@@ -64,7 +64,7 @@ class CausalSelfAttention(nn.Module):
         self.n_head = config.n_head
         self.n_embd = config.n_embd
 
-    def forward(self, x, cache: KVCache | None = None, layer: int = 0):
+    def forward(self, x, cache: KVCache | None = None, step: CacheStep | None = None, layer: int = 0):
         B, T, C = x.size()
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         hs = C // self.n_head
@@ -76,8 +76,8 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
         else:
             # keys/values of every position the cache holds so far: (B, nh, S, hs), S >= T
-            k, v, mask, is_causal = cache.update(layer, k, v)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)
+            k, v = cache.update(layer, k, v, step)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=step.mask, is_causal=step.is_causal)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble all head outputs side by side
         return self.resid_dropout(self.c_proj(y))
 
@@ -102,8 +102,8 @@ class Block(nn.Module):
         self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x, cache: KVCache | None = None, layer: int = 0):
-        x = x + self.attn(self.ln_1(x), cache, layer)
+    def forward(self, x, cache: KVCache | None = None, step: CacheStep | None = None, layer: int = 0):
+        x = x + self.attn(self.ln_1(x), cache, step, layer)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -145,22 +145,22 @@ class GPT(nn.Module):
             n_params -= self.transformer.wpe.weight.numel()
         return n_params
 
-    def forward(self, idx, targets=None, cache: KVCache | None = None):
+    def forward(self, idx, targets=None, cache: KVCache | None = None, step: CacheStep | None = None):
         """idx: (B, T) token ids. Returns (logits, loss).
 
         Training (targets given): logits (B, T, vocab) and the mean cross-entropy.
         Inference: logits of the last position only, (B, 1, vocab), as nanoGPT does.
-        With a cache, `cache.step` says where idx sits: its absolute positions, (T,) or (B, 1).
+        With a cache, `step` says where idx sits (absolute positions (T,) or (B, 1)) and what it sees.
         """
         b, t = idx.size()
         if cache is not None:
-            pos = cache.step.positions
+            pos = step.positions
         else:
             assert t <= self.config.block_size, f"sequence of {t} is longer than block_size {self.config.block_size}"
             pos = torch.arange(0, t, dtype=torch.long, device=idx.device)  # (t,)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for i, block in enumerate(self.transformer.h):
-            x = block(x, cache, i)
+            x = block(x, cache, step, i)
         x = self.transformer.ln_f(x)
         if targets is not None:
             logits = self.lm_head(x)
