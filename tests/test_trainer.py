@@ -124,3 +124,33 @@ def test_ddp_under_torchrun_with_early_stopping(char_data, tmp_path):
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["stopped_early"] and s["stopped_at_iter"] == 5
     assert proc.stdout.count("training summary") == 1  # only rank 0 reports
+
+
+def test_sigterm_saves_and_resumes(char_data, tmp_path):
+    """docker stop / Ctrl-C: the iteration in flight finishes, ckpt.pt is written, exit status 0."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    flags = tiny_flags(char_data, tmp_path, max_iters=100000, lr_decay_iters=100000, eval_interval=1000)
+    proc = subprocess.Popen([sys.executable, "-m", "services.trainer", *flags], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (metrics.is_file() and metrics.read_text().count('"train"') >= 20):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert "SIGTERM: saved" in out and "Traceback" not in err
+    s = json.loads((tmp_path / "summary.json").read_text())
+    ckpt = load_checkpoint(tmp_path / "ckpt.pt")
+    assert s["interrupted_at_iter"] == ckpt["iter_num"] >= 20
+    assert ckpt["trainer_state"]["evaluated"] is False
+    stop_at = ckpt["iter_num"]
+    r = _train(tiny_flags(char_data, tmp_path, max_iters=stop_at + 5, lr_decay_iters=100000, eval_interval=1000,
+                          init_from="resume"))
+    assert r.start_iter == stop_at and r.iter_num == stop_at + 5

@@ -43,6 +43,7 @@ class TrainSummary:
     checkpoint: str | None
     plot: str | None
     evals: list[dict] = field(default_factory=list)
+    interrupted_at_iter: int | None = None  # set when SIGINT/SIGTERM ended the run
 
     def table(self) -> str:
         rows = [
@@ -50,6 +51,8 @@ class TrainSummary:
             ("best val loss", f"{self.best_val_loss:.4f} (iter {self.best_iter})" if self.best_iter is not None else "n/a"),
             ("last val loss", f"{self.last_val_loss:.4f}" if self.last_val_loss is not None else "n/a"),
             ("stopped early", f"yes, at iter {self.stopped_at_iter}" if self.stopped_early else "no"),
+            *([("interrupted", f"at iter {self.interrupted_at_iter} (resume with --init_from=resume)")]
+              if self.interrupted_at_iter is not None else []),
             ("ms/iter (median)", f"{self.ms_per_iter:.1f}" if self.ms_per_iter is not None else "n/a"),
             ("wall time", f"{self.elapsed_s:.1f} s"),
             ("checkpoint", self.checkpoint or "none written"),
@@ -113,6 +116,7 @@ class Trainer:
         self.eval_gen = torch.Generator().manual_seed(cfg.seed + self.seed_offset + 2)
         self.iter_num = 0
         self.best_val_loss = 1e9
+        self.resumed_after_eval = True
         self.best_iter: int | None = None
         self.stopper = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta)
         resume_state = self._init_model()
@@ -201,6 +205,7 @@ class Trainer:
         self.best_val_loss = float(ckpt["best_val_loss"])
         state = ckpt.get("trainer_state") or {}
         self.best_iter = state.get("best_iter")
+        self.resumed_after_eval = bool(state.get("evaluated", True))
         if "early_stopping" in state:
             self.stopper.load_state_dict(state["early_stopping"])
         # RNG states last: everything above may have consumed random numbers
@@ -234,8 +239,9 @@ class Trainer:
         self.model.train()
         return out
 
-    def checkpoint(self) -> dict:
+    def checkpoint(self, evaluated: bool = True) -> dict:
         state = {
+            "evaluated": evaluated,  # False for a save on interrupt: the resumed run evaluates first
             "batch_rng": self._batch_rng_before,  # state before the batch in hand: a resume redraws it
             "eval_rng": self.eval_gen.get_state(),
             "torch_rng": torch.get_rng_state(),
@@ -299,6 +305,9 @@ class Trainer:
         self.last_val: float | None = None
         self.saved: str | None = None
         stopped_at: int | None = None
+        interrupted: int | None = None
+        self._interrupt: str | None = None
+        restore_signals = self._catch_stop_signals()
         dts: list[float] = []
         metrics = MetricsLog(self.out_dir / "metrics.jsonl", start_iter if resumed else None) if self.master else None
         show_bar = self.master and cfg.progress and sys.stderr.isatty()
@@ -315,7 +324,8 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             # evaluate (except right after a resume: that evaluation was done and logged before the save)
-            if self.iter_num % cfg.eval_interval == 0 and not (resumed and self.iter_num == start_iter):
+            just_resumed = resumed and self.iter_num == start_iter and self.resumed_after_eval
+            if self.iter_num % cfg.eval_interval == 0 and not just_resumed:
                 stop = self._evaluate(metrics, lr, bar) if self.master else False
                 if self.ddp:  # every rank must leave the loop together
                     import torch.distributed as dist
@@ -374,9 +384,34 @@ class Trainer:
             local_iter_num += 1
             if self.iter_num > cfg.max_iters:
                 break
+            if self._interrupt is not None:
+                interrupted = self.iter_num
+                if self.master:  # keep the work: ckpt.pt becomes this point, best.pt stays the best
+                    save_checkpoint(self.out_dir / "ckpt.pt", self.checkpoint(evaluated=False))
+                    self.saved = str(self.out_dir / "ckpt.pt")
+                    self._say(f"{self._interrupt}: saved {self.saved} at iter {self.iter_num}; "
+                              f"continue with --init_from=resume", bar)
+                break
         if bar is not None:
             bar.close()
-        return self._finish(metrics, start_iter, stopped_at, dts, time.time() - t_start)
+        restore_signals()
+        summary = self._finish(metrics, start_iter, stopped_at, dts, time.time() - t_start)
+        summary.interrupted_at_iter = interrupted
+        return summary
+
+    def _catch_stop_signals(self):
+        """SIGINT/SIGTERM (Ctrl-C, docker stop) finish the current iteration, save, and end cleanly."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def handler(signum, _frame):
+            self._interrupt = signal.Signals(signum).name
+
+        old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return lambda: [signal.signal(sig, h) for sig, h in old.items()]
 
     def _finish(self, metrics, start_iter, stopped_at, dts, elapsed) -> TrainSummary:
         plot_path = None
