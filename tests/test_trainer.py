@@ -154,3 +154,32 @@ def test_sigterm_saves_and_resumes(char_data, tmp_path):
     r = _train(tiny_flags(char_data, tmp_path, max_iters=stop_at + 5, lr_decay_iters=100000, eval_interval=1000,
                           init_from="resume"))
     assert r.start_iter == stop_at and r.iter_num == stop_at + 5
+
+
+def test_sample_cli(trained, tmp_path, capsys):
+    from services.trainer import sample
+
+    sample.main(["--ckpt", str(trained / "best.pt"), "--start", "KING", "--max_new_tokens", "30",
+                 "--num_samples", "2", "--device", "cpu"])
+    out = capsys.readouterr().out
+    texts = out.split("---------------\n")
+    assert len(texts) == 3 and all(t.startswith("KING") and len(t.rstrip("\n")) >= 30 for t in texts[:2])
+    assert "60 tokens in" in texts[2]
+    # a checkpoint without a tokenizer (a nanoGPT import) needs --tokenizer; bad prompts are user errors
+    ckpt = load_checkpoint(trained / "best.pt")
+    torch.save({**ckpt, "tokenizer": None}, tmp_path / "bare.pt")
+    for argv, words in ([["--ckpt", str(tmp_path / "bare.pt")], "carries no tokenizer"],
+                        [["--ckpt", str(tmp_path / "nope.pt")], "checkpoint not found"],
+                        [["--ckpt", str(trained / "best.pt"), "--start", "€"], "not in the tokenizer's alphabet"]):
+        with pytest.raises(SystemExit) as e:
+            sample.main(argv)
+        assert e.value.code == 2 and words in capsys.readouterr().err
+    sample.main(["--ckpt", str(tmp_path / "bare.pt"), "--tokenizer", str(_tokenizer_file(trained, tmp_path)),
+                 "--max_new_tokens", "5"])
+    assert "5 tokens in" in capsys.readouterr().out
+
+
+def _tokenizer_file(trained, tmp_path):
+    p = tmp_path / "tokenizer.json"
+    p.write_text(json.dumps(load_checkpoint(trained / "best.pt")["tokenizer"]))
+    return p

@@ -45,10 +45,16 @@ def main(argv: list[str] | None = None) -> None:
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from None
     if args.tokenizer is not None:
-        tok = tokenizer_from_dict(json.loads(args.tokenizer.read_text()))
+        try:
+            tok = tokenizer_from_dict(json.loads(args.tokenizer.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError) as e:
+            raise UserError(f"--tokenizer {args.tokenizer}: {e}") from None
     if tok is None:
         raise UserError(f"{args.ckpt} carries no tokenizer: pass --tokenizer path/to/tokenizer.json")
-    start = Path(args.start[5:]).read_text(encoding="utf-8") if args.start.startswith("FILE:") else args.start
+    try:
+        start = Path(args.start[5:]).read_text(encoding="utf-8") if args.start.startswith("FILE:") else args.start
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"--start: {e}") from None
     try:
         ids = tok.encode(start)
     except ValueError as e:
