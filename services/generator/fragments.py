@@ -1,0 +1,53 @@
+"""Enhanced samples: continue random prefixes of the training data, cut training fragments from them."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from services.common.generation import generate
+from services.common.model import GPT
+
+
+def sample_random_fragments(sequences: list[np.ndarray], block_size: int, rng: np.random.Generator | None = None,
+                            per_sequence: int = 1) -> np.ndarray:
+    """Cuts `per_sequence` random windows of block_size + 1 tokens from each sequence.
+
+    sequences: 1-D id arrays (generated continuations). A sequence shorter than block_size + 1 yields
+    nothing. Returns (N, block_size + 1) int64, one vectorised gather (no per-token loop).
+    """
+    rng = rng or np.random.default_rng()
+    L = block_size + 1
+    seqs = [np.asarray(s) for s in sequences if len(s) >= L]
+    if not seqs:
+        return np.zeros((0, L), dtype=np.int64)
+    lens = np.array([len(s) for s in seqs])
+    padded = np.zeros((len(seqs), lens.max()), dtype=np.int64)  # (S, max_len)
+    for i, s in enumerate(seqs):  # S row copies (one per sequence), not per token
+        padded[i, : len(s)] = s
+    rows = np.repeat(np.arange(len(seqs)), per_sequence)  # (N,)
+    starts = rng.integers(0, lens[rows] - L + 1)  # (N,) inclusive upper bound: len - L
+    return padded[rows[:, None], starts[:, None] + np.arange(L)[None, :]]
+
+
+def random_prefixes(data: np.ndarray, n: int, min_len: int, max_len: int,
+                    rng: np.random.Generator) -> list[np.ndarray]:
+    """n random windows of the training data, each of a random length in [min_len, max_len]."""
+    lengths = rng.integers(min_len, max_len + 1, size=n)
+    starts = rng.integers(0, len(data) - lengths + 1)
+    return [np.asarray(data[s : s + k], dtype=np.int64) for s, k in zip(starts, lengths)]
+
+
+def generate_enhanced_samples_batch(model: GPT, data: np.ndarray, batch_size: int, min_prefix_length: int,
+                                    max_prefix_length: int, temperature: float, top_k: int | None,
+                                    rng: np.random.Generator, generator: torch.Generator | None = None,
+                                    per_sequence: int = 1) -> np.ndarray:
+    """One generation round: batch_size prefixes -> continuations of block_size + 1 new tokens each ->
+    (batch_size * per_sequence, block_size + 1) fragments of model-written text (the prefix excluded)."""
+    block_size = model.config.block_size
+    device = model.lm_head.weight.device
+    prefixes = random_prefixes(data, batch_size, min_prefix_length, max_prefix_length, rng)
+    new = block_size + 1  # at least one whole fragment of generated tokens per row
+    outs = generate(model, [torch.from_numpy(p).to(device) for p in prefixes], new, temperature=temperature,
+                    top_k=top_k, generator=generator)
+    continuations = [o[len(p):].cpu().numpy() for o, p in zip(outs, prefixes)]
+    return sample_random_fragments(continuations, block_size, rng, per_sequence)
