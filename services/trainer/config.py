@@ -62,6 +62,17 @@ class TrainerSettings(ServiceSettings):
                                          "improvement of the monitored loss; 0 disables")
     early_stopping_min_delta: float = Field(0.0, ge=0.0, description="an improvement must beat the best by more")
     early_stopping_monitor: Literal["val", "train"] = Field("val", description="which evaluated loss to monitor")
+    # enhanced data (not in nanoGPT): rows continued by the current best checkpoint from real prefixes
+    enhanced_data_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a training row is "
+                                             "enhanced; 0 creates and starts nothing")
+    min_prefix_length: int = Field(8, ge=1, description="shortest real prefix the generator continues")
+    max_prefix_length: int = Field(64, ge=1, description="longest real prefix (at most block_size)")
+    enhanced_generation_temperature: float = Field(1.0, gt=0.0, description="sampling temperature of the generator")
+    enhanced_generation_top_k: int = Field(200, ge=1, description="generator samples among the k likeliest tokens")
+    enhanced_buffer_size: int = Field(4096, ge=1, description="slots (fragments) in the ring buffer")
+    enhanced_generation_batch_size: int = Field(16, ge=1, description="prefixes continued per generation round")
+    enhanced_generation_rate: float = Field(0.0, ge=0.0, description="in-process generator's target "
+                                            "fragments/s; 0 = as fast as it can")
     # system
     backend: Literal["nccl", "gloo"] = Field("nccl", description="DDP backend (gloo on CPU)")
     device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:N', 'mps'; "
@@ -84,6 +95,12 @@ class TrainerSettings(ServiceSettings):
     def _consistent(self) -> "TrainerSettings":
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.min_prefix_length > self.max_prefix_length:
+            raise ValueError(f"config key 'min_prefix_length': {self.min_prefix_length} exceeds "
+                             f"max_prefix_length ({self.max_prefix_length})")
+        if self.enhanced_data_probability > 0 and self.max_prefix_length > self.block_size:
+            raise ValueError(f"config key 'max_prefix_length': {self.max_prefix_length} is longer than the "
+                             f"model's context block_size ({self.block_size})")
         if self.min_lr > self.learning_rate:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate ({self.learning_rate})")
         return self

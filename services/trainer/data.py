@@ -41,11 +41,17 @@ class TokenData:
         return self.meta.get("vocab_size")
 
     def get_batch(self, split: str, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """x, y: (B, T) int64, y shifted by one. One vectorised gather from the memmap, no per-row loop."""
+        """x, y: (B, T) int64 on the device, y shifted by one."""
+        return self.to_device(*self.get_batch_cpu(split, batch_size, generator))
+
+    def get_batch_cpu(self, split: str, batch_size: int, generator: torch.Generator):
+        """x, y on the CPU: one vectorised gather from the memmap, no per-row loop."""
         data = self.splits[split]
         ix = torch.randint(len(data) - self.block_size, (batch_size,), generator=generator)
         rows = torch.from_numpy(data[ix.numpy()[:, None] + self._window].astype(np.int64))  # (B, T+1)
-        x, y = rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
+        return rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
+
+    def to_device(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.device.type == "cuda":
             # pinned memory lets the copy run asynchronously with the previous step's compute
             return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)

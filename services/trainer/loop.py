@@ -120,11 +120,23 @@ class Trainer:
         self.best_iter: int | None = None
         self.stopper = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta)
         resume_state = self._init_model()
+        self.enhanced = None
+        if cfg.enhanced_data_probability > 0:  # with p = 0 nothing of the feature exists
+            from services.trainer.enhanced import EnhancedBatchMixer
+
+            self.enhanced = EnhancedBatchMixer(cfg, self.data.splits["train"], self.data.splits["train"].dtype,
+                                               cfg.seed + self.seed_offset)
         self.scaler = torch.amp.GradScaler(self.device_type, enabled=(self.dtype == "float16"))
         self.optimizer, self.fused = self.model.configure_optimizers(
             cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type)
         if resume_state is not None:
             self._restore(resume_state)
+        if self.enhanced is not None and cfg.init_from != "scratch":
+            # generate from the best model there is right away, not only after the next improvement
+            best = self.out_dir / "best.pt"
+            start = best if cfg.init_from == "resume" and best.is_file() else (
+                self.out_dir / "ckpt.pt" if cfg.init_from == "resume" else Path(cfg.init_from))
+            self.enhanced.on_new_best(str(start))
         self.raw_model = self.model
         if cfg.compile:
             self.model = torch.compile(self.model)
@@ -206,6 +218,8 @@ class Trainer:
         state = ckpt.get("trainer_state") or {}
         self.best_iter = state.get("best_iter")
         self.resumed_after_eval = bool(state.get("evaluated", True))
+        if "enhanced" in state and self.enhanced is not None:
+            self.enhanced.load_state_dict(state["enhanced"])
         if "early_stopping" in state:
             self.stopper.load_state_dict(state["early_stopping"])
         # RNG states last: everything above may have consumed random numbers
@@ -221,7 +235,11 @@ class Trainer:
     def next_batch(self):
         """The next training micro-batch; remembers the RNG state it was drawn from (for resume)."""
         self._batch_rng_before = self.batch_gen.get_state()
-        return self.data.get_batch("train", self.cfg.batch_size, self.batch_gen)
+        if self.enhanced is None:
+            return self.data.get_batch("train", self.cfg.batch_size, self.batch_gen)
+        x, y = self.data.get_batch_cpu("train", self.cfg.batch_size, self.batch_gen)
+        self.enhanced.mix(x, y)  # enhanced rows replaced on the CPU, then one copy to the device
+        return self.data.to_device(x, y)
 
     @torch.no_grad()
     def estimate_loss(self) -> dict[str, float]:
@@ -248,6 +266,8 @@ class Trainer:
             "early_stopping": self.stopper.state_dict(),
             "best_iter": self.best_iter,
         }
+        if self.enhanced is not None:
+            state["enhanced"] = self.enhanced.state_dict()
         if self.device_type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state()
         return {
@@ -268,6 +288,8 @@ class Trainer:
         self.saved = str(path)
         if improved:  # best.pt: always the best by val loss, whatever always_save_checkpoint says
             save_checkpoint(self.out_dir / "best.pt", ckpt)
+            if self.enhanced is not None:
+                self.enhanced.on_new_best(str(self.out_dir / "best.pt"))
 
     def _evaluate(self, metrics: MetricsLog, lr: float, bar) -> bool:
         """Evaluates, logs, saves; returns True when early stopping says to stop."""
@@ -369,15 +391,23 @@ class Trainer:
                 if local_iter_num >= 5:  # let the training loop settle a bit
                     mfu = raw_model.estimate_mfu(cfg.batch_size * self.gradient_accumulation_steps, dt)
                     running_mfu = mfu if running_mfu == -1.0 else 0.9 * running_mfu + 0.1 * mfu
-                metrics.write({"type": "train", "iter": self.iter_num, "loss": lossf, "lr": lr,
-                               "ms": dt * 1000, "mfu": running_mfu})
+                row = {"type": "train", "iter": self.iter_num, "loss": lossf, "lr": lr, "ms": dt * 1000,
+                       "mfu": running_mfu}
+                enh = ""
+                if self.enhanced is not None:
+                    st = self.enhanced.stats
+                    row.update(enhanced_rows=st.enhanced_rows, fallback_rows=st.fallback_rows,
+                               generator_version=self.enhanced.model_version, buffer_fill=self.enhanced.buffer.size())
+                    enh = (f", enh v{self.enhanced.model_version} buf {row['buffer_fill']} "
+                           f"fallbacks {st.fallback_rows}")
+                metrics.write(row)
                 if bar is not None:
                     bar.set_postfix_str(f"loss {lossf:.4f}, {dt * 1000:.0f} ms/it"
-                                        + (f", val {self.last_val:.4f}" if self.last_val is not None else ""),
-                                        refresh=False)
+                                        + (f", val {self.last_val:.4f}" if self.last_val is not None else "")
+                                        + enh, refresh=False)
                 else:
                     mfu_txt = f", mfu {running_mfu * 100:.2f}%" if running_mfu >= 0 else ""
-                    print(f"iter {self.iter_num}: loss {lossf:.4f}, time {dt * 1000:.2f}ms{mfu_txt}", flush=True)
+                    print(f"iter {self.iter_num}: loss {lossf:.4f}, time {dt * 1000:.2f}ms{mfu_txt}{enh}", flush=True)
             if bar is not None:
                 bar.update(1)
             self.iter_num += 1
@@ -415,6 +445,8 @@ class Trainer:
 
     def _finish(self, metrics, start_iter, stopped_at, dts, elapsed) -> TrainSummary:
         plot_path = None
+        if self.enhanced is not None:
+            self.enhanced.close()
         if self.master:
             metrics.close()
             if self.cfg.plot:

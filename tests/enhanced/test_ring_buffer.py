@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from services.generator.ring_buffer import MemorySampleBuffer, RedisSampleBuffer, fit_capacity
+from services.common.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer, fit_capacity
 
 FRAG = 9  # block_size 8 + 1
 

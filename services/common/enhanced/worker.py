@@ -1,0 +1,156 @@
+"""The generation worker: a background thread that keeps the ring buffer full of enhanced fragments.
+
+    gen = EnhancedSampleGenerator("runs/x/best.pt", train_tokens, buffer, GenerationSettings(...))
+    gen.start()                      # returns at once; fragments appear in `buffer`
+    gen.update_model("runs/x/best.pt")   # after the trainer saves a better checkpoint
+    gen.stop()
+
+Each round continues `batch_size` random prefixes of the training data by block_size + 1 tokens with
+the KV-cache generator and writes the cut fragments with the model version that wrote them.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from services.common.checkpoint import load_model
+from services.common.enhanced.fragments import generate_enhanced_samples_batch
+from services.common.enhanced.ring_buffer import EnhancedSampleBuffer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerationSettings:
+    min_prefix_length: int = 1
+    max_prefix_length: int = 64
+    temperature: float = 1.0
+    top_k: int | None = None
+    batch_size: int = 16  # prefixes continued per round (enhanced_generation_batch_size)
+    fragments_per_sequence: int = 1
+    target_rate: float = 0.0  # fragments/s to aim for; 0 = as fast as possible
+    pause_when_full: bool = False  # stop generating while every slot holds the current version
+    device: str = "cpu"
+    seed: int = 0
+
+    def validate(self, block_size: int) -> None:
+        if self.min_prefix_length < 1:
+            raise ValueError(f"min_prefix_length must be >= 1, got {self.min_prefix_length}")
+        if self.min_prefix_length > self.max_prefix_length:
+            raise ValueError(f"min_prefix_length ({self.min_prefix_length}) exceeds max_prefix_length "
+                             f"({self.max_prefix_length})")
+        if self.max_prefix_length > block_size:
+            raise ValueError(f"max_prefix_length ({self.max_prefix_length}) exceeds the model's block_size "
+                             f"({block_size})")
+        if self.temperature <= 0:
+            raise ValueError(f"enhanced_generation_temperature must be > 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"enhanced_generation_top_k must be >= 1, got {self.top_k}")
+        if self.batch_size < 1:
+            raise ValueError(f"enhanced_generation_batch_size must be >= 1, got {self.batch_size}")
+
+
+class EnhancedSampleGenerator:
+    def __init__(self, checkpoint_path: str, data: np.ndarray, buffer: EnhancedSampleBuffer,
+                 settings: GenerationSettings):
+        self.data = data
+        self.buffer = buffer
+        self.settings = settings
+        self.model_version = 0
+        self._model_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._rng = np.random.default_rng(settings.seed)
+        self._torch_gen = torch.Generator(device=settings.device).manual_seed(settings.seed)
+        self._generated = deque(maxlen=256)  # (time, fragments) per round, for the rate
+        self.generated_total = 0
+        self.error: str | None = None
+        self.update_model(checkpoint_path)
+
+    # --- model ------------------------------------------------------------------------------------
+
+    def update_model(self, checkpoint_path: str) -> int:
+        """Loads a checkpoint as the new inference copy; returns the new model version."""
+        model, _, ckpt = load_model(checkpoint_path, self.settings.device)
+        block = model.config.block_size
+        if block + 1 > len(self.data):
+            raise ValueError(f"training data ({len(self.data)} tokens) is shorter than block_size + 1")
+        self.settings.validate(block)
+        if self.buffer.fragment_len != block + 1:
+            raise ValueError(f"buffer holds fragments of {self.buffer.fragment_len} tokens, the model's "
+                             f"block_size + 1 is {block + 1}")
+        for p in model.parameters():
+            p.requires_grad_(False)
+        with self._model_lock:
+            self.model = model
+            self.model_version += 1
+            self.iter_num = int(ckpt.get("iter_num", 0))
+        log.info("generator: model version %d (iter %d) from %s", self.model_version, self.iter_num, checkpoint_path)
+        return self.model_version
+
+    # --- the worker -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.is_running():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="enhanced-generator", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._thread = None
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def generate_round(self) -> int:
+        """One round of generation into the buffer; returns the fragments written."""
+        s = self.settings
+        with self._model_lock:
+            model, version = self.model, self.model_version
+        frags = generate_enhanced_samples_batch(model, self.data, s.batch_size, s.min_prefix_length,
+                                                s.max_prefix_length, s.temperature, s.top_k, self._rng,
+                                                self._torch_gen, s.fragments_per_sequence)
+        self.buffer.add_samples(frags.astype(self.buffer.dtype), version)
+        self._generated.append((time.monotonic(), len(frags)))
+        self.generated_total += len(frags)
+        return len(frags)
+
+    def _should_wait(self) -> bool:
+        s = self.settings
+        if s.pause_when_full and self.buffer.is_full():
+            counts = self.buffer.version_counts()
+            if counts.get(self.model_version, 0) >= self.buffer.capacity:
+                return True
+        return s.target_rate > 0 and self.rate(window=5.0) > s.target_rate
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._should_wait():
+                self._stop.wait(0.05)
+                continue
+            try:
+                self.generate_round()
+                self.error = None
+            except Exception as e:  # noqa: BLE001 - the worker logs and keeps going (e.g. Redis down)
+                self.error = f"{type(e).__name__}: {e}"
+                log.warning("generator round failed: %s", self.error)
+                self._stop.wait(1.0)
+
+    def rate(self, window: float = 60.0) -> float:
+        """Fragments generated per second over the last `window` seconds."""
+        now = time.monotonic()
+        recent = [(t, n) for t, n in list(self._generated) if now - t <= window]
+        if not recent:
+            return 0.0
+        span = max(now - recent[0][0], 1e-3)
+        return sum(n for _, n in recent) / span

@@ -1,0 +1,98 @@
+"""Mixed batches: each training row is natural or, with probability p, an enhanced fragment.
+
+With p = 0 none of this is created and batches are bit for bit the plain trainer's. With p > 0 and no
+`--generator` address, the generator runs in this process (an in-memory ring, no Redis): it starts
+from the first best checkpoint the trainer saves (or the one it resumes from) and reloads each better
+one. Until fragments exist, and whenever too few are available, rows stay natural and are counted as
+fallbacks; training never waits for the generator.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from services.common.enhanced.ring_buffer import MemorySampleBuffer
+from services.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+
+log = logging.getLogger(__name__)
+
+
+def determine_batch_composition(batch_size: int, probability: float,
+                                generator: torch.Generator | None = None) -> torch.Tensor:
+    """(batch_size,) bool, True = enhanced row; each row independently with `probability`.
+    Reproducible under a seeded generator; draws one uniform per row."""
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"enhanced_data_probability must be in [0, 1], got {probability}")
+    return torch.rand(batch_size, generator=generator) < probability
+
+
+@dataclass
+class MixStats:
+    enhanced_rows: int = 0  # rows served from the generator
+    fallback_rows: int = 0  # rows that should have been enhanced but were natural (nothing available)
+
+
+class EnhancedBatchMixer:
+    """Replaces the enhanced rows of natural CPU batches with fragments from a sample source."""
+
+    def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int):
+        self.p = cfg.enhanced_data_probability
+        self.block_size = cfg.block_size
+        self.comp_gen = torch.Generator().manual_seed(seed + 3)
+        self.rng = np.random.default_rng(seed + 4)
+        self.stats = MixStats()
+        self.buffer = MemorySampleBuffer(cfg.enhanced_buffer_size, cfg.block_size + 1, dtype=token_dtype)
+        self.train_tokens = train_tokens
+        self.settings = GenerationSettings(
+            min_prefix_length=cfg.min_prefix_length, max_prefix_length=cfg.max_prefix_length,
+            temperature=cfg.enhanced_generation_temperature, top_k=cfg.enhanced_generation_top_k,
+            batch_size=cfg.enhanced_generation_batch_size, target_rate=cfg.enhanced_generation_rate,
+            device="cpu" if cfg.device in ("auto", "cpu") and not torch.cuda.is_available() else cfg.device,
+            seed=seed + 5)
+        self.settings.validate(cfg.block_size)
+        self.generator: EnhancedSampleGenerator | None = None
+
+    @property
+    def model_version(self) -> int:
+        return self.generator.model_version if self.generator is not None else 0
+
+    def on_new_best(self, checkpoint_path: str) -> None:
+        """The trainer saved a better checkpoint: start the generator on it, or reload it."""
+        try:
+            if self.generator is None:
+                self.generator = EnhancedSampleGenerator(checkpoint_path, self.train_tokens, self.buffer,
+                                                         self.settings)
+                self.generator.start()
+            else:
+                self.generator.update_model(checkpoint_path)
+        except Exception as e:  # noqa: BLE001 - the generator must never stop training
+            log.warning("enhanced generator could not load %s: %s", checkpoint_path, e)
+
+    def mix(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """x, y: (B, T) int64 CPU tensors of a natural batch, modified in place."""
+        rows = determine_batch_composition(x.size(0), self.p, self.comp_gen).nonzero()[:, 0]  # (k,)
+        k = int(rows.numel())
+        if k == 0:
+            return
+        frags, _ = self.buffer.get_samples(k, self.rng)  # (got, T+1), got in {0, k}
+        got = frags.shape[0]
+        if got:
+            f = torch.from_numpy(frags.astype(np.int64))
+            x[rows[:got]] = f[:, :-1]
+            y[rows[:got]] = f[:, 1:]
+        self.stats.enhanced_rows += got
+        self.stats.fallback_rows += k - got
+
+    def close(self) -> None:
+        if self.generator is not None:
+            self.generator.stop()
+
+    def state_dict(self) -> dict:
+        return {"comp_rng": self.comp_gen.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if "comp_rng" in state:
+            self.comp_gen.set_state(state["comp_rng"])
