@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from services.common.cli_errors import UserError
+from services.common.token_files import open_split, read_meta
 
 
 class TokenData:
@@ -17,20 +18,16 @@ class TokenData:
         self.dir = Path(data_dir)
         self.block_size = block_size
         self.device = device
-        meta_path = self.dir / "meta.json"
-        if meta_path.is_file():
-            self.meta = json.loads(meta_path.read_text())
-        else:  # a nanoGPT GPT-2-BPE folder (openwebtext): uint16 ids, vocab padded to 50304
-            self.meta = {"vocab_size": None, "dtype": "uint16", "tokenizer": None}
+        self.meta = read_meta(self.dir)  # no meta.json: a nanoGPT GPT-2-BPE folder (vocab padded to 50304)
         tok_path = self.dir / "tokenizer.json"
         self.tokenizer_dict = json.loads(tok_path.read_text()) if tok_path.is_file() else None
-        dtype = np.dtype(self.meta["dtype"]).newbyteorder("<")
         self.splits: dict[str, np.ndarray] = {}
         for split in ("train", "val"):
             path = self.dir / f"{split}.bin"
-            if not path.is_file():
-                raise UserError(f"{path} not found: run moredata-prepare first (see README)")
-            data = np.memmap(path, dtype=dtype, mode="r")
+            try:
+                data = open_split(self.dir, split, self.meta)
+            except FileNotFoundError as e:
+                raise UserError(str(e)) from None
             if data.size < block_size + 1:
                 raise UserError(f"{path} holds {data.size} tokens, fewer than block_size + 1 = {block_size + 1}")
             self.splits[split] = data

@@ -91,6 +91,8 @@ class EnhancedSampleGenerator:
             self.model = model
             self.model_version += 1
             self.iter_num = int(ckpt.get("iter_num", 0))
+            self.best_val_loss = float(ckpt.get("best_val_loss", float("nan")))
+            self.tokenizer_kind = (ckpt.get("tokenizer") or {}).get("kind", "")
         log.info("generator: model version %d (iter %d) from %s", self.model_version, self.iter_num, checkpoint_path)
         return self.model_version
 

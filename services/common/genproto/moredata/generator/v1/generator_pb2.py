@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from services.common.genproto.moredata.common.v1 import common_pb2 as moredata_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%moredata/generator/v1/generator.proto\x12\x15moredata.generator.v1\x1a\x1fmoredata/common/v1/common.proto\"Z\n\x14StreamSamplesRequest\x12\x12\n\nbatch_size\x18\x01 \x01(\r\x12\x13\n\x0bmax_batches\x18\x02 \x01(\r\x12\x19\n\x11min_model_version\x18\x03 \x01(\x03\"Z\n\x0bSampleBatch\x12\x34\n\tfragments\x18\x01 \x03(\x0b\x32!.moredata.common.v1.TokenFragment\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\"-\n\x12UpdateModelRequest\x12\x17\n\x0f\x63heckpoint_path\x18\x01 \x01(\t\"3\n\x0f\x43heckpointChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x12\n\ntotal_size\x18\x02 \x01(\x04\"C\n\x13UpdateModelResponse\x12,\n\x05model\x18\x01 \x01(\x0b\x32\x1d.moredata.common.v1.ModelInfo\"\x12\n\x10GetStatusRequest\"\xd2\x01\n\x0fGeneratorStatus\x12,\n\x05model\x18\x01 \x01(\x0b\x32\x1d.moredata.common.v1.ModelInfo\x12\x17\n\x0f\x62uffer_capacity\x18\x02 \x01(\x04\x12\x15\n\rbuffer_filled\x18\x03 \x01(\x04\x12\x1e\n\x16\x62uffer_current_version\x18\x04 \x01(\x04\x12!\n\x19\x66ragments_generated_per_s\x18\x05 \x01(\x01\x12\x1e\n\x16\x66ragments_served_per_s\x18\x06 \x01(\x01\x32\x9f\x03\n\x10GeneratorService\x12\x62\n\rStreamSamples\x12+.moredata.generator.v1.StreamSamplesRequest\x1a\".moredata.generator.v1.SampleBatch0\x01\x12\x64\n\x0bUpdateModel\x12).moredata.generator.v1.UpdateModelRequest\x1a*.moredata.generator.v1.UpdateModelResponse\x12\x63\n\x0bUploadModel\x12&.moredata.generator.v1.CheckpointChunk\x1a*.moredata.generator.v1.UpdateModelResponse(\x01\x12\\\n\tGetStatus\x12\'.moredata.generator.v1.GetStatusRequest\x1a&.moredata.generator.v1.GeneratorStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%moredata/generator/v1/generator.proto\x12\x15moredata.generator.v1\x1a\x1fmoredata/common/v1/common.proto\"Z\n\x14StreamSamplesRequest\x12\x12\n\nbatch_size\x18\x01 \x01(\r\x12\x13\n\x0bmax_batches\x18\x02 \x01(\r\x12\x19\n\x11min_model_version\x18\x03 \x01(\x03\"k\n\x0bSampleBatch\x12*\n\x06tokens\x18\x01 \x01(\x0b\x32\x1a.moredata.common.v1.Tensor\x12\x19\n\x11\x66ragment_versions\x18\x02 \x03(\x03\x12\x15\n\rmodel_version\x18\x03 \x01(\x03\"-\n\x12UpdateModelRequest\x12\x17\n\x0f\x63heckpoint_path\x18\x01 \x01(\t\"3\n\x0f\x43heckpointChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x12\n\ntotal_size\x18\x02 \x01(\x04\"C\n\x13UpdateModelResponse\x12,\n\x05model\x18\x01 \x01(\x0b\x32\x1d.moredata.common.v1.ModelInfo\"\x12\n\x10GetStatusRequest\"\xd2\x01\n\x0fGeneratorStatus\x12,\n\x05model\x18\x01 \x01(\x0b\x32\x1d.moredata.common.v1.ModelInfo\x12\x17\n\x0f\x62uffer_capacity\x18\x02 \x01(\x04\x12\x15\n\rbuffer_filled\x18\x03 \x01(\x04\x12\x1e\n\x16\x62uffer_current_version\x18\x04 \x01(\x04\x12!\n\x19\x66ragments_generated_per_s\x18\x05 \x01(\x01\x12\x1e\n\x16\x66ragments_served_per_s\x18\x06 \x01(\x01\x32\x9f\x03\n\x10GeneratorService\x12\x62\n\rStreamSamples\x12+.moredata.generator.v1.StreamSamplesRequest\x1a\".moredata.generator.v1.SampleBatch0\x01\x12\x64\n\x0bUpdateModel\x12).moredata.generator.v1.UpdateModelRequest\x1a*.moredata.generator.v1.UpdateModelResponse\x12\x63\n\x0bUploadModel\x12&.moredata.generator.v1.CheckpointChunk\x1a*.moredata.generator.v1.UpdateModelResponse(\x01\x12\\\n\tGetStatus\x12\'.moredata.generator.v1.GetStatusRequest\x1a&.moredata.generator.v1.GeneratorStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,17 +35,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMSAMPLESREQUEST']._serialized_start=97
   _globals['_STREAMSAMPLESREQUEST']._serialized_end=187
   _globals['_SAMPLEBATCH']._serialized_start=189
-  _globals['_SAMPLEBATCH']._serialized_end=279
-  _globals['_UPDATEMODELREQUEST']._serialized_start=281
-  _globals['_UPDATEMODELREQUEST']._serialized_end=326
-  _globals['_CHECKPOINTCHUNK']._serialized_start=328
-  _globals['_CHECKPOINTCHUNK']._serialized_end=379
-  _globals['_UPDATEMODELRESPONSE']._serialized_start=381
-  _globals['_UPDATEMODELRESPONSE']._serialized_end=448
-  _globals['_GETSTATUSREQUEST']._serialized_start=450
-  _globals['_GETSTATUSREQUEST']._serialized_end=468
-  _globals['_GENERATORSTATUS']._serialized_start=471
-  _globals['_GENERATORSTATUS']._serialized_end=681
-  _globals['_GENERATORSERVICE']._serialized_start=684
-  _globals['_GENERATORSERVICE']._serialized_end=1099
+  _globals['_SAMPLEBATCH']._serialized_end=296
+  _globals['_UPDATEMODELREQUEST']._serialized_start=298
+  _globals['_UPDATEMODELREQUEST']._serialized_end=343
+  _globals['_CHECKPOINTCHUNK']._serialized_start=345
+  _globals['_CHECKPOINTCHUNK']._serialized_end=396
+  _globals['_UPDATEMODELRESPONSE']._serialized_start=398
+  _globals['_UPDATEMODELRESPONSE']._serialized_end=465
+  _globals['_GETSTATUSREQUEST']._serialized_start=467
+  _globals['_GETSTATUSREQUEST']._serialized_end=485
+  _globals['_GENERATORSTATUS']._serialized_start=488
+  _globals['_GENERATORSTATUS']._serialized_end=698
+  _globals['_GENERATORSERVICE']._serialized_start=701
+  _globals['_GENERATORSERVICE']._serialized_end=1116
 # @@protoc_insertion_point(module_scope)

@@ -18,12 +18,14 @@ class StreamSamplesRequest(_message.Message):
     def __init__(self, batch_size: _Optional[int] = ..., max_batches: _Optional[int] = ..., min_model_version: _Optional[int] = ...) -> None: ...
 
 class SampleBatch(_message.Message):
-    __slots__ = ("fragments", "model_version")
-    FRAGMENTS_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("tokens", "fragment_versions", "model_version")
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    FRAGMENT_VERSIONS_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
-    fragments: _containers.RepeatedCompositeFieldContainer[_common_pb2.TokenFragment]
+    tokens: _common_pb2.Tensor
+    fragment_versions: _containers.RepeatedScalarFieldContainer[int]
     model_version: int
-    def __init__(self, fragments: _Optional[_Iterable[_Union[_common_pb2.TokenFragment, _Mapping]]] = ..., model_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, tokens: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., fragment_versions: _Optional[_Iterable[int]] = ..., model_version: _Optional[int] = ...) -> None: ...
 
 class UpdateModelRequest(_message.Message):
     __slots__ = ("checkpoint_path",)

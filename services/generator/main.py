@@ -1,0 +1,81 @@
+"""moredata-generator: the generator gRPC service.
+
+    moredata-generator --checkpoint_dir=runs --data_dir=data/shakespeare_char --redis_url=redis://127.0.0.1:6379/0
+    moredata-generator --help
+
+Settings: `GENERATOR_<KEY>` environment variables, overridden by `--key=value` flags. Health reports
+NOT_SERVING until a model is loaded and Redis answers (re-checked every second); SIGTERM stops it
+gracefully (NOT_SERVING, in-flight RPCs finish within grace_s, the worker stops).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from pydantic import ValidationError
+
+from services.common.cli_errors import UserError, exit_on_user_error
+from services.common.genproto.moredata.generator.v1 import generator_pb2_grpc
+from services.common.grpc_server import build_server
+from services.generator.core import GeneratorCore
+from services.generator.servicer import SERVICE_NAME, GeneratorServicer
+from services.generator.settings import GeneratorSettings
+
+
+def parse_settings(argv: list[str]) -> GeneratorSettings:
+    values = {}
+    for arg in argv:
+        key, eq, value = arg.removeprefix("--").partition("=")
+        if not arg.startswith("--") or not eq:
+            raise UserError(f"expected --key=value, got '{arg}'")
+        if key not in GeneratorSettings.model_fields:
+            raise UserError(f"unknown setting '{key}'; see --help")
+        values[key] = value
+    try:
+        return GeneratorSettings(**values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise UserError(f"setting '{loc}': {err['msg']}" if loc else err["msg"].removeprefix("Value error, ")) from None
+
+
+def serve(settings: GeneratorSettings, core: GeneratorCore | None = None, install_signals: bool = True):
+    """Starts the server; returns (handle, core). The health monitor runs until the server stops."""
+    core = core or GeneratorCore(settings)
+    servicer = GeneratorServicer(core)
+    handle = build_server([lambda s: generator_pb2_grpc.add_GeneratorServiceServicer_to_server(servicer, s)],
+                          [SERVICE_NAME], address=settings.address,
+                          max_message_bytes=int(settings.max_message_mb * 2**20))
+    handle.start()
+
+    def monitor():
+        while not handle.stopped.wait(1.0 if core.ready() else 0.2):
+            handle.set_serving(core.ready())
+
+    handle.set_serving(core.ready())
+    threading.Thread(target=monitor, name="health-monitor", daemon=True).start()
+    if install_signals:
+        handle.stop_on_signals(settings.grace_s, on_shutdown=core.close)
+    return handle, core
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__.strip() + "\n\nsettings (env var, default, meaning):\n" + GeneratorSettings.describe())
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = parse_settings(argv)
+    try:
+        handle, core = serve(settings)
+    except (FileNotFoundError, ValueError) as e:
+        raise UserError(str(e)) from None
+    logging.getLogger("generator").info("listening on %s (port %d), model version %d", settings.address,
+                                        handle.port, core.model_version)
+    handle.wait()
+
+
+if __name__ == "__main__":
+    main()

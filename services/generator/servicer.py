@@ -1,0 +1,87 @@
+"""The gRPC face of GeneratorCore: moredata.generator.v1.GeneratorService."""
+from __future__ import annotations
+
+import math
+import time
+
+from services.common.atomic import atomic_open
+from services.common.genproto.moredata.common.v1 import common_pb2
+from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
+from services.common.tensor_codec import tensor_to_proto
+from services.generator.core import GeneratorCore
+
+SERVICE_NAME = generator_pb2.DESCRIPTOR.services_by_name["GeneratorService"].full_name
+EMPTY_WAIT_S = 0.05  # while the ring is empty, pace empty batches instead of spinning
+
+
+class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
+    def __init__(self, core: GeneratorCore):
+        self.core = core
+
+    def StreamSamples(self, request, context):
+        s = self.core.s
+        n = request.batch_size
+        if n < 1 or n > s.max_stream_batch:
+            raise ValueError(f"batch_size must be in [1, {s.max_stream_batch}], got {n}")
+        if self.core.buffer is not None:
+            batch_bytes = n * self.core.buffer.fragment_len * self.core.buffer.dtype.itemsize
+            if batch_bytes > s.max_message_mb * 2**20 * 0.9:
+                raise ValueError(f"batch_size {n} makes {batch_bytes} byte messages, over the "
+                                 f"{s.max_message_mb} MiB limit")
+        sent = 0
+        while context.is_active() and (request.max_batches == 0 or sent < request.max_batches):
+            frags, vers = self.core.samples(n, request.min_model_version)
+            yield generator_pb2.SampleBatch(tokens=tensor_to_proto(frags), fragment_versions=vers.tolist(),
+                                            model_version=self.core.model_version)
+            sent += 1
+            if len(frags) == 0:
+                time.sleep(EMPTY_WAIT_S)
+
+    def UpdateModel(self, request, context):
+        self.core.load(self.core.resolve(request.checkpoint_path))
+        return generator_pb2.UpdateModelResponse(model=self._model_info())
+
+    def UploadModel(self, request_iterator, context):
+        limit = int(self.core.s.max_checkpoint_mb * 2**20)
+        uploads = self.core.checkpoint_dir / "uploads"
+        path = uploads / "uploaded.pt"
+        total = expected = 0
+        # the upload lands atomically: a failed or oversized stream leaves the previous file as it was
+        with atomic_open(path) as f:
+            for i, chunk in enumerate(request_iterator):
+                if i == 0:
+                    expected = chunk.total_size
+                    if expected > limit:
+                        raise ValueError(f"checkpoint of {expected} bytes exceeds the {limit} byte limit")
+                total += len(chunk.data)
+                if total > limit:
+                    raise ValueError(f"checkpoint stream exceeds the {limit} byte limit")
+                f.write(chunk.data)
+            if expected and total != expected:
+                raise ValueError(f"checkpoint stream ended after {total} of {expected} bytes")
+            if total == 0:
+                raise ValueError("checkpoint stream is empty")
+        self.core.load(path)
+        return generator_pb2.UpdateModelResponse(model=self._model_info())
+
+    def GetStatus(self, request, context):
+        core = self.core
+        counts = core.buffer.version_counts() if core.buffer is not None else {}
+        return generator_pb2.GeneratorStatus(
+            model=self._model_info(),
+            buffer_capacity=core.buffer.capacity if core.buffer is not None else 0,
+            buffer_filled=sum(counts.values()),
+            buffer_current_version=counts.get(core.model_version, 0),
+            fragments_generated_per_s=core.worker.rate() if core.worker is not None else 0.0,
+            fragments_served_per_s=core.served_rate(),
+        )
+
+    def _model_info(self) -> common_pb2.ModelInfo:
+        w = self.core.worker
+        if w is None:
+            return common_pb2.ModelInfo(model_version=0, best_val_loss=math.nan)
+        c = w.model.config
+        return common_pb2.ModelInfo(model_version=w.model_version, n_layer=c.n_layer, n_head=c.n_head,
+                                    n_embd=c.n_embd, block_size=c.block_size, vocab_size=c.vocab_size, bias=c.bias,
+                                    iter_num=w.iter_num, best_val_loss=w.best_val_loss,
+                                    tokenizer_kind=w.tokenizer_kind)

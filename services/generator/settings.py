@@ -1,0 +1,41 @@
+"""Generator settings: one pydantic-settings class, `GENERATOR_<KEY>` env vars, `--key=value` flags."""
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from services.common.settings import ServiceSettings, service_config
+
+
+class GeneratorSettings(ServiceSettings):
+    model_config = service_config("GENERATOR_")
+
+    address: str = Field("127.0.0.1:50051", description="host:port the gRPC server listens on")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the ring buffer")
+    ring_prefix: str = Field("moredata:ring", description="Redis key prefix of the ring (replicas share it)")
+    redis_memory_budget_mb: float = Field(256.0, gt=0, description="the ring sizes itself down to fit this")
+    data_dir: str = Field("data/shakespeare_char", description="prepared data; prefixes come from train.bin")
+    checkpoint_dir: str = Field("runs", description="UpdateModel paths must resolve inside this folder; "
+                                "uploads are stored in its uploads/ subfolder")
+    checkpoint: str = Field("", description="checkpoint to load at start (inside checkpoint_dir); empty: "
+                            "wait for UpdateModel, NOT_SERVING until then")
+    enhanced_buffer_size: int = Field(4096, ge=1, description="slots (fragments) in the ring")
+    min_prefix_length: int = Field(8, ge=1, description="shortest real prefix continued")
+    max_prefix_length: int = Field(64, ge=1, description="longest real prefix (at most the model's block_size)")
+    enhanced_generation_temperature: float = Field(1.0, gt=0.0, description="sampling temperature")
+    enhanced_generation_top_k: int = Field(200, ge=1, description="sample among the k likeliest tokens")
+    enhanced_generation_batch_size: int = Field(16, ge=1, description="prefixes continued per round")
+    generation_rate: float = Field(0.0, ge=0.0, description="target fragments/s; 0 = as fast as possible")
+    pause_when_fresh: bool = Field(False, description="pause while every slot holds the current model's text")
+    max_stream_batch: int = Field(4096, ge=1, description="largest batch_size a StreamSamples request may ask")
+    max_message_mb: float = Field(64.0, gt=0, description="gRPC message size limit, both directions")
+    max_checkpoint_mb: float = Field(2048.0, gt=0, description="largest checkpoint UploadModel accepts")
+    device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:N'")
+    grace_s: float = Field(5.0, ge=0, description="seconds in-flight RPCs get on SIGTERM")
+    seed: int = Field(0, description="seed of prefix choice and sampling")
+
+    @model_validator(mode="after")
+    def _prefixes(self) -> "GeneratorSettings":
+        if self.min_prefix_length > self.max_prefix_length:
+            raise ValueError(f"config key 'min_prefix_length': {self.min_prefix_length} exceeds "
+                             f"max_prefix_length ({self.max_prefix_length})")
+        return self
