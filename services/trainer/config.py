@@ -9,6 +9,7 @@ where a comment says otherwise. An unknown key or a value of the wrong type fail
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -71,6 +72,8 @@ class TrainerSettings(ServiceSettings):
     enhanced_generation_top_k: int = Field(200, ge=1, description="generator samples among the k likeliest tokens")
     enhanced_buffer_size: int = Field(4096, ge=1, description="slots (fragments) in the ring buffer")
     enhanced_generation_batch_size: int = Field(16, ge=1, description="prefixes continued per generation round")
+    generator: str = Field("", description="host:port of a generator service; empty: run the generator "
+                           "in this process (in-memory ring, no Redis)")
     enhanced_generation_rate: float = Field(0.0, ge=0.0, description="in-process generator's target "
                                             "fragments/s; 0 = as fast as it can")
     # system
@@ -95,6 +98,8 @@ class TrainerSettings(ServiceSettings):
     def _consistent(self) -> "TrainerSettings":
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.generator and not re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", self.generator):
+            raise ValueError(f"config key 'generator': expected host:port, got {self.generator!r}")
         if self.min_prefix_length > self.max_prefix_length:
             raise ValueError(f"config key 'min_prefix_length': {self.min_prefix_length} exceeds "
                              f"max_prefix_length ({self.max_prefix_length})")

@@ -1,7 +1,8 @@
 """Mixed batches: each training row is natural or, with probability p, an enhanced fragment.
 
-With p = 0 none of this is created and batches are bit for bit the plain trainer's. With p > 0 and no
-`--generator` address, the generator runs in this process (an in-memory ring, no Redis): it starts
+With p = 0 none of this is created and batches are bit for bit the plain trainer's. With
+`--generator=host:port` rows come from a generator service (see generator_client.py). With p > 0 and no
+address, the generator runs in this process (an in-memory ring, no Redis): it starts
 from the first best checkpoint the trainer saves (or the one it resumes from) and reloads each better
 one. Until fragments exist, and whenever too few are available, rows stay natural and are counted as
 fallbacks; training never waits for the generator.
@@ -35,23 +36,17 @@ class MixStats:
     fallback_rows: int = 0  # rows that should have been enhanced but were natural (nothing available)
 
 
-class EnhancedBatchMixer:
-    """Replaces the enhanced rows of natural CPU batches with fragments from a sample source."""
+class InProcessSource:
+    """The generator in this process, writing into an in-memory ring (no Redis, no server)."""
 
-    def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int):
-        self.p = cfg.enhanced_data_probability
-        self.block_size = cfg.block_size
-        self.comp_gen = torch.Generator().manual_seed(seed + 3)
-        self.rng = np.random.default_rng(seed + 4)
-        self.stats = MixStats()
+    def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int, device: str):
         self.buffer = MemorySampleBuffer(cfg.enhanced_buffer_size, cfg.block_size + 1, dtype=token_dtype)
         self.train_tokens = train_tokens
         self.settings = GenerationSettings(
             min_prefix_length=cfg.min_prefix_length, max_prefix_length=cfg.max_prefix_length,
             temperature=cfg.enhanced_generation_temperature, top_k=cfg.enhanced_generation_top_k,
             batch_size=cfg.enhanced_generation_batch_size, target_rate=cfg.enhanced_generation_rate,
-            device="cpu" if cfg.device in ("auto", "cpu") and not torch.cuda.is_available() else cfg.device,
-            seed=seed + 5)
+            device=device, seed=seed)
         self.settings.validate(cfg.block_size)
         self.generator: EnhancedSampleGenerator | None = None
 
@@ -71,24 +66,61 @@ class EnhancedBatchMixer:
         except Exception as e:  # noqa: BLE001 - the generator must never stop training
             log.warning("enhanced generator could not load %s: %s", checkpoint_path, e)
 
+    def take(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        return self.buffer.get_samples(k, rng)[0]
+
+    def fill(self) -> int:
+        return self.buffer.size()
+
+    def close(self) -> None:
+        if self.generator is not None:
+            self.generator.stop()
+
+
+class EnhancedBatchMixer:
+    """Replaces the enhanced rows of natural CPU batches with fragments from a sample source:
+    a remote generator when cfg.generator is set, else an in-process one."""
+
+    def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int, vocab_size: int,
+                 device: str = "cpu"):
+        self.p = cfg.enhanced_data_probability
+        self.comp_gen = torch.Generator().manual_seed(seed + 3)
+        self.rng = np.random.default_rng(seed + 4)
+        self.stats = MixStats()
+        if cfg.generator:
+            from services.trainer.generator_client import RemoteSampleSource
+
+            self.source = RemoteSampleSource(cfg.generator, cfg.batch_size, cfg.block_size + 1, vocab_size)
+        else:
+            self.source = InProcessSource(cfg, train_tokens, token_dtype, seed + 5, device)
+
+    @property
+    def model_version(self) -> int:
+        return self.source.model_version
+
+    def on_new_best(self, checkpoint_path: str) -> None:
+        self.source.on_new_best(checkpoint_path)
+
     def mix(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """x, y: (B, T) int64 CPU tensors of a natural batch, modified in place."""
         rows = determine_batch_composition(x.size(0), self.p, self.comp_gen).nonzero()[:, 0]  # (k,)
         k = int(rows.numel())
         if k == 0:
             return
-        frags, _ = self.buffer.get_samples(k, self.rng)  # (got, T+1), got in {0, k}
+        frags = self.source.take(k, self.rng)  # (got, T+1), got <= k
         got = frags.shape[0]
         if got:
-            f = torch.from_numpy(frags.astype(np.int64))
+            f = torch.from_numpy(frags.astype(np.int64, copy=False))
             x[rows[:got]] = f[:, :-1]
             y[rows[:got]] = f[:, 1:]
         self.stats.enhanced_rows += got
         self.stats.fallback_rows += k - got
 
+    def fill(self) -> int:
+        return self.source.fill()
+
     def close(self) -> None:
-        if self.generator is not None:
-            self.generator.stop()
+        self.source.close()
 
     def state_dict(self) -> dict:
         return {"comp_rng": self.comp_gen.get_state()}

@@ -125,7 +125,8 @@ class Trainer:
             from services.trainer.enhanced import EnhancedBatchMixer
 
             self.enhanced = EnhancedBatchMixer(cfg, self.data.splits["train"], self.data.splits["train"].dtype,
-                                               cfg.seed + self.seed_offset)
+                                               cfg.seed + self.seed_offset, self.model_args["vocab_size"],
+                                               "cuda" if self.device_type == "cuda" else "cpu")
         self.scaler = torch.amp.GradScaler(self.device_type, enabled=(self.dtype == "float16"))
         self.optimizer, self.fused = self.model.configure_optimizers(
             cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type)
@@ -397,7 +398,7 @@ class Trainer:
                 if self.enhanced is not None:
                     st = self.enhanced.stats
                     row.update(enhanced_rows=st.enhanced_rows, fallback_rows=st.fallback_rows,
-                               generator_version=self.enhanced.model_version, buffer_fill=self.enhanced.buffer.size())
+                               generator_version=self.enhanced.model_version, buffer_fill=self.enhanced.fill())
                     enh = (f", enh v{self.enhanced.model_version} buf {row['buffer_fill']} "
                            f"fallbacks {st.fallback_rows}")
                 metrics.write(row)
