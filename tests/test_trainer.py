@@ -110,20 +110,23 @@ def test_finetune_from_checkpoint_path(char_data, trained, tmp_path):
 
 
 def test_ddp_under_torchrun_with_early_stopping(char_data, tmp_path):
-    """Two CPU processes (gloo) train together; rank 0's early-stop decision reaches rank 1."""
+    """Two CPU processes (gloo) train together, each with its own in-process enhanced generator;
+    rank 0's early-stop decision (and its new best.pt) reaches rank 1."""
     import subprocess
     import sys
 
     from conftest import ROOT
 
     flags = tiny_flags(char_data, tmp_path, max_iters=200, eval_interval=5, gradient_accumulation_steps=2,
-                       early_stopping_patience=1, early_stopping_min_delta=100.0, backend="gloo")
+                       early_stopping_patience=1, early_stopping_min_delta=100.0, backend="gloo",
+                       enhanced_data_probability=0.3, max_prefix_length=16)
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            "-m", "services.trainer", *flags], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["stopped_early"] and s["stopped_at_iter"] == 5
     assert proc.stdout.count("training summary") == 1  # only rank 0 reports
+    assert "could not load" not in proc.stderr  # rank 1's generator found rank 0's best.pt
 
 
 def test_sigterm_saves_and_resumes(char_data, tmp_path):

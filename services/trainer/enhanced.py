@@ -101,6 +101,12 @@ class EnhancedBatchMixer:
     def on_new_best(self, checkpoint_path: str) -> None:
         self.source.on_new_best(checkpoint_path)
 
+    def on_peer_new_best(self, checkpoint_path: str) -> None:
+        """Under DDP, rank 0 saved a better checkpoint: an in-process generator reloads it; a remote
+        generator was already told by rank 0."""
+        if isinstance(self.source, InProcessSource):
+            self.source.on_new_best(checkpoint_path)
+
     def mix(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """x, y: (B, T) int64 CPU tensors of a natural batch, modified in place."""
         rows = determine_batch_composition(x.size(0), self.p, self.comp_gen).nonzero()[:, 0]  # (k,)

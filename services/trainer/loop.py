@@ -353,9 +353,14 @@ class Trainer:
                 if self.ddp:  # every rank must leave the loop together
                     import torch.distributed as dist
 
-                    flag = torch.tensor([int(stop)], device=self.device)
+                    improved = (self.master and self.best_iter == self.iter_num
+                                and (self.iter_num > 0 or cfg.init_from != "scratch"))  # best.pt was written
+                    flag = torch.tensor([int(stop), int(improved)], device=self.device)
                     dist.broadcast(flag, 0)
-                    stop = bool(flag.item())
+                    stop = bool(flag[0].item())
+                    if flag[1].item() and not self.master and self.enhanced is not None:
+                        # each rank's in-process generator follows rank 0's best.pt (same node)
+                        self.enhanced.on_peer_new_best(str(self.out_dir / "best.pt"))
                 if stop:
                     stopped_at = self.iter_num
                     self._say(f"early stopping at iter {self.iter_num}: {cfg.early_stopping_monitor} loss has not "
