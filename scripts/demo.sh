@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 moredata-prepare data/tinyshakespeare/input.txt --out_dir data/shakespeare_char --block_size 64
-moredata-train shakespeare_char_cpu --enhanced_data_probability=0.2 --enhanced_generation_rate=50 "$@"
+moredata-train shakespeare_char_cpu --enhanced_data_probability=0.2 --enhanced_generation_rate=8 "$@"
 OUT=$(python -c "import json,sys; print(json.load(open('runs/shakespeare_char_cpu/summary.json'))['checkpoint'])")
 echo
 echo "=== a sample from $OUT ==="
