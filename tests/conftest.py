@@ -97,3 +97,15 @@ def redis_server(tmp_path):
     server = RedisServer(tmp_path).start()
     yield server
     server.stop()
+
+
+def wait_until(pred, timeout: float = 60.0) -> bool:
+    """Polls pred every 50 ms until it is true (True) or timeout seconds pass (False)."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False

@@ -109,14 +109,9 @@ def _last(out, key):
 
 
 def _wait(pred, timeout=90):
-    import time
+    from conftest import wait_until
 
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_until(pred, timeout)
 
 
 def test_remote_generator_killed_and_back_and_redis_restarted(char_data, redis_server, tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import free_port, tiny_flags
+from conftest import free_port, tiny_flags, wait_until
 from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
 from services.common.tensor_codec import tensor_from_proto
 from services.generator.main import parse_settings, serve
@@ -46,12 +46,7 @@ def _health(channel):
 
 
 def _wait(pred, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_until(pred, timeout)
 
 
 def test_not_serving_until_a_model_is_loaded(generator):
