@@ -1,0 +1,121 @@
+"""AugmentationConfig: the JSON shape users write, validated, with the offending key named.
+
+    {"augmentation": {"enabled": true,
+      "noise": {"enabled": true, "probability": 0.5, "level_min": 0.01, "level_max": 0.1},
+      "gain": {"enabled": true, "probability": 0.5, "scale_min": 0.8, "scale_max": 1.2},
+      "channel_dropout": {"enabled": false, "probability": 0.2, "dropout_rate": 0.1},
+      "spec_augment": {"enabled": true, "probability": 0.5, "freq_masks": 2, "freq_width": 8,
+                       "time_masks": 2, "time_width": 20},
+      "crop": {"enabled": false, "probability": 0.3, "min_len": 50, "max_len": 400},
+      "chunk_shuffle": {"enabled": false, "probability": 0.3, "chunk_size": 25},
+      "concatenation": {"enabled": false, "probability": 0.2}}}
+
+Optional extra keys: noise.independent, gain.independent, spec_augment.time_mask_mode
+("same_positions" | "consistent"), spec_augment.max_time_fraction, crop.context,
+concatenation.max_frames, and at the top level warmup_epochs and probability_decay.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Transform(_Strict):
+    enabled: bool = False
+    probability: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class Noise(_Transform):
+    level_min: float = Field(0.01, ge=0.0)
+    level_max: float = Field(0.1, ge=0.0)
+    independent: bool = False  # independent noise for raw and edit (breaks the copy identity on purpose)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.level_min > self.level_max:
+            raise ValueError(f"level_min ({self.level_min}) exceeds level_max ({self.level_max})")
+        return self
+
+
+class Gain(_Transform):
+    scale_min: float = Field(0.8, gt=0.0)
+    scale_max: float = Field(1.2, gt=0.0)
+    independent: bool = False
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.scale_min > self.scale_max:
+            raise ValueError(f"scale_min ({self.scale_min}) exceeds scale_max ({self.scale_max})")
+        return self
+
+
+class ChannelDropout(_Transform):
+    dropout_rate: float = Field(0.1, ge=0.0, lt=1.0)
+
+
+class SpecAugment(_Transform):
+    freq_masks: int = Field(2, ge=0)
+    freq_width: int = Field(8, ge=0)
+    time_masks: int = Field(2, ge=0)
+    time_width: int = Field(20, ge=0)
+    time_mask_mode: Literal["same_positions", "consistent"] = "same_positions"
+    max_time_fraction: float = Field(0.2, gt=0.0, le=1.0)
+
+
+class Crop(_Transform):
+    min_len: int = Field(50, ge=1)
+    max_len: int = Field(400, ge=1)
+    context: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.min_len > self.max_len:
+            raise ValueError(f"min_len ({self.min_len}) exceeds max_len ({self.max_len})")
+        return self
+
+
+class ChunkShuffle(_Transform):
+    chunk_size: int = Field(25, ge=1)
+
+
+class Concatenation(_Transform):
+    max_frames: int = Field(200_000, ge=1)
+
+
+class Augmentation(_Strict):
+    enabled: bool = True
+    noise: Noise = Noise()
+    gain: Gain = Gain()
+    channel_dropout: ChannelDropout = ChannelDropout()
+    spec_augment: SpecAugment = SpecAugment()
+    crop: Crop = Crop()
+    chunk_shuffle: ChunkShuffle = ChunkShuffle()
+    concatenation: Concatenation = Concatenation()
+    warmup_epochs: int = Field(0, ge=0)  # no augmentation before this epoch
+    probability_decay: float = Field(1.0, gt=0.0, le=1.0)  # each probability *= decay**(epochs after warm-up)
+
+
+class AugmentationConfig(_Strict):
+    augmentation: Augmentation = Augmentation()
+
+    @classmethod
+    def from_json(cls, text: str) -> "AugmentationConfig":
+        try:
+            return cls.model_validate(json.loads(text))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"augmentation config is not valid JSON: {e}") from None
+        except ValidationError as e:
+            err = e.errors()[0]
+            key = ".".join(str(x) for x in err["loc"])
+            raise ValueError(f"augmentation config key '{key}': {err['msg'].removeprefix('Value error, ')}") from None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "AugmentationConfig":
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
