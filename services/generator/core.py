@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import deque
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from services.common.checkpoint import load_checkpoint
+from services.common.enhanced.rate import RateMeter
 from services.common.enhanced.ring_buffer import RedisSampleBuffer
 from services.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
 from services.common.grpc_server import Unavailable
@@ -40,8 +39,7 @@ class GeneratorCore:
         self.buffer: RedisSampleBuffer | None = None
         self.worker: EnhancedSampleGenerator | None = None
         self._lock = threading.Lock()
-        self._served: deque = deque(maxlen=1024)  # (time, fragments) per served batch
-        self.served_total = 0
+        self._served = RateMeter()  # fragments per served batch
         self.pending: Path | None = self.resolve(settings.checkpoint) if settings.checkpoint else None
         if self.pending is not None:
             try:
@@ -80,13 +78,13 @@ class GeneratorCore:
                     temperature=self.s.enhanced_generation_temperature, top_k=self.s.enhanced_generation_top_k,
                     batch_size=self.s.enhanced_generation_batch_size, target_rate=self.s.generation_rate,
                     pause_when_full=self.s.pause_when_fresh, device=self.device, seed=self.s.seed)
-                self.worker = EnhancedSampleGenerator(str(path), self.data, self.buffer, gs)
+                self.worker = EnhancedSampleGenerator(str(path), self.data, self.buffer, gs, ckpt=ckpt)
                 self.worker.start()
             else:
                 if block + 1 != self.buffer.fragment_len:
                     raise ValueError(f"checkpoint block_size {block} differs from the ring's "
                                      f"{self.buffer.fragment_len - 1}; start a generator with another ring_prefix")
-                self.worker.update_model(str(path))
+                self.worker.update_model(str(path), ckpt)
             self.pending = None
             return self.worker.model_version
 
@@ -107,14 +105,11 @@ class GeneratorCore:
         if min_model_version:
             keep = vers >= min_model_version
             frags, vers = frags[keep], vers[keep]
-        self._served.append((time.monotonic(), len(frags)))
-        self.served_total += len(frags)
+        self._served.add(len(frags))
         return frags, vers
 
     def served_rate(self, window: float = 60.0) -> float:
-        now = time.monotonic()
-        recent = [(t, n) for t, n in list(self._served) if now - t <= window]
-        return sum(n for _, n in recent) / max(now - recent[0][0], 1e-3) if recent else 0.0
+        return self._served.rate(window)
 
     def ready(self) -> bool:
         """SERVING: a model is loaded and Redis answers."""

@@ -43,7 +43,6 @@ class RemoteSampleSource:
         self.queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=prefetch)
         self.model_version = 0
         self.connected = False
-        self.reconnects = 0
         self.last_error = ""
         self._stream = None
         self._last_best: str | None = None  # re-sent to a generator that comes back without a model
@@ -102,7 +101,6 @@ class RemoteSampleSource:
                 log.warning("generator %s: stream lost (%s); natural rows until it is back", self.address,
                             self.last_error)
             self.connected = False
-            self.reconnects += 1
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 5.0)
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from services.common.checkpoint import load_model
+from services.common.checkpoint import load_checkpoint, model_from_checkpoint
 from services.common.enhanced.fragments import generate_enhanced_samples_batch
+from services.common.enhanced.rate import RateMeter
 from services.common.enhanced.ring_buffer import EnhancedSampleBuffer
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ class GenerationSettings:
 
 class EnhancedSampleGenerator:
     def __init__(self, checkpoint_path: str, data: np.ndarray, buffer: EnhancedSampleBuffer,
-                 settings: GenerationSettings):
+                 settings: GenerationSettings, ckpt: dict | None = None):
         self.data = data
         self.buffer = buffer
         self.settings = settings
@@ -68,16 +67,16 @@ class EnhancedSampleGenerator:
         self._thread: threading.Thread | None = None
         self._rng = np.random.default_rng(settings.seed)
         self._torch_gen = torch.Generator(device=settings.device).manual_seed(settings.seed)
-        self._generated = deque(maxlen=256)  # (time, fragments) per round, for the rate
-        self.generated_total = 0
-        self.error: str | None = None
-        self.update_model(checkpoint_path)
+        self._generated = RateMeter(maxlen=256)  # fragments per round
+        self.update_model(checkpoint_path, ckpt)
 
     # --- model ------------------------------------------------------------------------------------
 
-    def update_model(self, checkpoint_path: str) -> int:
-        """Loads a checkpoint as the new inference copy; returns the new model version."""
-        model, _, ckpt = load_model(checkpoint_path, self.settings.device)
+    def update_model(self, checkpoint_path: str, ckpt: dict | None = None) -> int:
+        """Loads a checkpoint as the new inference copy; returns the new model version.
+        ckpt: the file's contents when the caller has already read it (the file is not read again)."""
+        ckpt = load_checkpoint(checkpoint_path) if ckpt is None else ckpt
+        model = model_from_checkpoint(ckpt, self.settings.device).eval()
         block = model.config.block_size
         if block + 1 > len(self.data):
             raise ValueError(f"training data ({len(self.data)} tokens) is shorter than block_size + 1")
@@ -123,8 +122,7 @@ class EnhancedSampleGenerator:
                                                 s.max_prefix_length, s.temperature, s.top_k, self._rng,
                                                 self._torch_gen, s.fragments_per_sequence)
         self.buffer.add_samples(frags.astype(self.buffer.dtype), version)
-        self._generated.append((time.monotonic(), len(frags)))
-        self.generated_total += len(frags)
+        self._generated.add(len(frags))
         return len(frags)
 
     def _should_wait(self) -> bool:
@@ -142,17 +140,10 @@ class EnhancedSampleGenerator:
                 continue
             try:
                 self.generate_round()
-                self.error = None
             except Exception as e:  # noqa: BLE001 - the worker logs and keeps going (e.g. Redis down)
-                self.error = f"{type(e).__name__}: {e}"
-                log.warning("generator round failed: %s", self.error)
+                log.warning("generator round failed: %s: %s", type(e).__name__, e)
                 self._stop.wait(1.0)
 
     def rate(self, window: float = 60.0) -> float:
         """Fragments generated per second over the last `window` seconds."""
-        now = time.monotonic()
-        recent = [(t, n) for t, n in list(self._generated) if now - t <= window]
-        if not recent:
-            return 0.0
-        span = max(now - recent[0][0], 1e-3)
-        return sum(n for _, n in recent) / span
+        return self._generated.rate(window)
