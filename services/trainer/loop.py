@@ -134,9 +134,11 @@ class Trainer:
             self._restore(resume_state)
         if self.enhanced is not None and cfg.init_from != "scratch":
             # generate from the best model there is right away, not only after the next improvement
-            best = self.out_dir / "best.pt"
-            start = best if cfg.init_from == "resume" and best.is_file() else (
-                self.out_dir / "ckpt.pt" if cfg.init_from == "resume" else Path(cfg.init_from))
+            if cfg.init_from == "resume":
+                best = self.out_dir / "best.pt"
+                start = best if best.is_file() else self.out_dir / "ckpt.pt"
+            else:
+                start = Path(cfg.init_from)
             self.enhanced.on_new_best(str(start))
         self.raw_model = self.model
         if cfg.compile:
@@ -292,8 +294,8 @@ class Trainer:
             if self.enhanced is not None:
                 self.enhanced.on_new_best(str(self.out_dir / "best.pt"))
 
-    def _evaluate(self, metrics: MetricsLog, lr: float, bar) -> bool:
-        """Evaluates, logs, saves; returns True when early stopping says to stop."""
+    def _evaluate(self, metrics: MetricsLog, lr: float, bar) -> tuple[bool, bool]:
+        """Evaluates, logs, saves; returns (early stopping says stop, a new best.pt was written)."""
         losses = self.estimate_loss()
         self.last_val = losses["val"]
         self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"]})
@@ -305,11 +307,12 @@ class Trainer:
             self.best_val_loss, self.best_iter = losses["val"], self.iter_num
         stop = self.stopper.update(losses[self.cfg.early_stopping_monitor])
         # nanoGPT never saves at iter 0 (random weights); a run initialised from a checkpoint may be best there
-        if (improved or self.cfg.always_save_checkpoint) and (self.iter_num > 0 or self.cfg.init_from != "scratch"):
+        may_save = self.iter_num > 0 or self.cfg.init_from != "scratch"
+        if (improved or self.cfg.always_save_checkpoint) and may_save:
             self._save(improved)
         if bar is not None:
             bar.set_postfix_str(f"val {losses['val']:.4f} best {self.best_val_loss:.4f}", refresh=False)
-        return stop
+        return stop, improved and may_save
 
     def _say(self, text: str, bar) -> None:
         if bar is not None:
@@ -349,13 +352,11 @@ class Trainer:
             # evaluate (except right after a resume: that evaluation was done and logged before the save)
             just_resumed = resumed and self.iter_num == start_iter and self.resumed_after_eval
             if self.iter_num % cfg.eval_interval == 0 and not just_resumed:
-                stop = self._evaluate(metrics, lr, bar) if self.master else False
+                stop, wrote_best = self._evaluate(metrics, lr, bar) if self.master else (False, False)
                 if self.ddp:  # every rank must leave the loop together
                     import torch.distributed as dist
 
-                    improved = (self.master and self.best_iter == self.iter_num
-                                and (self.iter_num > 0 or cfg.init_from != "scratch"))  # best.pt was written
-                    flag = torch.tensor([int(stop), int(improved)], device=self.device)
+                    flag = torch.tensor([int(stop), int(wrote_best)], device=self.device)
                     dist.broadcast(flag, 0)
                     stop = bool(flag[0].item())
                     if flag[1].item() and not self.master and self.enhanced is not None:
