@@ -19,8 +19,16 @@ class ServiceSettings(BaseSettings):
     model_config = service_config("MOREDATA_")
 
     @classmethod
+    def fields_in_reading_order(cls) -> list[str]:
+        """The class's own fields in the order written, then those it shares through a mixin
+        (pydantic lists inherited fields first, which would scatter the class's own groups)."""
+        own = [n for n in cls.model_fields if n in cls.__annotations__]
+        return own + [n for n in cls.model_fields if n not in own]
+
+    @classmethod
     def describe(cls) -> str:
         """One line per setting: env variable, default, description."""
         prefix = cls.model_config.get("env_prefix", "")
-        return "\n".join(f"  {prefix}{name.upper()}={f.default!r}  {f.description or ''}".rstrip()
-                         for name, f in cls.model_fields.items())
+        return "\n".join(f"  {prefix}{name.upper()}={cls.model_fields[name].default!r}  "
+                         f"{cls.model_fields[name].description or ''}".rstrip()
+                         for name in cls.fields_in_reading_order())

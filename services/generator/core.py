@@ -11,7 +11,7 @@ import torch
 from services.common.checkpoint import load_checkpoint
 from services.common.enhanced.rate import RateMeter
 from services.common.enhanced.ring_buffer import RedisSampleBuffer
-from services.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from services.common.enhanced.worker import EnhancedSampleGenerator
 from services.common.grpc_server import Unavailable
 from services.common.token_files import open_split, read_meta
 from services.generator.settings import GeneratorSettings
@@ -73,11 +73,9 @@ class GeneratorCore:
                         prefix=self.s.ring_prefix, memory_budget_bytes=int(self.s.redis_memory_budget_mb * 2**20))
                 except _redis_errors() as e:
                     raise Unavailable(f"Redis is not reachable: {e}") from None
-                gs = GenerationSettings(
-                    min_prefix_length=self.s.min_prefix_length, max_prefix_length=self.s.max_prefix_length,
-                    temperature=self.s.enhanced_generation_temperature, top_k=self.s.enhanced_generation_top_k,
-                    batch_size=self.s.enhanced_generation_batch_size, target_rate=self.s.generation_rate,
-                    pause_when_full=self.s.pause_when_fresh, device=self.device, seed=self.s.seed)
+                gs = self.s.generation_settings(target_rate=self.s.generation_rate,
+                                                pause_when_full=self.s.pause_when_fresh, device=self.device,
+                                                seed=self.s.seed)
                 self.worker = EnhancedSampleGenerator(str(path), self.data, self.buffer, gs, ckpt=ckpt)
                 self.worker.start()
             else:

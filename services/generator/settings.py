@@ -1,12 +1,15 @@
 """Generator settings: one pydantic-settings class, `GENERATOR_<KEY>` env vars, `--key=value` flags."""
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
+from services.common.enhanced.settings import EnhancedGenerationKeys
 from services.common.settings import ServiceSettings, service_config
 
 
-class GeneratorSettings(ServiceSettings):
+class GeneratorSettings(ServiceSettings, EnhancedGenerationKeys):
+    """Besides these, the generation keys shared with the trainer (services.common.enhanced.settings)."""
+
     model_config = service_config("GENERATOR_")
 
     address: str = Field("127.0.0.1:50051", description="host:port the gRPC server listens on")
@@ -18,12 +21,6 @@ class GeneratorSettings(ServiceSettings):
                                 "uploads are stored in its uploads/ subfolder")
     checkpoint: str = Field("", description="checkpoint to load at start (inside checkpoint_dir); empty: "
                             "wait for UpdateModel, NOT_SERVING until then")
-    enhanced_buffer_size: int = Field(4096, ge=1, description="slots (fragments) in the ring")
-    min_prefix_length: int = Field(8, ge=1, description="shortest real prefix continued")
-    max_prefix_length: int = Field(64, ge=1, description="longest real prefix (at most the model's block_size)")
-    enhanced_generation_temperature: float = Field(1.0, gt=0.0, description="sampling temperature")
-    enhanced_generation_top_k: int = Field(200, ge=1, description="sample among the k likeliest tokens")
-    enhanced_generation_batch_size: int = Field(16, ge=1, description="prefixes continued per round")
     generation_rate: float = Field(0.0, ge=0.0, description="target fragments/s; 0 = as fast as possible")
     pause_when_fresh: bool = Field(False, description="pause while every slot holds the current model's text")
     max_stream_batch: int = Field(4096, ge=1, description="largest batch_size a StreamSamples request may ask")
@@ -32,10 +29,3 @@ class GeneratorSettings(ServiceSettings):
     device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:N'")
     grace_s: float = Field(5.0, ge=0, description="seconds in-flight RPCs get on SIGTERM")
     seed: int = Field(0, description="seed of prefix choice and sampling")
-
-    @model_validator(mode="after")
-    def _prefixes(self) -> "GeneratorSettings":
-        if self.min_prefix_length > self.max_prefix_length:
-            raise ValueError(f"config key 'min_prefix_length': {self.min_prefix_length} exceeds "
-                             f"max_prefix_length ({self.max_prefix_length})")
-        return self

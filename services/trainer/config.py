@@ -17,12 +17,13 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from services.common.cli_errors import UserError
+from services.common.enhanced.settings import EnhancedGenerationKeys
 from services.common.settings import ServiceSettings, service_config
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
-class TrainerSettings(ServiceSettings):
+class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     model_config = service_config("TRAINER_")
 
     # I/O
@@ -66,12 +67,8 @@ class TrainerSettings(ServiceSettings):
     # enhanced data (not in nanoGPT): rows continued by the current best checkpoint from real prefixes
     enhanced_data_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a training row is "
                                              "enhanced; 0 creates and starts nothing")
-    min_prefix_length: int = Field(8, ge=1, description="shortest real prefix the generator continues")
-    max_prefix_length: int = Field(64, ge=1, description="longest real prefix (at most block_size)")
-    enhanced_generation_temperature: float = Field(1.0, gt=0.0, description="sampling temperature of the generator")
-    enhanced_generation_top_k: int = Field(200, ge=1, description="generator samples among the k likeliest tokens")
-    enhanced_buffer_size: int = Field(4096, ge=1, description="slots (fragments) in the ring buffer")
-    enhanced_generation_batch_size: int = Field(16, ge=1, description="prefixes continued per generation round")
+    # min_prefix_length, max_prefix_length, enhanced_generation_temperature, enhanced_generation_top_k,
+    # enhanced_buffer_size, enhanced_generation_batch_size: shared with the generator (EnhancedGenerationKeys)
     generator: str = Field("", description="host:port of a generator service; empty: run the generator "
                            "in this process (in-memory ring, no Redis)")
     enhanced_generation_rate: float = Field(0.0, ge=0.0, description="in-process generator's target "
@@ -100,9 +97,6 @@ class TrainerSettings(ServiceSettings):
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.generator and not re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", self.generator):
             raise ValueError(f"config key 'generator': expected host:port, got {self.generator!r}")
-        if self.min_prefix_length > self.max_prefix_length:
-            raise ValueError(f"config key 'min_prefix_length': {self.min_prefix_length} exceeds "
-                             f"max_prefix_length ({self.max_prefix_length})")
         if self.enhanced_data_probability > 0 and self.max_prefix_length > self.block_size:
             raise ValueError(f"config key 'max_prefix_length': {self.max_prefix_length} is longer than the "
                              f"model's context block_size ({self.block_size})")
@@ -190,6 +184,7 @@ def help_text() -> str:
         "",
         "keys (default) description:",
     ]
-    for name, f in FIELDS.items():
+    for name in TrainerSettings.fields_in_reading_order():
+        f = FIELDS[name]
         lines.append(f"  --{name}={f.default!r}" + (f"  {f.description}" if f.description else ""))
     return "\n".join(lines)

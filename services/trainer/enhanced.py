@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from services.common.enhanced.ring_buffer import MemorySampleBuffer
-from services.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from services.common.enhanced.worker import EnhancedSampleGenerator
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,7 @@ class InProcessSource:
     def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int, device: str):
         self.buffer = MemorySampleBuffer(cfg.enhanced_buffer_size, cfg.block_size + 1, dtype=token_dtype)
         self.train_tokens = train_tokens
-        self.settings = GenerationSettings(
-            min_prefix_length=cfg.min_prefix_length, max_prefix_length=cfg.max_prefix_length,
-            temperature=cfg.enhanced_generation_temperature, top_k=cfg.enhanced_generation_top_k,
-            batch_size=cfg.enhanced_generation_batch_size, target_rate=cfg.enhanced_generation_rate,
-            device=device, seed=seed)
+        self.settings = cfg.generation_settings(target_rate=cfg.enhanced_generation_rate, device=device, seed=seed)
         self.settings.validate(cfg.block_size)
         self.generator: EnhancedSampleGenerator | None = None
 
