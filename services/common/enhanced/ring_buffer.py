@@ -97,6 +97,12 @@ def _choose_slots(versions: np.ndarray, n: int, fresh_fraction: float, capacity:
     return pool[rng.integers(0, pool.size, size=n)]
 
 
+def _count_versions(versions: np.ndarray) -> dict[int, int]:
+    """{version: filled slots} from per-slot versions (-1 = empty)."""
+    v, c = np.unique(versions[versions >= 0], return_counts=True)
+    return {int(a): int(b) for a, b in zip(v, c)}
+
+
 class MemorySampleBuffer(EnhancedSampleBuffer):
     """A thread-safe ring in process memory: (capacity, fragment_len) ids plus (capacity,) versions."""
 
@@ -142,8 +148,7 @@ class MemorySampleBuffer(EnhancedSampleBuffer):
 
     def version_counts(self) -> dict[int, int]:
         with self._lock:
-            v, c = np.unique(self._versions[self._versions >= 0], return_counts=True)
-        return {int(a): int(b) for a, b in zip(v, c)}
+            return _count_versions(self._versions)
 
 
 # Appends k fragments in one atomic step, so head and slots never disagree, whichever replica writes.
@@ -184,8 +189,12 @@ class RedisSampleBuffer(EnhancedSampleBuffer):
         self._rng = np.random.default_rng()
         self._attach()
 
+    def _meta(self) -> dict[str, str]:
+        """What every process attached to this ring must agree on."""
+        return {"capacity": str(self.capacity), "fragment_len": str(self.fragment_len), "dtype": self.dtype.str}
+
     def _attach(self) -> None:
-        meta = {"capacity": str(self.capacity), "fragment_len": str(self.fragment_len), "dtype": self.dtype.str}
+        meta = self._meta()
         if self.r.hsetnx(self.k_meta, "capacity", meta["capacity"]):
             self.r.hset(self.k_meta, mapping=meta)
             self._reset()
@@ -223,8 +232,7 @@ class RedisSampleBuffer(EnhancedSampleBuffer):
         return np.frombuffer(raw, dtype="<i8")
 
     def _attach_after_loss(self) -> None:
-        self.r.hset(self.k_meta, mapping={"capacity": str(self.capacity), "fragment_len": str(self.fragment_len),
-                                          "dtype": self.dtype.str})
+        self.r.hset(self.k_meta, mapping=self._meta())
         self._reset()
 
     def get_samples(self, n: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -246,6 +254,4 @@ class RedisSampleBuffer(EnhancedSampleBuffer):
         return int(min(int(self.r.get(self.k_head) or 0), self.capacity))
 
     def version_counts(self) -> dict[int, int]:
-        v = self._versions()
-        u, c = np.unique(v[v >= 0], return_counts=True)
-        return {int(a): int(b) for a, b in zip(u, c)}
+        return _count_versions(self._versions())
