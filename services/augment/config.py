@@ -22,6 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from services.common.settings import first_error
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -112,9 +114,8 @@ class AugmentationConfig(_Strict):
         except json.JSONDecodeError as e:
             raise ValueError(f"augmentation config is not valid JSON: {e}") from None
         except ValidationError as e:
-            err = e.errors()[0]
-            key = ".".join(str(x) for x in err["loc"])
-            raise ValueError(f"augmentation config key '{key}': {err['msg'].removeprefix('Value error, ')}") from None
+            key, msg, _ = first_error(e)
+            raise ValueError(f"augmentation config key '{key}': {msg}") from None
 
     @classmethod
     def from_file(cls, path: str | Path) -> "AugmentationConfig":

@@ -8,7 +8,15 @@ Unknown keys are refused and every field documents its default; `describe()` ren
 """
 from __future__ import annotations
 
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def first_error(e: ValidationError) -> tuple[str, str, object]:
+    """(dotted key, '' for a whole-model check; message without pydantic's "Value error, " prefix;
+    the offending input) of the first problem: what a one-line user error names."""
+    err = e.errors()[0]
+    return ".".join(str(x) for x in err["loc"]), err["msg"].removeprefix("Value error, "), err.get("input")
 
 
 def service_config(env_prefix: str) -> SettingsConfigDict:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from services.common.cli_errors import UserError, exit_on_user_error
 from services.common.genproto.moredata.generator.v1 import generator_pb2_grpc
 from services.common.grpc_server import build_server
+from services.common.settings import first_error
 from services.generator.core import GeneratorCore
 from services.generator.servicer import SERVICE_NAME, GeneratorServicer
 from services.generator.settings import GeneratorSettings
@@ -35,9 +36,8 @@ def parse_settings(argv: list[str]) -> GeneratorSettings:
     try:
         return GeneratorSettings(**values)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise UserError(f"setting '{loc}': {err['msg']}" if loc else err["msg"].removeprefix("Value error, ")) from None
+        key, msg, _ = first_error(e)
+        raise UserError(f"setting '{key}': {msg}" if key else msg) from None
 
 
 def serve(settings: GeneratorSettings, core: GeneratorCore | None = None, install_signals: bool = True):

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from services.common.cli_errors import UserError
 from services.common.enhanced.settings import EnhancedGenerationKeys
-from services.common.settings import ServiceSettings, service_config
+from services.common.settings import ServiceSettings, first_error, service_config
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -158,11 +158,8 @@ def build_settings(values: dict) -> TrainerSettings:
     try:
         return TrainerSettings(**values)
     except ValidationError as e:
-        err = e.errors()[0]
-        key = ".".join(str(x) for x in err["loc"]) or "config"
-        got = f" (got {err['input']!r})" if err["type"] != "value_error" or err["loc"] else ""
-        msg = err["msg"].removeprefix("Value error, ")
-        raise UserError(f"config key '{key}': {msg}{got}" if err["loc"] else msg) from None
+        key, msg, got = first_error(e)
+        raise UserError(f"config key '{key}': {msg} (got {got!r})" if key else msg) from None
 
 
 def load_settings(argv: list[str]) -> TrainerSettings:
