@@ -29,6 +29,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _ordered(model, lo: str, hi: str):
+    """A range's lower bound must not exceed its upper bound."""
+    if getattr(model, lo) > getattr(model, hi):
+        raise ValueError(f"{lo} ({getattr(model, lo)}) exceeds {hi} ({getattr(model, hi)})")
+    return model
+
+
 class _Transform(_Strict):
     enabled: bool = False
     probability: float = Field(0.5, ge=0.0, le=1.0)
@@ -41,9 +48,7 @@ class Noise(_Transform):
 
     @model_validator(mode="after")
     def _order(self):
-        if self.level_min > self.level_max:
-            raise ValueError(f"level_min ({self.level_min}) exceeds level_max ({self.level_max})")
-        return self
+        return _ordered(self, "level_min", "level_max")
 
 
 class Gain(_Transform):
@@ -53,9 +58,7 @@ class Gain(_Transform):
 
     @model_validator(mode="after")
     def _order(self):
-        if self.scale_min > self.scale_max:
-            raise ValueError(f"scale_min ({self.scale_min}) exceeds scale_max ({self.scale_max})")
-        return self
+        return _ordered(self, "scale_min", "scale_max")
 
 
 class ChannelDropout(_Transform):
@@ -78,9 +81,7 @@ class Crop(_Transform):
 
     @model_validator(mode="after")
     def _order(self):
-        if self.min_len > self.max_len:
-            raise ValueError(f"min_len ({self.min_len}) exceeds max_len ({self.max_len})")
-        return self
+        return _ordered(self, "min_len", "max_len")
 
 
 class ChunkShuffle(_Transform):
