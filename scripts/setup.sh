@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the project needs at run or test time (later issues add redis-server, espeak-ng, ...)
-APT_PACKAGES=(redis-server)
+# Debian packages the project needs at run or test time (redis-server for the ring buffer, espeak-ng for real speech in the augment tests)
+APT_PACKAGES=(redis-server espeak-ng)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

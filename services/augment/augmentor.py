@@ -25,12 +25,15 @@ class Augmentor:
         return a.probability_decay ** (epoch - a.warmup_epochs)
 
     def __call__(self, sample: T.PointerSample, seed: int, epoch: int = 0,
-                 partner: T.PointerSample | None = None) -> tuple[T.PointerSample, list[dict]]:
+                 partner: T.PointerSample | None = None,
+                 max_frames: int | None = None) -> tuple[T.PointerSample, list[dict]]:
+        """max_frames: a cap on concatenation's length besides the config's (the service's limit)."""
         sample.validate()
         a = self.config.augmentation
         rng = np.random.default_rng(seed)
         scale = self.probability_scale(epoch)
         applied: list[dict] = []
+        concat_limit = min(a.concatenation.max_frames, max_frames or a.concatenation.max_frames)
 
         def use(t) -> bool:
             # one draw per transform whether or not it is enabled, so enabling one keeps the others' draws
@@ -40,7 +43,7 @@ class Augmentor:
             ("crop", a.crop, lambda s: T.crop(s, rng, a.crop.min_len, a.crop.max_len, a.crop.context)),
             ("chunk_shuffle", a.chunk_shuffle, lambda s: T.chunk_shuffle(s, rng, a.chunk_shuffle.chunk_size)),
             ("concatenation", a.concatenation,
-             lambda s: T.concatenate(s, partner, a.concatenation.max_frames) if partner is not None else (s, None)),
+             lambda s: T.concatenate(s, partner, concat_limit) if partner is not None else (s, None)),
             ("spec_augment", a.spec_augment,
              lambda s: T.spec_augment(s, rng, a.spec_augment.freq_masks, a.spec_augment.freq_width,
                                       a.spec_augment.time_masks, a.spec_augment.time_width,

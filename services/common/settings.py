@@ -34,6 +34,30 @@ class ServiceSettings(BaseSettings):
         return own + [n for n in cls.model_fields if n not in own]
 
     @classmethod
+    def from_flags(cls, argv: list[str]):
+        """Settings from `--key=value` flags over `<PREFIX>_KEY` env vars; a UserError names a bad key."""
+        from services.common.cli_errors import UserError
+
+        values = {}
+        for arg in argv:
+            key, eq, value = arg.removeprefix("--").partition("=")
+            if not arg.startswith("--") or not eq:
+                raise UserError(f"expected --key=value, got '{arg}'")
+            if key not in cls.model_fields:
+                raise UserError(f"unknown setting '{key}'; see --help")
+            values[key] = value
+        try:
+            return cls(**values)
+        except ValidationError as e:
+            key, msg, _ = first_error(e)
+            raise UserError(f"setting '{key}': {msg}" if key else msg) from None
+
+    @classmethod
+    def help_text(cls, doc: str) -> str:
+        """A service's --help: its module docstring, then every setting."""
+        return doc.strip() + "\n\nsettings (env var, default, meaning):\n" + cls.describe()
+
+    @classmethod
     def describe(cls) -> str:
         """One line per setting: env variable, default, description."""
         prefix = cls.model_config.get("env_prefix", "")

@@ -13,31 +13,16 @@ import logging
 import sys
 import threading
 
-from pydantic import ValidationError
-
 from services.common.cli_errors import UserError, exit_on_user_error
 from services.common.genproto.moredata.generator.v1 import generator_pb2_grpc
 from services.common.grpc_server import build_server
-from services.common.settings import first_error
 from services.generator.core import GeneratorCore
 from services.generator.servicer import SERVICE_NAME, GeneratorServicer
 from services.generator.settings import GeneratorSettings
 
 
 def parse_settings(argv: list[str]) -> GeneratorSettings:
-    values = {}
-    for arg in argv:
-        key, eq, value = arg.removeprefix("--").partition("=")
-        if not arg.startswith("--") or not eq:
-            raise UserError(f"expected --key=value, got '{arg}'")
-        if key not in GeneratorSettings.model_fields:
-            raise UserError(f"unknown setting '{key}'; see --help")
-        values[key] = value
-    try:
-        return GeneratorSettings(**values)
-    except ValidationError as e:
-        key, msg, _ = first_error(e)
-        raise UserError(f"setting '{key}': {msg}" if key else msg) from None
+    return GeneratorSettings.from_flags(argv)
 
 
 def serve(settings: GeneratorSettings, core: GeneratorCore | None = None, install_signals: bool = True):
@@ -64,7 +49,7 @@ def serve(settings: GeneratorSettings, core: GeneratorCore | None = None, instal
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if any(a in ("-h", "--help") for a in argv):
-        print(__doc__.strip() + "\n\nsettings (env var, default, meaning):\n" + GeneratorSettings.describe())
+        print(GeneratorSettings.help_text(__doc__))
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = parse_settings(argv)

@@ -1,0 +1,3 @@
+from services.augment.main import main
+
+main()

@@ -1,0 +1,52 @@
+"""moredata-augment: the augment gRPC service (pointer-aware augmentation of audio-edit samples).
+
+    moredata-augment --address=127.0.0.1:50052 --config=augment.json
+    moredata-augment --help
+
+Settings: `AUGMENT_<KEY>` environment variables, overridden by `--key=value` flags. Health reports
+SERVING once the default config is loaded; SIGTERM stops it gracefully (NOT_SERVING, in-flight RPCs
+finish within grace_s).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+from services.augment.servicer import SERVICE_NAME, AugmentServicer
+from services.augment.settings import AugmentSettings
+from services.common.cli_errors import UserError, exit_on_user_error
+from services.common.genproto.moredata.augment.v1 import augment_pb2_grpc
+from services.common.grpc_server import ServerHandle, build_server
+
+
+def serve(settings: AugmentSettings, install_signals: bool = True) -> ServerHandle:
+    """Starts the server, SERVING at once (the service needs nothing but its config)."""
+    servicer = AugmentServicer(settings)
+    handle = build_server([lambda s: augment_pb2_grpc.add_AugmentServiceServicer_to_server(servicer, s)],
+                          [SERVICE_NAME], address=settings.address,
+                          max_message_bytes=int(settings.max_message_mb * 2**20), max_workers=settings.max_workers)
+    handle.start()
+    handle.set_serving(True)
+    if install_signals:
+        handle.stop_on_signals(settings.grace_s)
+    return handle
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(AugmentSettings.help_text(__doc__))
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = AugmentSettings.from_flags(argv)
+    try:
+        handle = serve(settings)
+    except (FileNotFoundError, ValueError, OSError) as e:
+        raise UserError(str(e)) from None
+    logging.getLogger("augment").info("listening on %s (port %d)", settings.address, handle.port)
+    handle.wait()
+
+
+if __name__ == "__main__":
+    main()

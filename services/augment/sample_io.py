@@ -1,0 +1,60 @@
+"""PointerSample files: one `.npz` per sample (raw, edit, pointers), loaded without pickle.
+
+    save_sample("samples/take1_000.npz", sample)
+    sample = load_sample("samples/take1_000.npz")    # validated: shapes, dtypes, pointer range, finite
+
+`.npz` is numpy's zip of `.npy` arrays: readable from any language with a zip reader, and
+`np.load(allow_pickle=False)` refuses object arrays, so a file from elsewhere cannot run code.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from services.augment.transforms import PointerSample
+from services.common.atomic import atomic_write_with
+
+
+def save_sample(path: str | Path, sample: PointerSample) -> None:
+    sample.validate()
+    atomic_write_with(path, lambda f: np.savez(f, raw=sample.raw.astype(np.float32),
+                                               edit=sample.edit.astype(np.float32),
+                                               pointers=sample.pointers.astype(np.int64)))
+
+
+def load_sample(path: str | Path) -> PointerSample:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = {"raw", "edit", "pointers"} - set(z.files)
+            if missing:
+                raise ValueError(f"{path}: missing arrays {sorted(missing)}")
+            raw, edit, pointers = z["raw"], z["edit"], z["pointers"]
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(f"{path}: not a sample file ({e})") from None
+    return checked_sample(raw, edit, pointers, where=str(path))
+
+
+def checked_sample(raw: np.ndarray, edit: np.ndarray, pointers: np.ndarray, where: str = "sample",
+                   max_frames: int | None = None, max_mels: int | None = None) -> PointerSample:
+    """A PointerSample from arrays of unknown origin: float mels, integer pointers, finite values, limits.
+    Every refusal is a ValueError naming what is wrong (INVALID_ARGUMENT through the service)."""
+    for name, a in (("raw", raw), ("edit", edit)):
+        if a.dtype not in (np.float32, np.float16, np.float64):
+            raise ValueError(f"{where}: {name} must be float32 (or float16/float64), got {a.dtype}")
+        if a.ndim != 2:
+            raise ValueError(f"{where}: {name} must be 2-D (n_mels, frames), got shape {list(a.shape)}")
+        if max_frames is not None and a.shape[1] > max_frames:
+            raise ValueError(f"{where}: {name} has {a.shape[1]} frames, over the limit of {max_frames}")
+        if max_mels is not None and a.shape[0] > max_mels:
+            raise ValueError(f"{where}: {name} has {a.shape[0]} mel channels, over the limit of {max_mels}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{where}: {name} holds NaN or infinite values")
+    if pointers.dtype.kind not in "iu":
+        raise ValueError(f"{where}: pointers must be integers (int64 or int32), got {pointers.dtype}")
+    try:
+        return PointerSample(raw.astype(np.float32, copy=False), edit.astype(np.float32, copy=False),
+                             pointers.astype(np.int64, copy=False)).validate()
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None

@@ -1,0 +1,22 @@
+"""Augment service settings: one pydantic-settings class, `AUGMENT_<KEY>` env vars, `--key=value` flags."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.common.settings import ServiceSettings, service_config
+
+
+class AugmentSettings(ServiceSettings):
+    model_config = service_config("AUGMENT_")
+
+    address: str = Field("127.0.0.1:50052", description="host:port the gRPC server listens on")
+    config: str = Field("", description="AugmentationConfig JSON file used when a request sends none; "
+                        "empty: the built-in defaults (services/augment/config.py)")
+    max_frames: int = Field(200_000, ge=1, description="most frames a raw or edit mel may have, in a request "
+                            "and after concatenation (80 x 200k float32 = 64 MB)")
+    max_mels: int = Field(512, ge=1, description="most mel channels a sample may have")
+    max_message_mb: float = Field(512.0, gt=0, description="gRPC message size limit, both directions")
+    max_workers: int = Field(8, ge=1, description="threads serving RPCs (numpy releases the GIL in the "
+                             "heavy parts, so more than the core count helps little)")
+    config_cache: int = Field(64, ge=1, description="distinct request configs kept parsed")
+    grace_s: float = Field(5.0, ge=0, description="seconds in-flight RPCs get on SIGTERM")
