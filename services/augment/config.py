@@ -11,7 +11,8 @@
       "concatenation": {"enabled": false, "probability": 0.2}}}
 
 Optional extra keys: noise.independent, gain.independent, spec_augment.time_mask_mode
-("same_positions" | "consistent"), spec_augment.max_time_fraction, crop.context,
+("same_positions" | "consistent"), spec_augment.max_time_fraction, spec_augment.mask_value and
+channel_dropout.mask_value (a number, or null for the raw mel's mean), crop.context,
 concatenation.max_frames, and at the top level warmup_epochs and probability_decay.
 """
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Gain(_Transform):
 
 class ChannelDropout(_Transform):
     dropout_rate: float = Field(0.1, ge=0.0, lt=1.0)
+    mask_value: float | None = None  # what dropped channels hold; None: the raw mel's mean
 
 
 class SpecAugment(_Transform):
@@ -72,6 +74,7 @@ class SpecAugment(_Transform):
     time_width: int = Field(20, ge=0)
     time_mask_mode: Literal["same_positions", "consistent"] = "same_positions"
     max_time_fraction: float = Field(0.2, gt=0.0, le=1.0)
+    mask_value: float | None = None  # what masked cells hold; None: the raw mel's mean (neutral for log mels)
 
 
 class Crop(_Transform):

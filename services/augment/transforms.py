@@ -62,16 +62,27 @@ def scale_gain(s: PointerSample, rng: np.random.Generator, scale_min: float, sca
     return PointerSample(s.raw * g_raw, s.edit * g_edit, s.pointers), {"gain_raw": g_raw, "gain_edit": g_edit}
 
 
-def channel_dropout(s: PointerSample, rng: np.random.Generator, dropout_rate: float) -> tuple[PointerSample, dict]:
-    """Zeroes the same random mel channels in both mels."""
+def fill_value(s: PointerSample, value: float | None) -> float:
+    """What masked cells hold: `value`, or None for the raw mel's mean. Zero is silence for a linear mel
+    but loud for a log mel (whose values are mostly negative); the mean is neutral for both. Raw and
+    edit get the same value, so masked copied frames stay equal."""
+    return float(s.raw.mean()) if value is None else float(value)
+
+
+def channel_dropout(s: PointerSample, rng: np.random.Generator, dropout_rate: float,
+                    mask_value: float | None = None) -> tuple[PointerSample, dict]:
+    """Sets the same random mel channels of both mels to the fill value."""
     drop = rng.random(s.raw.shape[0]) < dropout_rate  # (n_mels,)
-    keep = (~drop).astype(np.float32)[:, None]
-    return PointerSample(s.raw * keep, s.edit * keep, s.pointers), {"channels": np.flatnonzero(drop).tolist()}
+    fill = fill_value(s, mask_value)
+    raw, edit = s.raw.copy(), s.edit.copy()
+    raw[drop, :] = fill
+    edit[drop, :] = fill
+    return PointerSample(raw, edit, s.pointers), {"channels": np.flatnonzero(drop).tolist(), "fill": fill}
 
 
 def spec_augment(s: PointerSample, rng: np.random.Generator, freq_masks: int, freq_width: int, time_masks: int,
                  time_width: int, max_time_fraction: float = 0.2, mode: str = "same_positions",
-                 mask_value: float = 0.0) -> tuple[PointerSample, dict]:
+                 mask_value: float | None = None) -> tuple[PointerSample, dict]:
     """Frequency masks (same channels on both) and time masks.
 
     mode "same_positions": the same frame ranges masked in raw and edit (an edit frame may then point at an
@@ -89,12 +100,14 @@ def spec_augment(s: PointerSample, rng: np.random.Generator, freq_masks: int, fr
     fmask = _covered(freq, n_mels)  # (n_mels,) bool
     raw_t = _covered(times, t_raw)  # (T_raw,) bool
     edit_t = raw_t[s.pointers] if mode == "consistent" else _covered(times, t_edit)
+    fill = fill_value(s, mask_value)
     raw, edit = s.raw.copy(), s.edit.copy()
-    raw[fmask, :] = mask_value
-    edit[fmask, :] = mask_value
-    raw[:, raw_t] = mask_value
-    edit[:, edit_t] = mask_value
-    return PointerSample(raw, edit, s.pointers), {"freq_masks": freq, "time_masks": times, "mode": mode}
+    raw[fmask, :] = fill
+    edit[fmask, :] = fill
+    raw[:, raw_t] = fill
+    edit[:, edit_t] = fill
+    return PointerSample(raw, edit, s.pointers), {"freq_masks": freq, "time_masks": times, "mode": mode,
+                                                  "fill": fill}
 
 
 def _ranges(rng: np.random.Generator, count: int, max_width: int, length: int) -> list[list[int]]:
