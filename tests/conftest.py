@@ -1,6 +1,9 @@
-"""Shared fixtures: the repository's own tiny Shakespeare, prepared small, and helpers to train on it."""
+"""Shared fixtures: the repository's own tiny Shakespeare, prepared small, helpers to train on it, a real
+redis-server, and real speech (espeak-ng) for the augment tests."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -109,3 +112,36 @@ def wait_until(pred, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+# --- real speech for the augment tests: espeak-ng renders English sentences to 22.05 kHz WAV files ---
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog, and then it runs back into the forest.",
+    "Pointer networks learn which frame of the raw recording each edited frame was copied from.",
+    "Augmentation gives a small model more data than it has, without recording anything new.",
+]
+
+
+@pytest.fixture(scope="session")
+def speech_wavs(tmp_path_factory) -> list[Path]:
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise RuntimeError("espeak-ng not found: run scripts/setup.sh (it installs it through apt)")
+    d = tmp_path_factory.mktemp("speech")
+    paths = []
+    for i, text in enumerate(SENTENCES):
+        p = d / f"speech{i}.wav"
+        subprocess.run([exe, "-w", str(p), "-s", "150", text], check=True, capture_output=True)
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory, speech_wavs) -> Path:
+    """Samples built from the speech by the builder CLI (3 recordings x 3 samples)."""
+    from services.augment.wav_samples import main
+
+    d = tmp_path_factory.mktemp("samples")
+    main([*map(str, speech_wavs), "--out", str(d), "--per-file", "3", "--seed", "1"])
+    return d

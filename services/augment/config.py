@@ -123,4 +123,6 @@ class AugmentationConfig(_Strict):
 
     @classmethod
     def from_file(cls, path: str | Path) -> "AugmentationConfig":
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"augmentation config file not found: {path}")
         return cls.from_json(Path(path).read_text(encoding="utf-8"))

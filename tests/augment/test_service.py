@@ -1,0 +1,211 @@
+"""The augment service on a real loopback gRPC server: same results as the library, every bad input
+refused with INVALID_ARGUMENT and its reason, health, reflection and graceful shutdown."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from conftest import ROOT, free_port
+from services.augment.augmentor import Augmentor
+from services.augment.client import AugmentClient
+from services.augment.codec import sample_to_proto
+from services.augment.config import AugmentationConfig
+from services.augment.main import serve
+from services.augment.sample_io import load_sample
+from services.augment.settings import AugmentSettings
+from services.augment.transforms import PointerSample
+from services.common.genproto.moredata.augment.v1 import augment_pb2
+from services.common.tensor_codec import tensor_to_proto
+
+EVERYTHING = AugmentationConfig.model_validate({"augmentation": {
+    name: {"enabled": True, "probability": 1.0} for name in
+    ["noise", "gain", "channel_dropout", "spec_augment", "crop", "chunk_shuffle", "concatenation"]}})
+MAX_FRAMES = 5000
+
+
+@pytest.fixture(scope="module")
+def service():
+    handle = serve(AugmentSettings(address="127.0.0.1:0", max_frames=MAX_FRAMES, max_mels=128),
+                   install_signals=False)
+    client = AugmentClient(f"127.0.0.1:{handle.port}")
+    client.wait_ready(10)
+    yield handle, client
+    client.close()
+    handle.stop(0)
+
+
+def _samples(sample_dir):
+    return [load_sample(p) for p in sorted(sample_dir.glob("*.npz"))]
+
+
+def _equal(a: PointerSample, b: PointerSample) -> bool:
+    return np.array_equal(a.raw, b.raw) and np.array_equal(a.edit, b.edit) and np.array_equal(a.pointers, b.pointers)
+
+
+def test_augment_equals_the_library_bit_for_bit(service, sample_dir):
+    _, client = service
+    s, partner = _samples(sample_dir)[:2]
+    for seed in range(4):
+        remote, applied = client.augment(s, seed=seed, epoch=1, partner=partner, config=EVERYTHING)
+        local, applied_local = Augmentor(EVERYTHING)(s, seed=seed, epoch=1, partner=partner, max_frames=MAX_FRAMES)
+        assert _equal(remote, local)
+        assert applied == json.loads(json.dumps(applied_local))
+        assert [a["name"] for a in applied] == ["crop", "chunk_shuffle", "concatenation", "spec_augment",
+                                                "channel_dropout", "gain", "noise"]
+
+
+def test_stream_keeps_order_and_matches_unary(service, sample_dir):
+    _, client = service
+    samples = _samples(sample_dir)
+    streamed = list(client.augment_many([(s, 100 + i, 0) for i, s in enumerate(samples)], config=EVERYTHING))
+    assert len(streamed) == len(samples)
+    for i, (s, (out, applied)) in enumerate(zip(samples, streamed)):
+        one, applied_one = client.augment(s, seed=100 + i, config=EVERYTHING)
+        assert _equal(out, one) and applied == applied_one
+
+
+def test_default_config_and_concatenate(service, sample_dir):
+    _, client = service
+    a, b = _samples(sample_dir)[:2]
+    out, applied = client.augment(a, seed=1)  # the built-in defaults: noise, gain and SpecAugment may apply
+    assert out.raw.shape == a.raw.shape and {x["name"] for x in applied} <= {"noise", "gain", "spec_augment"}
+    joined, offset = client.concatenate(a, b)
+    assert offset == a.raw.shape[1] and joined.raw.shape[1] == a.raw.shape[1] + b.raw.shape[1]
+    assert np.array_equal(joined.pointers, np.concatenate([a.pointers, b.pointers + offset]))
+
+
+def _sample(n_mels=8, t_raw=20, t_edit=10, seed=0) -> PointerSample:
+    rng = np.random.default_rng(seed)
+    raw = rng.standard_normal((n_mels, t_raw)).astype(np.float32)
+    p = rng.integers(0, t_raw, t_edit)
+    return PointerSample(raw, raw[:, p].copy(), p)
+
+
+def _request(raw=None, edit=None, pointers=None, **kw) -> augment_pb2.AugmentRequest:
+    s = _sample()
+    msg = sample_to_proto(s)
+    for name, value in (("raw", raw), ("edit", edit), ("pointers", pointers)):
+        if value is not None:
+            getattr(msg, name).CopyFrom(value)
+    return augment_pb2.AugmentRequest(sample=msg, seed=1, **kw)
+
+
+def _bf16():
+    import torch
+
+    return tensor_to_proto(torch.zeros(8, 20, dtype=torch.bfloat16))
+
+
+BAD = {
+    "mismatched n_mels": (lambda: _request(edit=tensor_to_proto(np.zeros((6, 10), np.float32))), "n_mels differ"),
+    "pointer out of range": (lambda: _request(pointers=tensor_to_proto(np.full(10, 20, np.int64))), "outside [0, 20)"),
+    "negative pointer": (lambda: _request(pointers=tensor_to_proto(np.full(10, -1, np.int64))), "outside [0, 20)"),
+    "NaN": (lambda: _request(raw=tensor_to_proto(np.full((8, 20), np.nan, np.float32))), "NaN or infinite"),
+    "inf": (lambda: _request(edit=tensor_to_proto(np.full((8, 10), np.inf, np.float32))), "NaN or infinite"),
+    "integer mel": (lambda: _request(raw=tensor_to_proto(np.zeros((8, 20), np.int32))), "must be float32"),
+    "bfloat16 mel": (lambda: _request(raw=_bf16()), "bfloat16"),
+    "float pointers": (lambda: _request(pointers=tensor_to_proto(np.zeros(10, np.float32))), "must be integers"),
+    "too many frames": (lambda: _request(raw=tensor_to_proto(np.zeros((8, MAX_FRAMES + 1), np.float32))),
+                        f"over the limit of {MAX_FRAMES}"),
+    "1-D mel": (lambda: _request(raw=tensor_to_proto(np.zeros(20, np.float32))), "must be 2-D"),
+    "wrong pointer count": (lambda: _request(pointers=tensor_to_proto(np.zeros(9, np.int64))), "pointers must be"),
+    "short data": (lambda: _request(raw=augment_pb2.PointerSample().raw.__class__(dtype=1, shape=[8, 20],
+                                                                                 data=b"\0" * 10)), "bytes"),
+    "missing sample": (lambda: augment_pb2.AugmentRequest(seed=1), "sample is missing"),
+    "missing pointers": (lambda: augment_pb2.AugmentRequest(sample=augment_pb2.PointerSample(
+        raw=tensor_to_proto(np.zeros((8, 20), np.float32)), edit=tensor_to_proto(np.zeros((8, 10), np.float32)))),
+        "sample.pointers is missing"),
+    "bad config key": (lambda: _request(config_json='{"augmentation": {"noise": {"level_mux": 1}}}'),
+                       "augmentation.noise.level_mux"),
+    "config out of range": (lambda: _request(config_json='{"augmentation": {"gain": {"probability": 2}}}'),
+                            "augmentation.gain.probability"),
+    "config not JSON": (lambda: _request(config_json="{nope"), "not valid JSON"),
+    "partner n_mels": (lambda: _request(partner=sample_to_proto(_sample(n_mels=6))), "mel channels"),
+    "negative epoch": (lambda: _request(epoch=-1), "epoch must be >= 0"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_requests_are_invalid_argument(service, case):
+    _, client = service
+    make, reason = BAD[case]
+    with pytest.raises(grpc.RpcError) as e:
+        client.stub.Augment(make(), timeout=10)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, e.value.details()
+    assert reason in e.value.details()
+
+
+def test_stream_error_names_the_request(service):
+    _, client = service
+    good = _request()
+    bad = _request(pointers=tensor_to_proto(np.full(10, 99, np.int64)))
+    responses = client.stub.AugmentStream(iter([good, good, bad, good]))
+    assert next(responses).HasField("sample") and next(responses).HasField("sample")
+    with pytest.raises(grpc.RpcError) as e:
+        next(responses)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "request 2:" in e.value.details()
+
+
+def test_concatenate_over_the_limit_is_refused(service):
+    _, client = service
+    big = _sample(t_raw=MAX_FRAMES // 2 + 1, t_edit=4)
+    with pytest.raises(grpc.RpcError) as e:
+        client.concatenate(big, big)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and f"over the limit of {MAX_FRAMES}" in e.value.details()
+
+
+def test_health_and_reflection(service):
+    handle, client = service
+    stub = reflection_pb2_grpc.ServerReflectionStub(client.channel)
+    resp = next(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])))
+    assert "moredata.augment.v1.AugmentService" in {s.name for s in resp.list_services_response.service}
+    from grpc_health.v1 import health_pb2_grpc
+
+    check = health_pb2_grpc.HealthStub(client.channel).Check
+    status = check(health_pb2.HealthCheckRequest(service="moredata.augment.v1.AugmentService"), timeout=5).status
+    assert status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_process_serves_and_stops_gracefully_on_sigterm(tmp_path, sample_dir):
+    cfg = tmp_path / "augment.json"
+    cfg.write_text(EVERYTHING.model_dump_json())
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "services.augment", f"--address=127.0.0.1:{port}",
+                             f"--config={cfg}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with AugmentClient(f"127.0.0.1:{port}") as client:
+            client.wait_ready(30)
+            s = _samples(sample_dir)[0]
+            out, applied = client.augment(s, seed=3)  # no config sent: the file's config applies
+            assert "chunk_shuffle" in [a["name"] for a in applied]
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0 and time.time() - t0 < 10 and "Traceback" not in err
+    finally:
+        proc.kill()
+
+
+def test_cli_user_errors(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "services.augment", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+
+    for args, reason in [(["--bogus=1"], "unknown setting 'bogus'"), (["--max_frames=0"], "max_frames"),
+                         ([f"--config={tmp_path / 'none.json'}", "--address=127.0.0.1:0"], "not found")]:
+        r = run(*args)
+        assert r.returncode == 2 and reason in r.stderr and "Traceback" not in r.stderr, r.stderr
+    (tmp_path / "bad.json").write_text('{"augmentation": {"crop": {"min_len": 0}}}')
+    r = run(f"--config={tmp_path / 'bad.json'}", "--address=127.0.0.1:0")
+    assert r.returncode == 2 and "augmentation.crop.min_len" in r.stderr
+    r = run("--help")
+    assert r.returncode == 0 and "AUGMENT_MAX_FRAMES" in r.stdout
