@@ -31,7 +31,11 @@ def _config_text(config: AugmentationConfig | str | None) -> str:
 
 
 class AugmentClient:
-    def __init__(self, address: str, max_message_mb: float = 512.0, timeout: float | None = 60.0):
+    def __init__(self, address: str, max_message_mb: float = 512.0, timeout: float | None = 60.0,
+                 delta: bool = True):
+        """delta: send edits as a delta against the raw (codec.py) and get them back the same way; the
+        frames that are exact copies of raw frames then cross the wire once instead of twice."""
+        self.delta = delta
         opts = [("grpc.max_receive_message_length", int(max_message_mb * 2**20)),
                 ("grpc.max_send_message_length", int(max_message_mb * 2**20))]
         self.channel = grpc.insecure_channel(address, options=opts)
@@ -45,18 +49,17 @@ class AugmentClient:
         if resp.status != health_pb2.HealthCheckResponse.SERVING:
             raise RuntimeError(f"augment service is {health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)}")
 
-    @staticmethod
-    def _request(sample: PointerSample, seed: int, epoch: int = 0, partner: PointerSample | None = None,
+    def _request(self, sample: PointerSample, seed: int, epoch: int = 0, partner: PointerSample | None = None,
                  config: AugmentationConfig | str | None = None) -> augment_pb2.AugmentRequest:
-        req = augment_pb2.AugmentRequest(sample=sample_to_proto(sample), config_json=_config_text(config),
-                                         seed=seed, epoch=epoch)
+        req = augment_pb2.AugmentRequest(config_json=_config_text(config), seed=seed, epoch=epoch)
+        sample_to_proto(sample, self.delta, out=req.sample)  # filled in place: no copy of the payload
         if partner is not None:
-            req.partner.CopyFrom(sample_to_proto(partner))
+            sample_to_proto(partner, self.delta, out=req.partner)
         return req
 
     @staticmethod
     def _result(resp: augment_pb2.AugmentResponse) -> tuple[PointerSample, list[dict]]:
-        return sample_from_proto(resp.sample), json.loads(resp.applied_json)
+        return sample_from_proto(resp.sample, writable=True), json.loads(resp.applied_json)
 
     def augment(self, sample: PointerSample, seed: int, epoch: int = 0, partner: PointerSample | None = None,
                 config: AugmentationConfig | str | None = None) -> tuple[PointerSample, list[dict]]:
@@ -73,9 +76,11 @@ class AugmentClient:
             yield self._result(resp)
 
     def concatenate(self, a: PointerSample, b: PointerSample) -> tuple[PointerSample, int]:
-        resp = self.stub.Concatenate(augment_pb2.ConcatenateRequest(a=sample_to_proto(a), b=sample_to_proto(b)),
-                                     timeout=self.timeout)
-        return sample_from_proto(resp.sample), int(resp.offset)
+        req = augment_pb2.ConcatenateRequest()
+        sample_to_proto(a, self.delta, out=req.a)
+        sample_to_proto(b, self.delta, out=req.b)
+        resp = self.stub.Concatenate(req, timeout=self.timeout)
+        return sample_from_proto(resp.sample, writable=True), int(resp.offset)
 
     def close(self) -> None:
         self.channel.close()

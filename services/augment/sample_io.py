@@ -36,23 +36,38 @@ def load_sample(path: str | Path) -> PointerSample:
     return checked_sample(raw, edit, pointers, where=str(path))
 
 
+def check_mel(a: np.ndarray, name: str, where: str = "sample", max_frames: int | None = None,
+              max_mels: int | None = None) -> None:
+    """A float (n_mels, frames) array inside the limits, with no NaN or inf; else a ValueError naming it."""
+    if a.dtype not in (np.float32, np.float16, np.float64):
+        raise ValueError(f"{where}: {name} must be float32 (or float16/float64), got {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(f"{where}: {name} must be 2-D (n_mels, frames), got shape {list(a.shape)}")
+    if max_frames is not None and a.shape[1] > max_frames:
+        raise ValueError(f"{where}: {name} has {a.shape[1]} frames, over the limit of {max_frames}")
+    if max_mels is not None and a.shape[0] > max_mels:
+        raise ValueError(f"{where}: {name} has {a.shape[0]} mel channels, over the limit of {max_mels}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{where}: {name} holds NaN or infinite values")
+
+
+def check_pointers(pointers: np.ndarray, t_raw: int, where: str = "sample") -> None:
+    if pointers.dtype.kind not in "iu":
+        raise ValueError(f"{where}: pointers must be integers (int64 or int32), got {pointers.dtype}")
+    if pointers.ndim != 1:
+        raise ValueError(f"{where}: pointers must be 1-D, got shape {list(pointers.shape)}")
+    if pointers.size and (pointers.min() < 0 or pointers.max() >= t_raw):
+        bad = pointers[(pointers < 0) | (pointers >= t_raw)][0]
+        raise ValueError(f"{where}: pointer {int(bad)} outside [0, {t_raw})")
+
+
 def checked_sample(raw: np.ndarray, edit: np.ndarray, pointers: np.ndarray, where: str = "sample",
                    max_frames: int | None = None, max_mels: int | None = None) -> PointerSample:
     """A PointerSample from arrays of unknown origin: float mels, integer pointers, finite values, limits.
     Every refusal is a ValueError naming what is wrong (INVALID_ARGUMENT through the service)."""
-    for name, a in (("raw", raw), ("edit", edit)):
-        if a.dtype not in (np.float32, np.float16, np.float64):
-            raise ValueError(f"{where}: {name} must be float32 (or float16/float64), got {a.dtype}")
-        if a.ndim != 2:
-            raise ValueError(f"{where}: {name} must be 2-D (n_mels, frames), got shape {list(a.shape)}")
-        if max_frames is not None and a.shape[1] > max_frames:
-            raise ValueError(f"{where}: {name} has {a.shape[1]} frames, over the limit of {max_frames}")
-        if max_mels is not None and a.shape[0] > max_mels:
-            raise ValueError(f"{where}: {name} has {a.shape[0]} mel channels, over the limit of {max_mels}")
-        if not np.isfinite(a).all():
-            raise ValueError(f"{where}: {name} holds NaN or infinite values")
-    if pointers.dtype.kind not in "iu":
-        raise ValueError(f"{where}: pointers must be integers (int64 or int32), got {pointers.dtype}")
+    check_mel(raw, "raw", where, max_frames, max_mels)
+    check_mel(edit, "edit", where, max_frames, max_mels)
+    check_pointers(pointers, raw.shape[1], where)
     try:
         return PointerSample(raw.astype(np.float32, copy=False), edit.astype(np.float32, copy=False),
                              pointers.astype(np.int64, copy=False)).validate()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import json
+import queue
+import threading
 
 from services.augment.augmentor import Augmentor
-from services.augment.codec import sample_from_proto, sample_to_proto
+from services.augment.codec import sample_from_proto, sample_to_proto, uses_delta
 from services.augment.config import AugmentationConfig
 from services.augment.settings import AugmentSettings
 from services.augment.transforms import concatenate
@@ -46,14 +48,51 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
                                max_frames=self.settings.max_frames)
         except ValueError as e:
             raise ValueError(f"{where}{e}") from None
-        return augment_pb2.AugmentResponse(sample=sample_to_proto(out), applied_json=json.dumps(applied))
+        response = augment_pb2.AugmentResponse(applied_json=json.dumps(applied))
+        sample_to_proto(out, delta=uses_delta(request.sample), out=response.sample)  # the request's encoding
+        return response
 
     def Augment(self, request, context):
         return self.augment_one(request)
 
     def AugmentStream(self, request_iterator, context):
-        for i, request in enumerate(request_iterator):
-            yield self.augment_one(request, where=f"request {i}: ")
+        """Pipelined: a worker thread receives and augments request i+1 while this thread sends response i
+        (grpc's sync server blocks the handler on each send; numpy and gRPC's transport release the GIL,
+        so the two overlap). Responses keep request order; the first error ends the stream."""
+        done = object()
+        results: queue.Queue = queue.Queue(maxsize=self.settings.stream_prefetch)
+
+        def put(item) -> bool:
+            while context.is_active():  # a cancelled stream must not leave the worker blocked
+                try:
+                    results.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def work():
+            try:
+                for i, request in enumerate(request_iterator):
+                    if not put(self.augment_one(request, where=f"request {i}: ")):
+                        return
+                put(done)
+            except Exception as e:  # noqa: BLE001 - re-raised on the handler thread, mapped there
+                put(e)
+
+        threading.Thread(target=work, name="augment-stream", daemon=True).start()
+        while True:
+            try:
+                item = results.get(timeout=0.1)
+            except queue.Empty:
+                if not context.is_active():  # cancelled: the worker has stopped putting
+                    return
+                continue
+            if item is done:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
 
     def Concatenate(self, request, context):
         for name in ("a", "b"):
@@ -61,5 +100,7 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
                 raise ValueError(f"{name} is missing")
         a, b = self._sample(request.a, "a"), self._sample(request.b, "b")
         out, info = concatenate(a, b, self.settings.max_frames)
-        return augment_pb2.ConcatenateResponse(sample=sample_to_proto(out), offset=info["offset"])
+        response = augment_pb2.ConcatenateResponse(offset=info["offset"])
+        sample_to_proto(out, delta=uses_delta(request.a), out=response.sample)
+        return response
 

@@ -18,5 +18,7 @@ class AugmentSettings(ServiceSettings):
     max_message_mb: float = Field(512.0, gt=0, description="gRPC message size limit, both directions")
     max_workers: int = Field(8, ge=1, description="threads serving RPCs (numpy releases the GIL in the "
                              "heavy parts, so more than the core count helps little)")
+    stream_prefetch: int = Field(2, ge=1, description="AugmentStream results computed ahead of the one "
+                                 "being sent (memory: this many augmented samples per stream)")
     config_cache: int = Field(64, ge=1, description="distinct request configs kept parsed")
     grace_s: float = Field(5.0, ge=0, description="seconds in-flight RPCs get on SIGTERM")

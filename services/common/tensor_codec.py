@@ -43,7 +43,7 @@ def tensor_to_proto(t: torch.Tensor | np.ndarray) -> common_pb2.Tensor:
         target = arr.dtype.newbyteorder("<") if arr.dtype.itemsize > 1 else arr.dtype  # values kept by astype
         if target not in _FROM_NUMPY:
             raise ValueError(f"unsupported numpy dtype {arr.dtype}")
-        return common_pb2.Tensor(dtype=_FROM_NUMPY[target], shape=list(arr.shape), data=arr.astype(target).tobytes())
+        return common_pb2.Tensor(dtype=_FROM_NUMPY[target], shape=list(arr.shape), data=arr.astype(target, copy=False).tobytes())
     if t.dtype not in _FROM_TORCH:
         raise ValueError(f"unsupported torch dtype {t.dtype}")
     t = t.detach().contiguous().cpu()
@@ -52,8 +52,8 @@ def tensor_to_proto(t: torch.Tensor | np.ndarray) -> common_pb2.Tensor:
     return common_pb2.Tensor(dtype=_FROM_TORCH[t.dtype], shape=list(t.shape), data=data)
 
 
-def tensor_from_proto(msg: common_pb2.Tensor, max_elements: int | None = None) -> torch.Tensor:
-    """Decodes and validates: known dtype, non-negative shape, byte count matching shape x itemsize."""
+def _checked_shape(msg: common_pb2.Tensor, max_elements: int | None) -> tuple[tuple[int, ...], int]:
+    """Validates dtype, shape, element limit and byte count; returns (shape, element count)."""
     if msg.dtype not in _DTYPES:
         raise ValueError(f"tensor dtype {msg.dtype} is unknown or unspecified")
     shape = tuple(msg.shape)
@@ -65,11 +65,27 @@ def tensor_from_proto(msg: common_pb2.Tensor, max_elements: int | None = None) -
     expected = n * _itemsize(msg.dtype)
     if len(msg.data) != expected:
         raise ValueError(f"tensor data is {len(msg.data)} bytes, shape {list(shape)} needs {expected}")
+    return shape, n
+
+
+def tensor_from_proto(msg: common_pb2.Tensor, max_elements: int | None = None) -> torch.Tensor:
+    """Decodes and validates: known dtype, non-negative shape, byte count matching shape x itemsize."""
+    shape, n = _checked_shape(msg, max_elements)
     tdtype = _DTYPES[msg.dtype][0]
     if n == 0:
         return torch.empty(shape, dtype=tdtype)
     raw = torch.frombuffer(bytearray(msg.data), dtype=torch.uint8)
     return raw.view(tdtype).reshape(shape)
+
+
+def array_from_proto(msg: common_pb2.Tensor, max_elements: int | None = None) -> np.ndarray:
+    """Like tensor_from_proto, as a read-only numpy view of the message's bytes (one copy fewer: for
+    large payloads whose consumers only read). bfloat16, which numpy lacks, is refused."""
+    shape, _ = _checked_shape(msg, max_elements)
+    dt = _DTYPES[msg.dtype][1]
+    if dt is None:
+        raise ValueError(f"tensor dtype {common_pb2.DType.Name(msg.dtype)} has no numpy equivalent")
+    return np.frombuffer(msg.data, dtype=dt).reshape(shape)
 
 
 def fragment_to_proto(tokens: np.ndarray, model_version: int) -> common_pb2.TokenFragment:

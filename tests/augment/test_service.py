@@ -63,6 +63,23 @@ def test_augment_equals_the_library_bit_for_bit(service, sample_dir):
                                                 "channel_dropout", "gain", "noise"]
 
 
+def test_delta_and_whole_edit_encodings_agree(service, sample_dir):
+    handle, client = service
+    whole = AugmentClient(f"127.0.0.1:{handle.port}", delta=False)
+    s, partner = _samples(sample_dir)[:2]  # built from audio: frames near the joins are not copies
+    for seed in range(3):
+        a, applied_a = client.augment(s, seed=seed, partner=partner, config=EVERYTHING)
+        b, applied_b = whole.augment(s, seed=seed, partner=partner, config=EVERYTHING)
+        assert _equal(a, b) and applied_a == applied_b
+        assert a.raw.flags.writeable and a.edit.flags.writeable  # the caller owns what it gets back
+    req = augment_pb2.AugmentRequest(seed=0)
+    sample_to_proto(s, delta=True, out=req.sample)
+    resp = client.stub.Augment(req, timeout=10)
+    assert resp.sample.WhichOneof("edit_encoding") == "edit_delta"
+    assert 0 < resp.sample.edit_delta.frames.shape[1] < s.edit.shape[1]  # some frames sent, most not
+    whole.close()
+
+
 def test_stream_keeps_order_and_matches_unary(service, sample_dir):
     _, client = service
     samples = _samples(sample_dir)
@@ -105,6 +122,18 @@ def _bf16():
     return tensor_to_proto(torch.zeros(8, 20, dtype=torch.bfloat16))
 
 
+def _delta_request(copied=None, frames=None) -> augment_pb2.AugmentRequest:
+    s = _sample()
+    s.edit[:, 3] += 1.0  # one frame that is not a copy
+    req = augment_pb2.AugmentRequest(seed=1)
+    sample_to_proto(s, delta=True, out=req.sample)
+    if copied is not None:
+        req.sample.edit_delta.copied.CopyFrom(copied)
+    if frames is not None:
+        req.sample.edit_delta.frames.CopyFrom(frames)
+    return req
+
+
 BAD = {
     "mismatched n_mels": (lambda: _request(edit=tensor_to_proto(np.zeros((6, 10), np.float32))), "n_mels differ"),
     "pointer out of range": (lambda: _request(pointers=tensor_to_proto(np.full(10, 20, np.int64))), "outside [0, 20)"),
@@ -112,7 +141,7 @@ BAD = {
     "NaN": (lambda: _request(raw=tensor_to_proto(np.full((8, 20), np.nan, np.float32))), "NaN or infinite"),
     "inf": (lambda: _request(edit=tensor_to_proto(np.full((8, 10), np.inf, np.float32))), "NaN or infinite"),
     "integer mel": (lambda: _request(raw=tensor_to_proto(np.zeros((8, 20), np.int32))), "must be float32"),
-    "bfloat16 mel": (lambda: _request(raw=_bf16()), "bfloat16"),
+    "bfloat16 mel": (lambda: _request(raw=_bf16()), "DTYPE_BFLOAT16 has no numpy equivalent"),
     "float pointers": (lambda: _request(pointers=tensor_to_proto(np.zeros(10, np.float32))), "must be integers"),
     "too many frames": (lambda: _request(raw=tensor_to_proto(np.zeros((8, MAX_FRAMES + 1), np.float32))),
                         f"over the limit of {MAX_FRAMES}"),
@@ -131,6 +160,13 @@ BAD = {
     "config not JSON": (lambda: _request(config_json="{nope"), "not valid JSON"),
     "partner n_mels": (lambda: _request(partner=sample_to_proto(_sample(n_mels=6))), "mel channels"),
     "negative epoch": (lambda: _request(epoch=-1), "epoch must be >= 0"),
+    "delta mask not bool": (lambda: _delta_request(copied=tensor_to_proto(np.ones(10, np.int64))),
+                            "copied must be bool"),
+    "delta mask length": (lambda: _delta_request(copied=tensor_to_proto(np.ones(9, bool))), "copied must be bool"),
+    "delta frame count": (lambda: _delta_request(frames=tensor_to_proto(np.zeros((8, 2), np.float32))),
+                          "frames must be (8, 1)"),
+    "delta NaN frame": (lambda: _delta_request(frames=tensor_to_proto(np.full((8, 1), np.nan, np.float32))),
+                        "NaN or infinite"),
 }
 
 

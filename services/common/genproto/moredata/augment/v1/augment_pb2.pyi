@@ -7,14 +7,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PointerSample(_message.Message):
-    __slots__ = ("raw", "edit", "pointers")
+    __slots__ = ("raw", "edit", "edit_delta", "pointers")
     RAW_FIELD_NUMBER: _ClassVar[int]
     EDIT_FIELD_NUMBER: _ClassVar[int]
+    EDIT_DELTA_FIELD_NUMBER: _ClassVar[int]
     POINTERS_FIELD_NUMBER: _ClassVar[int]
     raw: _common_pb2.Tensor
     edit: _common_pb2.Tensor
+    edit_delta: EditDelta
     pointers: _common_pb2.Tensor
-    def __init__(self, raw: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., edit: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., pointers: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ...) -> None: ...
+    def __init__(self, raw: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., edit: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., edit_delta: _Optional[_Union[EditDelta, _Mapping]] = ..., pointers: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ...) -> None: ...
+
+class EditDelta(_message.Message):
+    __slots__ = ("copied", "frames")
+    COPIED_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    copied: _common_pb2.Tensor
+    frames: _common_pb2.Tensor
+    def __init__(self, copied: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., frames: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ...) -> None: ...
 
 class AugmentRequest(_message.Message):
     __slots__ = ("sample", "config_json", "seed", "epoch", "partner")
