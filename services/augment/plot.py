@@ -55,7 +55,7 @@ def plot_pair(before: PointerSample, after: PointerSample, applied: list[dict], 
         ax.set_xlabel("edit frame")
         ax.set_ylabel("raw frame pointed at")
     fig.tight_layout()
-    atomic_write_with(out, lambda f: fig.savefig(f, format="png", dpi=110))
+    atomic_write_with(out, lambda f: fig.savefig(f, format="png", dpi=90))
     plt.close(fig)
 
 
