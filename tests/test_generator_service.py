@@ -86,6 +86,31 @@ def test_model_update_refreshes_the_ring(generator, ckpt_dir):
     assert tensor_from_proto(fresh.tokens).shape[0] == 0
 
 
+def test_trainer_client_sees_a_new_model_within_a_few_batches(generator, ckpt_dir):
+    """The client asks for a bounded number of batches per call: after a model update the batches it
+    hands the trainer come from the new model within a few takes, not after thousands of stale ones
+    buffered in the transport (what an unbounded stream did)."""
+    from services.trainer.generator_client import RemoteSampleSource
+
+    handle, core, stub, channel = generator(checkpoint="run/best.pt")
+    assert _wait(lambda: core.buffer.is_full())
+    source = RemoteSampleSource(f"127.0.0.1:{handle.port}", rows_per_batch=4, fragment_len=33, vocab_size=65,
+                                prefetch=4)
+    try:
+        assert _wait(lambda: source.fill() == 4)
+        time.sleep(1.0)  # an unbounded stream would now have thousands of v1 batches in flight
+        stub.UpdateModel(generator_pb2.UpdateModelRequest(checkpoint_path="run/best.pt"), timeout=30)
+        assert _wait(lambda: core.buffer.version_counts().get(2, 0) == 64)
+        takes = 0
+        while source.model_version < 2 and takes < 40:
+            if len(source.take(4)) == 0:
+                time.sleep(0.01)
+            takes += 1
+        assert source.model_version == 2 and takes <= 3 * 4, takes
+    finally:
+        source.close()
+
+
 def test_upload_model_in_chunks(generator, ckpt_dir):
     handle, core, stub, channel = generator()
     data = (ckpt_dir / "run" / "best.pt").read_bytes()

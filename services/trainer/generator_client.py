@@ -71,10 +71,15 @@ class RemoteSampleSource:
         return arr
 
     def _run(self) -> None:
+        """Keeps the queue full. Each StreamSamples call asks for at most `prefetch` batches, then a new
+        call follows at once: an unbounded stream would let HTTP/2 buffer thousands of small batches in
+        flight (its flow-control window grows to megabytes), all sampled from the ring as it was when
+        sent, and the trainer would train on text from models several checkpoints old."""
         backoff = 0.1
         while not self._stop.is_set():
             try:
-                self._stream = self.stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=self.rows))
+                self._stream = self.stub.StreamSamples(generator_pb2.StreamSamplesRequest(
+                    batch_size=self.rows, max_batches=self.queue.maxsize))
                 for batch in self._stream:
                     frags = self._decode(batch)
                     self.model_version = batch.model_version
@@ -89,6 +94,7 @@ class RemoteSampleSource:
                             continue
                     if self._stop.is_set():
                         return
+                continue  # the call delivered what it asked for: ask again, for fresh samples
             except grpc.RpcError as e:
                 if self._stop.is_set():
                     return
