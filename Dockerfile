@@ -29,6 +29,9 @@ COPY docker/requirements.lock /tmp/requirements.lock
 RUN set -e; \
     if ls /tmp/ca/*.pem >/dev/null 2>&1; then cat /tmp/ca/*.pem > /tmp/ca/bundle.crt; export PIP_CERT=/tmp/ca/bundle.crt; fi; \
     if [ "$PIP_OFFLINE" = "1" ]; then src="--no-index --find-links /wheels"; \
+      if ! ls /wheels/*.whl >/dev/null 2>&1; then \
+        echo "wheelhouse/ is empty: run scripts/docker_build.sh (it fills it), or build with PIP_OFFLINE=0" >&2; exit 1; \
+      fi; \
     else src="--find-links /wheels --extra-index-url $TORCH_INDEX_URL"; fi; \
     python3 -m venv /opt/venv; \
     /opt/venv/bin/pip install $src -r /tmp/requirements.lock
