@@ -1,0 +1,212 @@
+"""Splitting documents into chunks that keep their offsets into the source.
+
+    chunks = split(text, "semantic", min_length=200, max_length=1200)
+    for c in chunks:
+        text[c.start:c.end] == c.text      # always (the chunk is a slice of the source, never rewritten)
+        c.headings                          # ["Install", "From source"] for semantic splits
+
+Methods: `paragraph` (blank lines), `sentence` (sentence ends, abbreviations and decimals kept whole),
+`chunk` (fixed size in characters or whitespace tokens, with overlap), `semantic` (Markdown `#` and
+RST underlined headings; each chunk carries its heading path), `regex` (a user pattern whose matches
+separate chunks; validated, and run with a timeout so a catastrophic pattern cannot hang the service).
+Afterwards pieces shorter than `min_length` are merged into a neighbour (within the same section) and
+pieces longer than `max_length` are cut at the last whitespace before the limit.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import regex as re_timeout  # the `regex` package: like `re`, plus a timeout per call
+
+METHODS = ("paragraph", "sentence", "chunk", "semantic", "regex")
+REGEX_TIMEOUT_S = 1.0
+
+
+@dataclass
+class Chunk:
+    start: int  # offsets into the source text: text[start:end] is the chunk
+    end: int
+    text: str
+    headings: list[str] = field(default_factory=list)  # semantic splits: the heading path, outermost first
+
+
+def _spans_to_chunks(text: str, spans: list[tuple[int, int]], headings: list[list[str]] | None = None) -> list[Chunk]:
+    """Trims whitespace off each span (offsets follow) and drops empty ones."""
+    out = []
+    for i, (a, b) in enumerate(spans):
+        piece = text[a:b]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece) - len(piece.rstrip())
+        a, b = a + lead, b - trail
+        if b > a:
+            out.append(Chunk(a, b, text[a:b], list(headings[i]) if headings else []))
+    return out
+
+
+def _between(text: str, separators: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans between separator matches."""
+    spans, pos = [], 0
+    for a, b in separators:
+        spans.append((pos, a))
+        pos = b
+    spans.append((pos, len(text)))
+    return spans
+
+
+def split_paragraphs(text: str) -> list[Chunk]:
+    return _spans_to_chunks(text, _between(text, [m.span() for m in re.finditer(r"\n[ \t]*\n\s*", text)]))
+
+
+# Abbreviations that end with a period but not a sentence (lower-cased, without the period)
+ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "cf", "al", "fig",
+                 "figs", "eq", "eqs", "no", "vol", "pp", "approx", "dept", "inc", "ltd", "co", "jan", "feb", "mar",
+                 "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ca", "resp", "ref", "refs", "sec"}
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?=\s+|$)")
+
+
+def split_sentences(text: str) -> list[Chunk]:
+    ends = []
+    for m in _SENTENCE_END.finditer(text):
+        before = text[: m.start()]
+        word = re.search(r"([\w.]+)$", before)
+        w = word.group(1).lower() if word else ""
+        if text[m.start()] == "." and (w in ABBREVIATIONS or re.fullmatch(r"[a-z]", w)):
+            continue  # "Dr. Smith", "e.g. this", "J. Smith": not an end
+        nxt = text[m.end():].lstrip()[:1]
+        if text[m.start()] == "." and nxt and nxt.islower():
+            continue  # a period followed by a lower-case word is rarely a sentence end
+        ends.append(m.end())
+    spans, pos = [], 0
+    for e in ends:
+        spans.append((pos, e))
+        pos = e
+    spans.append((pos, len(text)))
+    return _spans_to_chunks(text, spans)
+
+
+def split_fixed(text: str, size: int, overlap: int = 0, unit: str = "char") -> list[Chunk]:
+    """Windows of `size` characters (unit "char") or whitespace tokens (unit "token"), each starting
+    `size - overlap` after the last."""
+    if size < 1 or not 0 <= overlap < size:
+        raise ValueError(f"chunk needs size >= 1 and 0 <= overlap < size, got size={size}, overlap={overlap}")
+    if unit not in ("char", "token"):
+        raise ValueError(f"chunk unit must be 'char' or 'token', got {unit!r}")
+    step = size - overlap
+    if unit == "char":
+        spans = [(a, min(a + size, len(text))) for a in range(0, max(len(text) - overlap, 1), step)]
+    else:
+        tokens = [m.span() for m in re.finditer(r"\S+", text)]
+        spans = [(tokens[i][0], tokens[min(i + size, len(tokens)) - 1][1])
+                 for i in range(0, max(len(tokens) - overlap, 1), step)] if tokens else []
+    return _spans_to_chunks(text, spans)
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+_RST_UNDERLINE = re.compile(r"^(?P<title>[^\n]*\S[^\n]*)\n(?P<line>([=\-~^\"'`#*+:.])\3{2,})[ \t]*$", re.M)
+
+
+def split_semantic(text: str) -> list[Chunk]:
+    """Sections under Markdown or RST headings (code fences skipped); a section's chunk carries the path
+    of headings above it. RST levels follow the order in which underline characters first appear."""
+    fences = [m.span() for m in re.finditer(r"^```.*?^```", text, re.M | re.S)]
+    in_fence = lambda pos: any(a <= pos < b for a, b in fences)  # noqa: E731
+    heads: list[tuple[int, int, int, str]] = []  # (start, body start, level, title)
+    for m in _MD_HEADING.finditer(text):
+        if not in_fence(m.start()):
+            heads.append((m.start(), m.end(), len(m.group(1)), m.group(2).strip()))
+    rst_levels: dict[str, int] = {}
+    for m in _RST_UNDERLINE.finditer(text):
+        if in_fence(m.start()) or len(m.group("line").strip()) < len(m.group("title").strip()) * 0.6:
+            continue
+        level = rst_levels.setdefault(m.group("line")[0], len(rst_levels) + 1)
+        heads.append((m.start(), m.end(), level, m.group("title").strip()))
+    heads.sort()
+    spans, paths, path = [], [], []
+    first = heads[0][0] if heads else len(text)
+    spans.append((0, first))
+    paths.append([])
+    for i, (start, body, level, title) in enumerate(heads):
+        path = [p for p in path if p[0] < level] + [(level, title)]
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        spans.append((body, end))
+        paths.append([t for _, t in path])
+    return _spans_to_chunks(text, spans, paths)
+
+
+def split_regex(text: str, pattern: str) -> list[Chunk]:
+    """Chunks between matches of a user pattern (a pattern with a capture group is fine: only the match
+    span counts). A pattern that does not compile, matches the empty string, or runs past the timeout
+    is a ValueError naming the problem."""
+    if not pattern:
+        raise ValueError("regex split needs a non-empty pattern")
+    try:
+        compiled = re_timeout.compile(pattern)
+    except re_timeout.error as e:
+        raise ValueError(f"invalid regex {pattern!r}: {e}") from None
+    if compiled.fullmatch(""):
+        raise ValueError(f"regex {pattern!r} matches the empty string: it cannot separate chunks")
+    try:
+        seps = [m.span() for m in compiled.finditer(text, timeout=REGEX_TIMEOUT_S)]
+    except TimeoutError:
+        raise ValueError(f"regex {pattern!r} took over {REGEX_TIMEOUT_S:g} s on this text "
+                         f"(catastrophic backtracking?)") from None
+    return _spans_to_chunks(text, _between(text, seps))
+
+
+def _cut(c: Chunk, max_length: int) -> list[Chunk]:
+    """Splits a chunk longer than max_length at the last whitespace before each limit."""
+    out, a = [], 0
+    text = c.text
+    while len(text) - a > max_length:
+        cut = text.rfind(" ", a + 1, a + max_length + 1)
+        cut = text.rfind("\n", a + 1, a + max_length + 1) if cut <= a else cut
+        cut = a + max_length if cut <= a else cut
+        out.append((a, cut))
+        a = cut
+    out.append((a, len(text)))
+    pieces = []
+    for x, y in out:
+        piece = text[x:y]
+        lead = len(piece) - len(piece.lstrip())
+        x, y = x + lead, y - (len(piece) - len(piece.rstrip()))
+        if y > x:
+            pieces.append(Chunk(c.start + x, c.start + y, text[x:y], list(c.headings)))
+    return pieces
+
+
+def _merge_small(text: str, chunks: list[Chunk], min_length: int, max_length: int | None) -> list[Chunk]:
+    """Merges a chunk shorter than min_length into the next one of the same section (or the previous),
+    unless the merge would pass max_length."""
+    out: list[Chunk] = []
+    for c in chunks:
+        prev = out[-1] if out else None
+        if prev is not None and prev.headings == c.headings and (len(prev.text) < min_length or len(c.text) < min_length) \
+                and (max_length is None or c.end - prev.start <= max_length):
+            out[-1] = Chunk(prev.start, c.end, text[prev.start:c.end], prev.headings)
+        else:
+            out.append(c)
+    return out
+
+
+def split(text: str, method: str = "paragraph", *, min_length: int = 0, max_length: int | None = None,
+          size: int = 1000, overlap: int = 0, unit: str = "char", pattern: str = "") -> list[Chunk]:
+    if method not in METHODS:
+        raise ValueError(f"unknown split method {method!r}; use one of {', '.join(METHODS)}")
+    if min_length < 0 or (max_length is not None and (max_length < 1 or max_length < min_length)):
+        raise ValueError(f"need 0 <= min_length <= max_length, got {min_length}, {max_length}")
+    if method == "paragraph":
+        chunks = split_paragraphs(text)
+    elif method == "sentence":
+        chunks = split_sentences(text)
+    elif method == "chunk":
+        chunks = split_fixed(text, size, overlap, unit)
+    elif method == "semantic":
+        chunks = split_semantic(text)
+    else:
+        chunks = split_regex(text, pattern)
+    if min_length > 0:
+        chunks = _merge_small(text, chunks, min_length, max_length)
+    if max_length is not None:
+        chunks = [piece for c in chunks for piece in _cut(c, max_length)]
+    return chunks

@@ -1,0 +1,98 @@
+"""Each split method on real Markdown (the project's own docs) and prose; offsets always slice the source."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import ROOT
+from services.rag.splitting import METHODS, split
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+AUGMENT = (ROOT / "services" / "augment" / "README.md").read_text(encoding="utf-8")
+RST = """Installing Python Modules
+*************************
+
+As a popular open source development project, Python has an active supporting community.
+
+Key terms
+=========
+
+* ``pip`` is the preferred installer program. Starting with Python 3.4, it is included by default.
+
+* A *virtual environment* is a semi-isolated Python environment.
+
+Basic usage
+===========
+
+The standard packaging tools are all designed to be used from the command line.
+
+Installing into a venv
+----------------------
+
+Use ``python -m venv`` to create one.
+"""
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_offsets_slice_the_source(method):
+    chunks = split(README, method, pattern=r"\n#+ ", size=400, overlap=50)
+    assert len(chunks) > 3
+    for c in chunks:
+        assert README[c.start:c.end] == c.text and c.text == c.text.strip() and c.text
+
+
+def test_semantic_markdown_heading_paths():
+    chunks = split(AUGMENT, "semantic")
+    paths = [c.headings for c in chunks]
+    assert ["augment: pointer-aware augmentation of audio-edit data", "The service"] in paths
+    assert all(p[0].startswith("augment") for p in paths if p)
+    # a "#" inside a fenced code block is not a heading
+    assert not any("python" in h.lower() and "import" in h.lower() for p in paths for h in p)
+
+
+def test_semantic_rst_levels():
+    chunks = split(RST, "semantic")
+    paths = [c.headings for c in chunks]
+    assert ["Installing Python Modules", "Key terms"] in paths
+    assert ["Installing Python Modules", "Basic usage", "Installing into a venv"] in paths
+
+
+def test_sentences_keep_abbreviations_and_decimals():
+    text = ("Dr. Smith measured 3.5 m. at noon. The results, e.g. the drag, were poor! Was it the wing? "
+            "Prof. J. Doe et al. disagreed. Fig. 2 shows why.")
+    got = [c.text for c in split(text, "sentence")]
+    assert got == ["Dr. Smith measured 3.5 m. at noon.", "The results, e.g. the drag, were poor!", "Was it the wing?",
+                   "Prof. J. Doe et al. disagreed.", "Fig. 2 shows why."]
+
+
+def test_fixed_chunks_with_overlap_in_chars_and_tokens():
+    chars = split(README, "chunk", size=300, overlap=60)
+    assert max(len(c.text) for c in chars) <= 300
+    assert chars[1].start < chars[0].end  # windows overlap
+    tokens = split(README, "chunk", size=50, overlap=10, unit="token")
+    assert max(len(c.text.split()) for c in tokens) <= 50
+    with pytest.raises(ValueError, match="overlap"):
+        split(README, "chunk", size=10, overlap=10)
+
+
+def test_min_and_max_length():
+    chunks = split(README, "paragraph", min_length=200, max_length=700)
+    assert max(len(c.text) for c in chunks) <= 700
+    assert sum(len(c.text) < 200 for c in chunks) <= len({tuple(c.headings) for c in chunks}) + 2
+    with pytest.raises(ValueError, match="min_length"):
+        split(README, "paragraph", min_length=500, max_length=100)
+
+
+def test_regex_is_validated_and_bounded():
+    assert len(split(README, "regex", pattern=r"\n## ")) == README.count("\n## ") + 1
+    with pytest.raises(ValueError, match="invalid regex"):
+        split(README, "regex", pattern="(")
+    with pytest.raises(ValueError, match="empty string"):
+        split(README, "regex", pattern="x*")
+    t0 = time.time()
+    with pytest.raises(ValueError, match="catastrophic"):
+        split("a" * 60 + "b", "regex", pattern=r"(a|aa)+$")  # exponential backtracking
+    assert time.time() - t0 < 10
+    with pytest.raises(ValueError, match="unknown split method"):
+        split(README, "words")

@@ -1,0 +1,115 @@
+"""DocStore on disk: persistence across a restart, delete, replace, batches, a killed ingest, retrieval
+modes and metadata filters (hashing embedder here; the API tests use MiniLM)."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from services.rag.embedders import HashingEmbedder
+from services.rag.retrieval import Retriever
+from services.rag.store import DocStore, NewDocument
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+AUGMENT = (ROOT / "services" / "augment" / "README.md").read_text(encoding="utf-8")
+
+
+def _store(path):
+    return DocStore(path, HashingEmbedder(256))
+
+
+def test_persists_across_a_restart_and_deletes(tmp_path):
+    s = _store(tmp_path)
+    doc, ids = s.add_document("readme", README, "semantic", {"source": "README.md"})
+    _, aug_ids = s.add_document(None, AUGMENT, "paragraph", {"source": "augment"}, min_length=100)
+    assert doc == "readme" and len(ids) > 5 and s.count() == len(ids) + len(aug_ids)
+    vecs = s.snapshot()[1].copy()
+    s.close()
+    s = _store(tmp_path)  # reload from disk
+    assert s.count() == len(ids) + len(aug_ids) and np.array_equal(s.snapshot()[1], vecs)
+    got = s.chunks(ids[:2])
+    assert got[0].doc_id == "readme" and README[got[0].start:got[0].end] == got[0].text
+    assert got[0].metadata == {"source": "README.md"} and s.document("readme")["chunk_ids"] == ids
+    assert s.delete_document("readme") == len(ids)
+    assert s.count() == len(aug_ids) and not set(ids) & set(s.snapshot()[0].tolist())
+    with pytest.raises(KeyError):
+        s.delete_document("readme")
+    s.close()
+    assert _store(tmp_path).count() == len(aug_ids)
+
+
+def test_replacing_a_document_and_batches(tmp_path):
+    s = _store(tmp_path)
+    s.add_document("d", "first version.\n\nsecond paragraph.")
+    _, ids = s.add_document("d", "only one paragraph now.")
+    assert s.count() == 1 and s.chunks(ids)[0].text == "only one paragraph now."
+    out = s.add_documents([NewDocument("a", "alpha text"), NewDocument("b", "beta text")])
+    assert [d for d, _ in out] == ["a", "b"] and s.count() == 3
+    with pytest.raises(ValueError, match="empty"):
+        s.add_documents([NewDocument("c", "fine"), NewDocument("e", "   ")])
+    assert s.count() == 3  # all or nothing
+    with pytest.raises(ValueError, match="embedder"):
+        DocStore(tmp_path, HashingEmbedder(128))  # the store knows which embedder made its vectors
+
+
+INGEST_FOREVER = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from services.rag.embedders import HashingEmbedder
+from services.rag.store import DocStore
+
+class Slow(HashingEmbedder):
+    def embed(self, texts):
+        print("embedding", flush=True)
+        time.sleep(60)  # killed in here, or in the middle of a commit below
+        return super().embed(texts)
+
+s = DocStore(sys.argv[1], HashingEmbedder(256))
+s.add_document("kept", "a document that was there before the crash.")
+s.embedder = Slow(256)
+s.add_document("lost", "this one is being ingested when the process dies.")
+"""
+
+
+def test_a_killed_ingest_leaves_a_loadable_store(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", INGEST_FOREVER, str(tmp_path), str(ROOT)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "embedding"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    (tmp_path / "vectors" / "9999999999999-deadbeef.npy").write_bytes(b"half a segment")  # an orphan
+    s = _store(tmp_path)
+    assert s.count() == 1 and s.document("kept")["chunk_ids"]
+    with pytest.raises(KeyError):
+        s.document("lost")
+    assert not (tmp_path / "vectors" / "9999999999999-deadbeef.npy").exists()
+    s.add_document("after", "the store takes new documents after the crash.")
+    assert s.count() == 2
+
+
+def test_retrieval_modes_and_filters(tmp_path):
+    s = _store(tmp_path)
+    s.add_document("readme", README, "semantic", {"source": "readme", "lang": "en"})
+    s.add_document("augment", AUGMENT, "semantic", {"source": "augment", "lang": "en"})
+    r = Retriever(s)
+    q = "early stopping patience monitored loss"
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = r.search(q, k=3, mode=mode)
+        assert len(hits) == 3 and hits[0].score >= hits[-1].score
+        assert "stopping" in s.chunks([hits[0].chunk_id])[0].text.lower(), mode
+    hybrid = r.search(q, k=5)
+    assert all(h.dense_rank or h.bm25_rank for h in hybrid)
+    only = r.search("pointer transforms", k=5, filters={"source": "augment"})
+    assert only and {c.doc_id for c in s.chunks([h.chunk_id for h in only])} == {"augment"}
+    assert r.search("pointer transforms", k=5, filters={"source": "nowhere"}) == []
+    s.add_document("new", "Zanzibar xylophone quasar.")  # the BM25 index follows the store
+    assert s.chunks([r.search("xylophone quasar", k=1, mode="bm25")[0].chunk_id])[0].doc_id == "new"
+    with pytest.raises(ValueError, match="mode"):
+        r.search(q, mode="fuzzy")
+    with pytest.raises(ValueError, match="filter key"):
+        r.search(q, filters={"a'b": 1})
