@@ -11,7 +11,6 @@ score = sum over retrievers of 1 / (rrf_k + rank), over the top `fusion_depth` o
 """
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 
@@ -84,17 +83,7 @@ class Retriever:
     # --- search -----------------------------------------------------------------------------------
     def allowed(self, filters: dict | None) -> np.ndarray | None:
         """Chunk ids whose document metadata equals every filter value; None for no filter."""
-        if not filters:
-            return None
-        clauses, args = [], []
-        for key, value in filters.items():
-            if not isinstance(key, str) or not key.replace("_", "").replace("-", "").isalnum():
-                raise ValueError(f"filter key {key!r} must be letters, digits, '_' or '-'")
-            clauses.append("json_extract(d.metadata, ?) = json_extract(?, '$')")
-            args += [f'$."{key}"', json.dumps(value)]
-        rows = self.store.db.execute("SELECT c.chunk_id FROM chunks c JOIN documents d USING (doc_id) WHERE "
-                                     + " AND ".join(clauses), args).fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        return None if not filters else self.store.chunk_ids_where(filters)
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: dict | None = None,
                query_vector: np.ndarray | None = None) -> list[Hit]:

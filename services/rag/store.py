@@ -197,26 +197,43 @@ class DocStore:
         with self._lock:
             return self.ids, self.vectors, self.version
 
+    def chunk_ids_where(self, filters: dict) -> np.ndarray:
+        """Chunk ids whose document metadata has every key equal to the given (JSON) value."""
+        clauses, args = [], []
+        for key, value in filters.items():
+            if not isinstance(key, str) or not key or not key.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"filter key {key!r} must be letters, digits, '_' or '-'")
+            clauses.append("json_extract(d.metadata, ?) = json_extract(?, '$')")
+            args += [f'$."{key}"', json.dumps(value)]
+        with self._lock:
+            rows = self.db.execute("SELECT c.chunk_id FROM chunks c JOIN documents d USING (doc_id) WHERE "
+                                   + " AND ".join(clauses), args).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
     def chunks(self, ids: list[int]) -> list[StoredChunk]:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        rows = self.db.execute(
+        with self._lock:
+            rows = self.db.execute(
             f"SELECT c.chunk_id, c.doc_id, c.seq, c.start, c.end, c.text, c.headings, d.metadata "
-            f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})", ids).fetchall()
+                f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})", ids).fetchall()
         by_id = {r[0]: StoredChunk(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7])) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
     def all_chunk_texts(self) -> tuple[np.ndarray, list[str]]:
-        rows = self.db.execute("SELECT chunk_id, text FROM chunks ORDER BY chunk_id").fetchall()
+        with self._lock:
+            rows = self.db.execute("SELECT chunk_id, text FROM chunks ORDER BY chunk_id").fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
     def document(self, doc_id: str) -> dict:
-        row = self.db.execute("SELECT doc_id, text, metadata, split, created FROM documents WHERE doc_id = ?",
-                              (doc_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no document {doc_id!r}")
-        ids = [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY seq", (doc_id,))]
+        with self._lock:
+            row = self.db.execute("SELECT doc_id, text, metadata, split, created FROM documents WHERE doc_id = ?",
+                                  (doc_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no document {doc_id!r}")
+            ids = [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY seq",
+                                                 (doc_id,))]
         return {"doc_id": row[0], "text": row[1], "metadata": json.loads(row[2]), "split": json.loads(row[3]),
                 "created": row[4], "chunk_ids": ids}
 

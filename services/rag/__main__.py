@@ -1,0 +1,3 @@
+from services.rag.main import main
+
+main()

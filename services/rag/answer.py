@@ -1,0 +1,104 @@
+"""RAGModel: retrieve, build a prompt inside the model's context, generate with the project's GPT.
+
+    rag = RAGModel.from_checkpoint(store, "runs/shakespeare_char_cpu/best.pt")
+    ans = rag.generate("How do I resume training?", top_k=3, max_length=200, temperature=0.8)
+    ans.answer, [s.chunk_id for s in ans.sources]       # the text, and the chunks the prompt used
+
+The prompt is
+    Context:
+    [1] <most relevant chunk>
+    [2] <next chunk>
+    Question: <query>
+    Answer:
+Chunks go in by relevance until the token budget (block_size - room for the answer - question) is
+spent; the chunk that crosses it is cut to what fits (kept only if at least `min_chunk_tokens`), the
+rest are left out and not reported as sources. Characters a char-level model has never seen are
+dropped from the prompt (its alphabet cannot express them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from services.common.checkpoint import load_model
+from services.common.generation import generate
+from services.common.tokenizers import CharTokenizer
+from services.rag.retrieval import Hit, Retriever
+
+
+@dataclass
+class Source:
+    chunk_id: int
+    doc_id: str
+    score: float
+    text: str  # what went into the prompt (possibly cut)
+    truncated: bool = False
+
+
+@dataclass
+class RAGAnswer:
+    answer: str
+    sources: list[Source] = field(default_factory=list)
+    prompt_tokens: int = 0
+
+
+class RAGModel:
+    def __init__(self, store, model, tokenizer, retriever: Retriever | None = None, min_chunk_tokens: int = 16):
+        self.store = store
+        self.model = model.eval()
+        self.tok = tokenizer
+        self.retriever = retriever or Retriever(store)
+        self.block_size = model.config.block_size
+        self.min_chunk_tokens = min_chunk_tokens
+
+    @classmethod
+    def from_checkpoint(cls, store, path, device: str = "cpu", retriever: Retriever | None = None) -> "RAGModel":
+        model, tok, _ = load_model(path, device)
+        if tok is None:
+            raise ValueError(f"{path} carries no tokenizer; train with moredata-train, or import with one")
+        return cls(store, model, tok, retriever)
+
+    def encode(self, text: str) -> list[int]:
+        if isinstance(self.tok, CharTokenizer):
+            text = "".join(c for c in text if c in self.tok.stoi)
+        return self.tok.encode(text)
+
+    def build_prompt(self, query: str, hits: list[Hit], max_length: int) -> tuple[list[int], list[Source]]:
+        head, tail = self.encode("Context:\n"), self.encode(f"Question: {query.strip()}\nAnswer:")
+        room = max(1, min(max_length, self.block_size // 2))  # the answer's share of the context
+        budget = self.block_size - room - len(head) - len(tail)
+        if budget < 0:
+            raise ValueError(f"the question is too long for the model's context ({self.block_size} tokens)")
+        ids, sources = list(head), []
+        for i, (hit, chunk) in enumerate(zip(hits, self.store.chunks([h.chunk_id for h in hits]))):
+            piece = self.encode(f"[{i + 1}] {chunk.text}\n")
+            cut = len(piece) > budget
+            if cut:
+                if budget < self.min_chunk_tokens:
+                    break
+                piece = piece[:budget]
+            ids += piece
+            budget -= len(piece)
+            sources.append(Source(chunk.chunk_id, chunk.doc_id, hit.score,
+                                  self.tok.decode(piece)[len(f"[{i + 1}] "):].rstrip("\n"), cut))
+            if cut:
+                break
+        return ids + tail, sources
+
+    @torch.no_grad()
+    def generate(self, query: str, top_k: int = 3, max_length: int = 200, temperature: float = 0.8,
+                 mode: str = "hybrid", filters: dict | None = None, seed: int | None = None) -> RAGAnswer:
+        if max_length < 1:
+            raise ValueError(f"max_length must be >= 1, got {max_length}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        hits = self.retriever.search(query, k=top_k, mode=mode, filters=filters)
+        prompt, sources = self.build_prompt(query, hits, max_length)
+        device = self.model.lm_head.weight.device
+        gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+        out = generate(self.model, torch.tensor([prompt], dtype=torch.long, device=device), max_length,
+                       temperature=temperature, top_k=min(200, self.model.config.vocab_size),
+                       generator=gen)
+        answer = self.tok.decode(out[0, len(prompt):].tolist())
+        return RAGAnswer(answer, sources, len(prompt))

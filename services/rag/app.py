@@ -1,0 +1,286 @@
+"""The RAG HTTP API (FastAPI; OpenAPI docs at /docs).
+
+    moredata-rag --store_dir=rag_store --checkpoint=runs/shakespeare_char_cpu/best.pt
+
+POST /documents (JSON: one or more texts), POST /documents/upload (files), GET and DELETE
+/documents/{doc_id}, POST /query, POST /generate, GET /health (200 only once the store, index and
+embedder are loaded). Bad input is a 4xx with the reason in `detail`; bodies over max_body_mb are 413;
+with api_token set, write endpoints need `Authorization: Bearer <token>`.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.rag.embedders import load_embedder
+from services.rag.retrieval import Retriever
+from services.rag.settings import RagSettings
+from services.rag.splitting import METHODS
+from services.rag.store import DocStore, NewDocument
+
+SplitMethod = Literal["paragraph", "sentence", "chunk", "semantic", "regex"]
+assert set(METHODS) == set(SplitMethod.__args__)  # one list of methods
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SplitParams(_Strict):
+    method: SplitMethod = "paragraph"
+    min_length: int = Field(0, ge=0, le=1_000_000)
+    max_length: int | None = Field(None, ge=1, le=1_000_000)
+    size: int = Field(1000, ge=1, le=1_000_000, description="chunk method: window size")
+    overlap: int = Field(0, ge=0, le=1_000_000, description="chunk method: overlap between windows")
+    unit: Literal["char", "token"] = "char"
+    pattern: str = Field("", max_length=1000, description="regex method: the separator pattern")
+
+    def kwargs(self) -> dict:
+        return self.model_dump(exclude={"method"})
+
+
+class DocumentIn(_Strict):
+    doc_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[\w.\-:/]+$",
+                               description="a new id is made when absent; an existing one is replaced")
+    text: str = Field(min_length=1)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    split: SplitParams = SplitParams()
+
+
+class DocumentsIn(_Strict):
+    documents: list[DocumentIn] = Field(min_length=1, max_length=10_000)
+
+
+class Ingested(BaseModel):
+    doc_id: str
+    chunk_ids: list[int]
+
+
+class QueryIn(_Strict):
+    query: str = Field(min_length=1, max_length=10_000)
+    top_k: int = Field(5, ge=1)
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    filters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class ChunkOut(BaseModel):
+    chunk_id: int
+    doc_id: str
+    score: float
+    text: str
+    start: int
+    end: int
+    headings: list[str]
+    metadata: dict[str, Any]
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+class GenerateIn(QueryIn):
+    top_k: int = Field(3, ge=1)
+    max_length: int = Field(200, ge=1)
+    temperature: float = Field(0.8, gt=0, le=10)
+    seed: int | None = None
+
+
+class SourceOut(BaseModel):
+    chunk_id: int
+    doc_id: str
+    score: float
+    text: str
+    truncated: bool
+
+
+class GenerateOut(BaseModel):
+    answer: str
+    sources: list[SourceOut]
+    prompt_tokens: int
+
+
+BEARER = HTTPBearer(auto_error=False)  # module level: FastAPI resolves the annotations by module globals
+
+
+class BodyLimit:
+    """ASGI middleware: a body over `limit` bytes is refused with 413 before the app reads it all."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await _too_large(send, self.limit)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return msg
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send, limit: int):
+    body = json.dumps({"detail": f"request body over the limit of {limit} bytes"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Service:
+    """What the app serves from: loaded in the lifespan, in a thread, so /health can answer meanwhile."""
+
+    def __init__(self, settings: RagSettings):
+        self.s = settings
+        self.store = self.retriever = self.rag = None
+        self.error = ""
+        self.ready = threading.Event()
+
+    def load(self) -> None:
+        try:
+            emb = load_embedder(self.s.embedder, self.s.hashing_dim, self.s.embed_batch_size)
+            self.store = DocStore(self.s.store_dir, emb)
+            self.retriever = Retriever(self.store)
+            if self.store.count():
+                self.retriever.search("warm up", k=1, mode="hybrid")  # builds the BM25 index
+            if self.s.checkpoint:
+                from services.rag.answer import RAGModel
+
+                self.rag = RAGModel.from_checkpoint(self.store, self.s.checkpoint, self.s.device, self.retriever)
+            self.ready.set()
+        except Exception as e:  # noqa: BLE001 - reported by /health, the process stays up to say why
+            self.error = f"{type(e).__name__}: {e}"
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+def create_app(settings: RagSettings | None = None, load_in_background: bool = False) -> FastAPI:
+    settings = settings or RagSettings()
+    service = Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if load_in_background:
+            threading.Thread(target=service.load, name="rag-load", daemon=True).start()
+        else:
+            service.load()
+        yield
+        service.close()
+
+    app = FastAPI(title="moredata rag", version="0.1.0", lifespan=lifespan,
+                  description="Ingest documents, retrieve chunks (dense, BM25, hybrid) and answer with a GPT.")
+    app.state.service = service
+    def ready() -> Service:
+        if not service.ready.is_set():
+            raise HTTPException(503, service.error or "loading the store and the embedder")
+        return service
+
+    def writer(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
+        if settings.api_token and (creds is None or not secrets.compare_digest(creds.credentials, settings.api_token)):
+            raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(ValueError)
+    async def value_error(request: Request, exc: ValueError):
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    @app.exception_handler(KeyError)
+    async def key_error(request: Request, exc: KeyError):
+        return JSONResponse(status_code=404, content={"detail": str(exc.args[0]) if exc.args else "not found"})
+
+    @app.get("/health")
+    def health():
+        if not service.ready.is_set():
+            return JSONResponse(status_code=503, content={"status": "error" if service.error else "loading",
+                                                          "detail": service.error})
+        return {"status": "ready", "chunks": service.store.count(), "embedder": service.store.embedder.name,
+                "generation": service.rag is not None}
+
+    @app.post("/documents", response_model=list[Ingested], status_code=201, dependencies=[Depends(writer)])
+    def add_documents(body: DocumentIn | DocumentsIn, svc: Service = Depends(ready)):
+        docs = body.documents if isinstance(body, DocumentsIn) else [body]
+        out = svc.store.add_documents([NewDocument(d.doc_id, d.text, d.split.method, d.metadata, d.split.kwargs())
+                                       for d in docs])
+        return [Ingested(doc_id=d, chunk_ids=ids) for d, ids in out]
+
+    @app.post("/documents/upload", response_model=list[Ingested], status_code=201, dependencies=[Depends(writer)])
+    def upload(files: Annotated[list[UploadFile], File(description="UTF-8 text files (.md, .rst, .txt, ...)")],
+               split: Annotated[str, Form(description="SplitParams as JSON")] = "{}",
+               metadata: Annotated[str, Form(description="metadata as a JSON object, added to each file's")] = "{}",
+               svc: Service = Depends(ready)):
+        try:
+            params = SplitParams.model_validate_json(split)
+            meta = json.loads(metadata)
+        except ValueError as e:
+            raise HTTPException(422, f"split/metadata must be JSON: {e}") from None
+        if not isinstance(meta, dict):
+            raise HTTPException(422, "metadata must be a JSON object")
+        docs = []
+        for f in files:
+            try:
+                text = f.file.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise HTTPException(400, f"{f.filename}: not UTF-8 text") from None
+            if not text.strip():
+                raise HTTPException(400, f"{f.filename}: empty file")
+            docs.append(NewDocument(f.filename, text, params.method, {"filename": f.filename, **meta}, params.kwargs()))
+        out = svc.store.add_documents(docs)
+        return [Ingested(doc_id=d, chunk_ids=ids) for d, ids in out]
+
+    @app.get("/documents/{doc_id}")
+    def get_document(doc_id: str, svc: Service = Depends(ready)):
+        return svc.store.document(doc_id)
+
+    @app.delete("/documents/{doc_id}", dependencies=[Depends(writer)])
+    def delete_document(doc_id: str, svc: Service = Depends(ready)):
+        return {"doc_id": doc_id, "deleted_chunks": svc.store.delete_document(doc_id)}
+
+    def _check_top_k(top_k: int):
+        if top_k > settings.max_top_k:
+            raise HTTPException(422, f"top_k must be <= {settings.max_top_k}, got {top_k}")
+
+    @app.post("/query", response_model=list[ChunkOut])
+    def query(body: QueryIn, svc: Service = Depends(ready)):
+        _check_top_k(body.top_k)
+        hits = svc.retriever.search(body.query, body.top_k, body.mode, body.filters)
+        chunks = {c.chunk_id: c for c in svc.store.chunks([h.chunk_id for h in hits])}
+        return [ChunkOut(chunk_id=h.chunk_id, doc_id=c.doc_id, score=h.score, text=c.text, start=c.start, end=c.end,
+                         headings=c.headings, metadata=c.metadata, dense_rank=h.dense_rank, bm25_rank=h.bm25_rank)
+                for h in hits if (c := chunks.get(h.chunk_id)) is not None]
+
+    @app.post("/generate", response_model=GenerateOut)
+    def generate(body: GenerateIn, svc: Service = Depends(ready)):
+        _check_top_k(body.top_k)
+        if body.max_length > settings.max_new_tokens:
+            raise HTTPException(422, f"max_length must be <= {settings.max_new_tokens}, got {body.max_length}")
+        if svc.rag is None:
+            raise HTTPException(503, "no answering model: start the service with --checkpoint=path/to/best.pt")
+        ans = svc.rag.generate(body.query, body.top_k, body.max_length, body.temperature, body.mode, body.filters,
+                               body.seed)
+        return GenerateOut(answer=ans.answer, prompt_tokens=ans.prompt_tokens,
+                           sources=[SourceOut(**s.__dict__) for s in ans.sources])
+
+    app.add_middleware(BodyLimit, limit=int(settings.max_body_mb * 2**20))
+    return app

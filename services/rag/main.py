@@ -1,0 +1,34 @@
+"""moredata-rag: the RAG HTTP service (FastAPI under uvicorn; OpenAPI docs at /docs).
+
+    moredata-rag                                                        # 127.0.0.1:8000, ./rag_store
+    moredata-rag --store_dir=rag_store --checkpoint=runs/shakespeare_char_cpu/best.pt --api_token=secret
+    moredata-rag --help
+
+Settings: `RAG_<KEY>` environment variables, overridden by `--key=value` flags. /health answers 503
+until the store, the BM25 index and the embedder are loaded (MiniLM takes a few seconds).
+"""
+from __future__ import annotations
+
+import sys
+
+from services.common.cli_errors import exit_on_user_error
+from services.rag.settings import RagSettings
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(RagSettings.help_text(__doc__))
+        return
+    settings = RagSettings.from_flags(argv)
+    import uvicorn
+
+    from services.rag.app import create_app
+
+    uvicorn.run(create_app(settings, load_in_background=True), host=settings.host, port=settings.port,
+                log_level="info", timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""RAG service settings: one pydantic-settings class, `RAG_<KEY>` env vars, `--key=value` flags."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.common.settings import ServiceSettings, service_config
+
+
+class RagSettings(ServiceSettings):
+    model_config = service_config("RAG_")
+
+    host: str = Field("127.0.0.1", description="address the HTTP server listens on")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port")
+    store_dir: str = Field("rag_store", description="folder of the document store (SQLite + vector segments)")
+    embedder: str = Field("auto", description="'auto' (MiniLM when installed, else hashing), 'minilm', 'hashing'")
+    hashing_dim: int = Field(1024, ge=8, description="dimensions of the hashing embedder")
+    embed_batch_size: int = Field(32, ge=1, description="chunks per embedding batch")
+    checkpoint: str = Field("", description="GPT checkpoint that answers POST /generate; empty: generation "
+                            "answers 503, retrieval works")
+    device: str = Field("cpu", description="device of the answering model: 'cpu', 'cuda', 'cuda:N'")
+    api_token: str = Field("", description="bearer token required by write endpoints (POST/DELETE "
+                           "/documents); empty: no token")
+    max_body_mb: float = Field(10.0, gt=0, description="largest request body; larger ones get 413")
+    max_top_k: int = Field(100, ge=1, description="largest top_k a query may ask")
+    max_new_tokens: int = Field(1024, ge=1, description="largest max_length POST /generate accepts")
