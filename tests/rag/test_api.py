@@ -1,0 +1,164 @@
+"""The RAG API with the real app (TestClient with lifespan), the real MiniLM embedder, a real on-disk
+store and a small trained GPT: ingest, query, generate, restart, delete, concurrency, bad input, auth."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import ROOT, tiny_flags
+from services.rag.app import create_app
+from services.rag.settings import RagSettings
+
+DOCS = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
+        for p in [ROOT / "README.md", ROOT / "services" / "augment" / "README.md"]}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(char_data, tmp_path_factory):
+    from services.trainer.config import load_settings
+    from services.trainer.loop import Trainer
+
+    out = tmp_path_factory.mktemp("gpt") / "run"
+    Trainer(load_settings(tiny_flags(char_data, out, max_iters=20, eval_interval=10, plot=False,
+                                                 block_size=128))).run()
+    return out / "best.pt"
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("rag_store")
+
+
+def _client(store_dir, checkpoint=None, **over):
+    s = RagSettings(store_dir=str(store_dir), embedder="minilm", checkpoint=str(checkpoint or ""), **over)
+    return TestClient(create_app(s))
+
+
+@pytest.fixture(scope="module")
+def api(store_dir, checkpoint):
+    with _client(store_dir, checkpoint) as c:
+        r = c.post("/documents", json={"documents": [
+            {"doc_id": name, "text": text, "split": {"method": "semantic", "max_length": 1500},
+             "metadata": {"source": name}} for name, text in DOCS.items()]})
+        assert r.status_code == 201, r.text
+        yield c
+
+
+def test_health_and_query(api):
+    h = api.get("/health").json()
+    assert h["status"] == "ready" and h["embedder"] == "minilm" and h["generation"] and h["chunks"] > 10
+    hits = api.post("/query", json={"query": "How do I continue an interrupted training run?", "top_k": 3}).json()
+    assert len(hits) == 3 and hits[0]["score"] >= hits[1]["score"]
+    assert any("resume" in h["text"].lower() for h in hits)
+    assert all(DOCS[h["doc_id"]][h["start"]:h["end"]] == h["text"] for h in hits)
+    only = api.post("/query", json={"query": "pointer transforms", "top_k": 5, "mode": "dense",
+                                    "filters": {"source": "README.md"}}).json()
+    assert only and {h["doc_id"] for h in only} == {"README.md"}
+
+
+def test_generate_answers_with_its_sources(api):
+    r = api.post("/generate", json={"query": "How do I resume training?", "top_k": 2, "max_length": 40, "seed": 1})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["answer"]) == 40 and 1 <= len(body["sources"]) <= 2  # char model: one token per character
+    assert body["prompt_tokens"] <= 128 - 40  # the context keeps room for the answer: sources cut to fit
+    assert body["sources"][-1]["truncated"]
+    again = api.post("/generate", json={"query": "How do I resume training?", "top_k": 2, "max_length": 40,
+                                        "seed": 1}).json()
+    assert again["answer"] == body["answer"]  # seeded
+
+
+def test_get_delete_and_persistence_across_a_restart(store_dir, checkpoint, api):
+    doc = api.get("/documents/README.md").json()
+    assert doc["text"] == DOCS["README.md"] and doc["metadata"] == {"source": "README.md"} and doc["chunk_ids"]
+    r = api.post("/documents", json={"doc_id": "temp", "text": "Temporary note about zeppelins.\n\nSecond part."})
+    assert r.status_code == 201
+    with _client(store_dir) as again:  # a second app on the same folder: what a restart loads
+        assert again.get("/documents/temp").status_code == 200
+        hits = again.post("/query", json={"query": "zeppelins", "top_k": 1}).json()
+        assert hits[0]["doc_id"] == "temp"
+        assert again.delete("/documents/temp").json()["deleted_chunks"] == 2
+        assert again.get("/documents/temp").status_code == 404
+        assert again.delete("/documents/temp").status_code == 404
+
+
+def test_concurrent_ingests_and_queries(api):
+    errors = []
+
+    def ingest(i):
+        r = api.post("/documents", json={"doc_id": f"c{i}", "text": f"Concurrent document {i} about topic {i}."})
+        if r.status_code != 201:
+            errors.append(r.text)
+
+    def query():
+        for _ in range(5):
+            r = api.post("/query", json={"query": "concurrent document topic", "top_k": 5})
+            if r.status_code != 200:
+                errors.append(r.text)
+
+    threads = [threading.Thread(target=ingest, args=(i,)) for i in range(8)] + \
+              [threading.Thread(target=query) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    ids = {h["doc_id"] for h in api.post("/query", json={"query": "Concurrent document about topic", "top_k": 20,
+                                                          "mode": "bm25"}).json()}
+    assert {f"c{i}" for i in range(8)} <= ids
+    for i in range(8):
+        api.delete(f"/documents/c{i}")
+
+
+@pytest.mark.parametrize("path, body, code, reason", [
+    ("/documents", {"text": ""}, 422, "text"),
+    ("/documents", {"text": "   "}, 400, "empty"),
+    ("/documents", {"text": "x", "split": {"method": "words"}}, 422, "method"),
+    ("/documents", {"text": "x", "split": {"method": "regex", "pattern": "("}}, 400, "invalid regex"),
+    ("/documents", {"text": "a" * 60 + "b", "split": {"method": "regex", "pattern": "(a|aa)+$"}}, 400, "catastrophic"),
+    ("/documents", {"text": "x", "split": {"method": "chunk", "size": 10, "overlap": 10}}, 400, "overlap"),
+    ("/documents", {"text": "x", "bogus": 1}, 422, "bogus"),
+    ("/query", {"query": "x", "top_k": 0}, 422, "top_k"),
+    ("/query", {"query": "x", "top_k": 101}, 422, "top_k must be <= 100"),
+    ("/query", {"query": ""}, 422, "query"),
+    ("/query", {"query": "x", "mode": "fuzzy"}, 422, "mode"),
+    ("/query", {"query": "x", "filters": {"a'b": "c"}}, 400, "filter key"),
+    ("/generate", {"query": "x", "max_length": 0}, 422, "max_length"),
+    ("/generate", {"query": "x", "temperature": 0}, 422, "temperature"),
+])
+def test_bad_input_is_a_4xx_with_a_reason(api, path, body, code, reason):
+    r = api.post(path, json=body)
+    assert r.status_code == code, r.text
+    assert reason in r.text
+
+
+def test_oversized_body_and_bad_uploads(store_dir):
+    with _client(store_dir, max_body_mb=0.01) as c:
+        r = c.post("/documents", json={"text": "x" * 20_000})
+        assert r.status_code == 413 and "limit" in r.json()["detail"]
+        r = c.post("/documents/upload", files=[("files", ("bad.md", b"\xff\xfe\x00bad", "text/plain"))])
+        assert r.status_code == 400 and "UTF-8" in r.json()["detail"]
+        r = c.post("/documents/upload", files=[("files", ("ok.md", b"# Title\n\nSome text.", "text/plain"))],
+                   data={"split": '{"method": "semantic"}', "metadata": '{"team": "ml"}'})
+        assert r.status_code == 201 and r.json()[0]["doc_id"] == "ok.md"
+        assert c.get("/documents/ok.md").json()["metadata"] == {"filename": "ok.md", "team": "ml"}
+        c.delete("/documents/ok.md")
+
+
+def test_bearer_token_guards_writes(store_dir):
+    with _client(store_dir, api_token="s3cret") as c:
+        assert c.post("/documents", json={"text": "x"}).status_code == 401
+        assert c.post("/documents", json={"text": "x"}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        r = c.post("/documents", json={"doc_id": "tok", "text": "guarded"}, headers={"Authorization": "Bearer s3cret"})
+        assert r.status_code == 201
+        assert c.post("/query", json={"query": "guarded"}).status_code == 200  # reads stay open
+        assert c.delete("/documents/tok").status_code == 401
+        assert c.delete("/documents/tok", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_generate_without_a_model_is_503(store_dir):
+    with _client(store_dir) as c:
+        r = c.post("/generate", json={"query": "x"})
+        assert r.status_code == 503 and "checkpoint" in r.json()["detail"]
