@@ -1,4 +1,5 @@
-"""Writes docker/requirements.lock: the exact runtime dependency set of the project (no dev extras),
+"""Writes docker/requirements.lock: the exact runtime dependency set of the project with the `minilm`
+extra (the RAG service's default embedder) and no dev extras,
 as pip resolves it for Python 3.11 on Linux x86_64 with torch's CPU wheel.
 
     .venv/bin/python scripts/lock_requirements.py      # after changing dependencies in pyproject.toml
@@ -34,7 +35,7 @@ def resolve(python: str, tmp: Path) -> set[tuple[str, str]]:
     subprocess.run([python, "-m", "venv", str(tmp / "venv")], check=True)
     report = tmp / "report.json"
     subprocess.run([str(tmp / "venv" / "bin" / "python"), "-m", "pip", "install", "--dry-run", "--ignore-installed",
-                    "--quiet", "--report", str(report), str(ROOT)], check=True)
+                    "--quiet", "--report", str(report), f"{ROOT}[minilm]"], check=True)
     items = json.loads(report.read_text())["install"]
     return {(i["metadata"]["name"], i["metadata"]["version"]) for i in items if i["metadata"]["name"] != "moredata"}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from pathlib import Path
 import threading
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -156,6 +157,8 @@ class Service:
         self.store = self.retriever = self.rag = None
         self.error = ""
         self.ready = threading.Event()
+        self._model_lock = threading.Lock()
+        self._model_mtime = None
 
     def load(self) -> None:
         try:
@@ -164,13 +167,28 @@ class Service:
             self.retriever = Retriever(self.store)
             if self.store.count():
                 self.retriever.search("warm up", k=1, mode="hybrid")  # builds the BM25 index
-            if self.s.checkpoint:
-                from services.rag.answer import RAGModel
-
-                self.rag = RAGModel.from_checkpoint(self.store, self.s.checkpoint, self.s.device, self.retriever)
+            self.ensure_model()
             self.ready.set()
         except Exception as e:  # noqa: BLE001 - reported by /health, the process stays up to say why
             self.error = f"{type(e).__name__}: {e}"
+
+    def ensure_model(self):
+        """The answering model, loaded when its checkpoint exists and reloaded when the file changes (a
+        trainer writing a better best.pt); None while there is none."""
+        if not self.s.checkpoint:
+            return None
+        path = Path(self.s.checkpoint)
+        with self._model_lock:
+            try:
+                mtime = path.stat().st_mtime_ns
+            except FileNotFoundError:
+                return self.rag
+            if self.rag is None or mtime != self._model_mtime:
+                from services.rag.answer import RAGModel
+
+                self.rag = RAGModel.from_checkpoint(self.store, path, self.s.device, self.retriever)
+                self._model_mtime = mtime
+            return self.rag
 
     def close(self) -> None:
         if self.store is not None:
@@ -216,7 +234,7 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
             return JSONResponse(status_code=503, content={"status": "error" if service.error else "loading",
                                                           "detail": service.error})
         return {"status": "ready", "chunks": service.store.count(), "embedder": service.store.embedder.name,
-                "generation": service.rag is not None}
+                "generation": service.ensure_model() is not None}
 
     @app.post("/documents", response_model=list[Ingested], status_code=201, dependencies=[Depends(writer)])
     def add_documents(body: DocumentIn | DocumentsIn, svc: Service = Depends(ready)):
@@ -275,9 +293,11 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
         _check_top_k(body.top_k)
         if body.max_length > settings.max_new_tokens:
             raise HTTPException(422, f"max_length must be <= {settings.max_new_tokens}, got {body.max_length}")
-        if svc.rag is None:
-            raise HTTPException(503, "no answering model: start the service with --checkpoint=path/to/best.pt")
-        ans = svc.rag.generate(body.query, body.top_k, body.max_length, body.temperature, body.mode, body.filters,
+        rag = svc.ensure_model()
+        if rag is None:
+            raise HTTPException(503, "no answering model: start the service with --checkpoint=path/to/best.pt"
+                                if not settings.checkpoint else f"the checkpoint {settings.checkpoint} does not exist yet")
+        ans = rag.generate(body.query, body.top_k, body.max_length, body.temperature, body.mode, body.filters,
                                body.seed)
         return GenerateOut(answer=ans.answer, prompt_tokens=ans.prompt_tokens,
                            sources=[SourceOut(**s.__dict__) for s in ans.sources])

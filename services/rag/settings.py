@@ -15,8 +15,8 @@ class RagSettings(ServiceSettings):
     embedder: str = Field("auto", description="'auto' (MiniLM when installed, else hashing), 'minilm', 'hashing'")
     hashing_dim: int = Field(1024, ge=8, description="dimensions of the hashing embedder")
     embed_batch_size: int = Field(32, ge=1, description="chunks per embedding batch")
-    checkpoint: str = Field("", description="GPT checkpoint that answers POST /generate; empty: generation "
-                            "answers 503, retrieval works")
+    checkpoint: str = Field("", description="GPT checkpoint that answers POST /generate, loaded once it "
+                            "exists and reloaded when the file changes; empty: generation answers 503")
     device: str = Field("cpu", description="device of the answering model: 'cpu', 'cuda', 'cuda:N'")
     api_token: str = Field("", description="bearer token required by write endpoints (POST/DELETE "
                            "/documents); empty: no token")

@@ -45,10 +45,12 @@ def compose_cmd() -> list[str]:
 
 class Stack:
     def __init__(self):
-        self.ports = {"GENERATOR_PORT": free_port(), "AUGMENT_PORT": free_port(), "REDIS_PORT": free_port()}
+        self.ports = {"GENERATOR_PORT": free_port(), "AUGMENT_PORT": free_port(), "REDIS_PORT": free_port(),
+                      "RAG_PORT": free_port()}
         self.env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "COMPOSE_PROFILES": "cpu",
                     "MOREDATA_IMAGE": IMAGE, "RUN_NAME": RUN, "TRAINER_ARGS": TRAINER_ARGS,
-                    "GENERATOR_GENERATION_RATE": "20", "ENHANCED_DATA_PROBABILITY": "0.25"}
+                    "GENERATOR_GENERATION_RATE": "20", "ENHANCED_DATA_PROBABILITY": "0.25",
+                    "RAG_CHECKPOINT": f"/runs/{RUN}/best.pt", "RAG_API_TOKEN": "ci-token"}
         self.cmd = [*compose_cmd(), "-p", PROJECT]
 
     def compose(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -106,6 +108,7 @@ def test_generator_serving_over_the_published_port(stack):
     assert wait_until(lambda: check(address) == health_pb2.HealthCheckResponse.SERVING, 180), \
         stack.compose("logs", "--tail", "50", check=False).stdout[-3000:]
     assert check(f"127.0.0.1:{stack.ports['AUGMENT_PORT']}") == health_pb2.HealthCheckResponse.SERVING
+    assert stack.state("rag").get("Health", {}).get("Status") in ("healthy", "starting")
 
 
 def test_generator_reloads_the_trainers_checkpoints(stack):
@@ -162,6 +165,23 @@ def test_augment_service_answers_through_compose(stack):
     assert out.raw.shape == (80, 500) and out.pointers.tolist() == p.tolist()
 
 
+def test_rag_ingests_retrieves_and_answers_with_the_trained_model(stack):
+    import httpx
+
+    from services.rag.client import RagClient
+
+    with RagClient(f"http://127.0.0.1:{stack.ports['RAG_PORT']}", token="ci-token") as rag:
+        health = rag.wait_ready(120)
+        assert health["embedder"] == "minilm"  # the real model ships in the image
+        rag.upload([ROOT / "README.md"], split={"method": "semantic"})
+        hits = rag.query("How do I resume an interrupted training run?", top_k=3)
+        assert hits and hits[0]["doc_id"] == "README.md"
+        answer = rag.generate("How do I resume training?", max_length=30, seed=0)  # the trainer's best.pt
+        assert len(answer["answer"]) == 30 and answer["sources"]
+    r = httpx.post(f"http://127.0.0.1:{stack.ports['RAG_PORT']}/documents", json={"text": "no token"})
+    assert r.status_code == 401
+
+
 def test_sigterm_saves_the_checkpoint_and_down_leaves_nothing(stack):
     # a second, long training run, stopped by SIGTERM (what `docker compose down` sends) mid-way
     stack.env["TRAINER_ARGS"] = TRAINER_ARGS.replace("--max_iters=1500", "--max_iters=100000")
@@ -177,7 +197,7 @@ def test_sigterm_saves_the_checkpoint_and_down_leaves_nothing(stack):
     subprocess.run(["docker", "rm", name], capture_output=True)
     # everything else stops gracefully (exit 0 on SIGTERM), then nothing of the project is left
     stack.compose("stop", "-t", "30")
-    for service in ("generator", "augment"):
+    for service in ("generator", "augment", "rag"):
         assert stack.state(service)["ExitCode"] == 0, service
     stack.compose("down", "-v", "--remove-orphans")
     left = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"],
