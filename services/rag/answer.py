@@ -10,9 +10,10 @@ The prompt is
     [2] <next chunk>
     Question: <query>
     Answer:
-Chunks go in by relevance until the token budget (block_size - room for the answer - question) is
-spent; the chunk that crosses it is cut to what fits (kept only if at least `min_chunk_tokens`), the
-rest are left out and not reported as sources. Characters a char-level model has never seen are
+A quarter of the context stays free for the answer (past the context, generation slides its window);
+chunks go in by relevance until the rest (minus the question) is spent; the chunk that crosses it is
+cut to what fits (kept only if at least `min_chunk_tokens`), the rest are left out and not reported
+as sources. A model with a small context (64 tokens) may have room for the question only. Characters a char-level model has never seen are
 dropped from the prompt (its alphabet cannot express them).
 """
 from __future__ import annotations
@@ -65,11 +66,16 @@ class RAGModel:
         return self.tok.encode(text)
 
     def build_prompt(self, query: str, hits: list[Hit], max_length: int) -> tuple[list[int], list[Source]]:
-        head, tail = self.encode("Context:\n"), self.encode(f"Question: {query.strip()}\nAnswer:")
-        room = max(1, min(max_length, self.block_size // 2))  # the answer's share of the context
-        budget = self.block_size - room - len(head) - len(tail)
-        if budget < 0:
-            raise ValueError(f"the question is too long for the model's context ({self.block_size} tokens)")
+        """Prompt token ids and the sources in it. The answer keeps a quarter of the context (generation
+        past the context slides the window, so it need not fit whole); a question too long for the rest is
+        cut from the front; chunks fill what is left, or are left out when less than min_chunk_tokens is."""
+        room = min(max_length, max(8, self.block_size // 4))
+        tail = self.encode(f"Question: {query.strip()}\nAnswer:")
+        tail = tail[-(self.block_size - room):]
+        head = self.encode("Context:\n")
+        budget = self.block_size - room - len(tail) - len(head)
+        if budget < self.min_chunk_tokens:
+            return tail, []
         ids, sources = list(head), []
         for i, (hit, chunk) in enumerate(zip(hits, self.store.chunks([h.chunk_id for h in hits]))):
             piece = self.encode(f"[{i + 1}] {chunk.text}\n")
@@ -84,7 +90,7 @@ class RAGModel:
                                   self.tok.decode(piece)[len(f"[{i + 1}] "):].rstrip("\n"), cut))
             if cut:
                 break
-        return ids + tail, sources
+        return (ids + tail, sources) if sources else (tail, [])
 
     @torch.no_grad()
     def generate(self, query: str, top_k: int = 3, max_length: int = 200, temperature: float = 0.8,

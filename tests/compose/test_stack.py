@@ -32,7 +32,7 @@ IMAGE = f"moredata:{PROJECT}"
 RUN = "ci_run"
 # a small model, a run long enough to kill and restart the generator in the middle of it
 TRAINER_ARGS = ("--max_iters=1500 --lr_decay_iters=1500 --eval_interval=100 --eval_iters=5 --log_interval=10 "
-                "--n_layer=2 --n_head=2 --n_embd=64 --warmup_iters=20")
+                "--n_layer=2 --n_head=2 --n_embd=64 --warmup_iters=20 --block_size=128")  # room for RAG context
 
 
 def compose_cmd() -> list[str]:
