@@ -22,10 +22,16 @@ def main(argv: list[str] | None = None) -> None:
         print(RagSettings.help_text(__doc__))
         return
     settings = RagSettings.from_flags(argv)
+    import signal
+
     import uvicorn
 
     from services.rag.app import create_app
 
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to whatever handler was
+    # there before it; this one turns that into a clean exit 0, as the gRPC services do
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(0))
     uvicorn.run(create_app(settings, load_in_background=True), host=settings.host, port=settings.port,
                 log_level="info", timeout_graceful_shutdown=10)
 
