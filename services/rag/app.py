@@ -164,7 +164,7 @@ class Service:
         try:
             emb = load_embedder(self.s.embedder, self.s.hashing_dim, self.s.embed_batch_size)
             self.store = DocStore(self.s.store_dir, emb)
-            self.retriever = Retriever(self.store)
+            self.retriever = Retriever(self.store, hnsw_threshold=self.s.hnsw_threshold)
             if self.store.count():
                 self.retriever.search("warm up", k=1, mode="hybrid")  # builds the BM25 index
             self.ensure_model()

@@ -4,7 +4,11 @@
     hits = r.search("how do I resume training?", k=5, mode="hybrid", filters={"source": "README.md"})
     # [Hit(chunk_id, score, dense_rank, bm25_rank), ...] best first
 
-Dense: exact inner product of unit vectors (cosine) over the store's in-memory matrix, one BLAS matvec.
+Dense: exact inner product of unit vectors (cosine) over the store's in-memory matrix (one BLAS matvec)
+below `hnsw_threshold` chunks; at and above it, a FAISS HNSW graph (M 32, efSearch >= 128), grown in
+place when chunks are only added, rebuilt in a background thread after deletions or replacements (the
+exact search answers meanwhile, so no query waits for a build). Filtered queries search the filtered
+subset exactly.
 BM25: `bm25s` (Lucene's BM25, k1=1.5, b=0.75) on Snowball-stemmed, stop-word-filtered tokens; its index
 is rebuilt lazily, on the first query after the chunk set changed. Hybrid: reciprocal rank fusion,
 score = sum over retrievers of 1 / (rrf_k + rank), over the top `fusion_depth` of each.
@@ -37,8 +41,14 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 class Retriever:
-    def __init__(self, store, rrf_k: int = 60, fusion_depth: int = 100, stemmer: str = "english"):
+    def __init__(self, store, rrf_k: int = 60, fusion_depth: int = 100, stemmer: str = "english",
+                 hnsw_threshold: int = 50_000, hnsw_m: int = 32, hnsw_ef_search: int = 128):
         self.store = store
+        self.hnsw_threshold = hnsw_threshold  # 0: always exact
+        self.hnsw_m, self.hnsw_ef_search = hnsw_m, hnsw_ef_search
+        self._hnsw = None  # (version, faiss index, chunk ids in index order)
+        self._hnsw_lock = threading.Lock()  # faiss indexes are not safe to search while they grow
+        self._hnsw_building = False
         self.rrf_k = rrf_k
         self.fusion_depth = fusion_depth
         self.stemmer_name = stemmer
@@ -80,6 +90,56 @@ class Retriever:
             return ids, np.zeros(len(ids), dtype=np.float32)
         return ids, np.asarray(index.get_scores(known), dtype=np.float32)
 
+    # --- HNSW -------------------------------------------------------------------------------------
+    def _build_hnsw(self, ids: np.ndarray, vecs: np.ndarray, version: int) -> None:
+        import faiss
+
+        index = faiss.IndexHNSWFlat(vecs.shape[1], self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 40
+        index.add(vecs)
+        with self._hnsw_lock:
+            if self._hnsw is None or self._hnsw[0] < version:
+                self._hnsw = (version, index, ids)
+            self._hnsw_building = False
+
+    def dense_index(self, ids: np.ndarray, vecs: np.ndarray, version: int, block: bool = False):
+        """The HNSW state for this snapshot, or None when exact search should answer (small store, or a
+        rebuild under way). block=True builds in this thread (benchmarks and tests)."""
+        if self.hnsw_threshold <= 0 or len(ids) < self.hnsw_threshold:
+            return None
+        with self._hnsw_lock:
+            st = self._hnsw
+            if st is not None and st[0] == version:
+                return st
+            n = 0 if st is None else len(st[2])
+            if st is not None and len(ids) >= n and np.array_equal(ids[:n], st[2]):
+                st[1].add(vecs[n:])  # only additions since: grow the graph in place
+                self._hnsw = st = (version, st[1], ids)
+                return st
+            if self._hnsw_building and not block:
+                return None
+            self._hnsw_building = True
+        if block:
+            self._build_hnsw(ids, vecs, version)
+            return self._hnsw
+        threading.Thread(target=self._build_hnsw, args=(ids, vecs, version), name="hnsw-build", daemon=True).start()
+        return None
+
+    def _dense(self, qv: np.ndarray, depth: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        ids, vecs, version = self.store.snapshot()
+        st = None if allowed is not None else self.dense_index(ids, vecs, version)
+        if st is not None:
+            with self._hnsw_lock:
+                st[1].hnsw.efSearch = max(self.hnsw_ef_search, depth)
+                scores, rows = st[1].search(qv[None, :].astype(np.float32), depth)
+            return [(int(st[2][r]), float(sc)) for r, sc in zip(rows[0], scores[0]) if r >= 0]
+        scores = vecs @ qv  # (N,) cosine
+        if allowed is not None:
+            scores = np.where(np.isin(ids, allowed), scores, -np.inf)
+        top = _top(scores, depth)
+        top = top[np.isfinite(scores[top])]
+        return [(int(ids[i]), float(scores[i])) for i in top]
+
     # --- search -----------------------------------------------------------------------------------
     def allowed(self, filters: dict | None) -> np.ndarray | None:
         """Chunk ids whose document metadata equals every filter value; None for no filter."""
@@ -95,14 +155,8 @@ class Retriever:
         depth = max(k, self.fusion_depth) if mode == "hybrid" else k
         dense = bm25 = None
         if mode in ("dense", "hybrid"):
-            ids, vecs, _ = self.store.snapshot()
             qv = query_vector if query_vector is not None else self.store.embedder.embed([query])[0]
-            scores = vecs @ qv  # (N,) cosine
-            if allowed is not None:
-                scores = np.where(np.isin(ids, allowed), scores, -np.inf)
-            top = _top(scores, depth)
-            top = top[np.isfinite(scores[top])]
-            dense = [(int(ids[i]), float(scores[i])) for i in top]
+            dense = self._dense(qv, depth, allowed)
         if mode in ("bm25", "hybrid"):
             ids, scores = self.bm25_scores(query)
             if allowed is not None:

@@ -18,6 +18,8 @@ class RagSettings(ServiceSettings):
     checkpoint: str = Field("", description="GPT checkpoint that answers POST /generate, loaded once it "
                             "exists and reloaded when the file changes; empty: generation answers 503")
     device: str = Field("cpu", description="device of the answering model: 'cpu', 'cuda', 'cuda:N'")
+    hnsw_threshold: int = Field(50_000, ge=0, description="chunks from which dense search uses a FAISS HNSW "
+                                "graph instead of the exact scan; 0: always exact")
     api_token: str = Field("", description="bearer token required by write endpoints (POST/DELETE "
                            "/documents); empty: no token")
     max_body_mb: float = Field(10.0, gt=0, description="largest request body; larger ones get 413")

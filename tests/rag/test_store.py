@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, wait_until
 from services.rag.embedders import HashingEmbedder
 from services.rag.retrieval import Retriever
 from services.rag.store import DocStore, NewDocument
@@ -113,3 +113,28 @@ def test_retrieval_modes_and_filters(tmp_path):
         r.search(q, mode="fuzzy")
     with pytest.raises(ValueError, match="filter key"):
         r.search(q, filters={"a'b": 1})
+
+
+def test_hnsw_above_the_threshold_agrees_with_exact_search(tmp_path):
+    s = _store(tmp_path)
+    texts = [p for p in README.split("\n\n") if p.strip()] + [p for p in AUGMENT.split("\n\n") if p.strip()]
+    s.add_documents([NewDocument(f"p{i}", t) for i, t in enumerate(texts[:40])])
+    exact = Retriever(s, hnsw_threshold=0)
+    hnsw = Retriever(s, hnsw_threshold=30)
+    ids, vecs, version = s.snapshot()
+    assert hnsw.dense_index(ids, vecs, version, block=True) is not None  # 40 chunks >= 30: a graph
+    queries = ["resume training", "pointer transforms", "docker compose profile", "enhanced rows from the generator"]
+
+    def same(q):
+        return [h.chunk_id for h in hnsw.search(q, 5, "dense")] == [h.chunk_id for h in exact.search(q, 5, "dense")]
+
+    assert all(same(q) for q in queries)  # a small graph with efSearch 128 is exact
+    s.add_documents([NewDocument(f"p{i}", t) for i, t in enumerate(texts[40:], start=40)])  # appends: grown in place
+    st = hnsw.dense_index(*s.snapshot())
+    assert st is not None and len(st[2]) == s.count() and all(same(q) for q in queries)
+    gone = set(s.document("p3")["chunk_ids"])
+    s.delete_document("p3")  # a deletion: rebuilt in the background, exact search answers meanwhile
+    assert all(same(q) for q in queries)
+    assert wait_until(lambda: hnsw.dense_index(*s.snapshot()) is not None, 30)
+    assert all(same(q) for q in queries)
+    assert not gone & {h.chunk_id for q in queries for h in hnsw.search(q, 5, "dense")}
