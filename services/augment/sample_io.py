@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.augment.transforms import PointerSample
+from services.augment.transforms import PointerSample, check_pointer_range
 from services.common.atomic import atomic_write_with
 
 
@@ -56,9 +56,10 @@ def check_pointers(pointers: np.ndarray, t_raw: int, where: str = "sample") -> N
         raise ValueError(f"{where}: pointers must be integers (int64 or int32), got {pointers.dtype}")
     if pointers.ndim != 1:
         raise ValueError(f"{where}: pointers must be 1-D, got shape {list(pointers.shape)}")
-    if pointers.size and (pointers.min() < 0 or pointers.max() >= t_raw):
-        bad = pointers[(pointers < 0) | (pointers >= t_raw)][0]
-        raise ValueError(f"{where}: pointer {int(bad)} outside [0, {t_raw})")
+    try:
+        check_pointer_range(pointers, t_raw)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
 
 
 def checked_sample(raw: np.ndarray, edit: np.ndarray, pointers: np.ndarray, where: str = "sample",

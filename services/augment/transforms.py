@@ -13,6 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def check_pointer_range(pointers: np.ndarray, t_raw: int) -> None:
+    """Every pointer in [0, t_raw), else a ValueError naming the first one outside."""
+    if pointers.size and (pointers.min() < 0 or pointers.max() >= t_raw):
+        bad = pointers[(pointers < 0) | (pointers >= t_raw)][0]
+        raise ValueError(f"pointer {int(bad)} outside [0, {t_raw})")
+
+
 @dataclass
 class PointerSample:
     raw: np.ndarray  # (n_mels, T_raw) float32
@@ -28,9 +35,7 @@ class PointerSample:
             raise ValueError(f"pointers must be ({self.edit.shape[1]},), got {self.pointers.shape}")
         if self.raw.shape[1] < 1 or self.edit.shape[1] < 1:
             raise ValueError("raw and edit need at least one frame")
-        if self.pointers.size and (self.pointers.min() < 0 or self.pointers.max() >= self.raw.shape[1]):
-            bad = self.pointers[(self.pointers < 0) | (self.pointers >= self.raw.shape[1])][0]
-            raise ValueError(f"pointer {int(bad)} outside [0, {self.raw.shape[1]})")
+        check_pointer_range(self.pointers, self.raw.shape[1])
         return self
 
     def copy_identity_holds(self, atol: float = 0.0) -> bool:

@@ -57,6 +57,8 @@ class Retriever:
 
     # --- BM25 -------------------------------------------------------------------------------------
     def _stemmer(self):
+        """A fresh stemmer per call: PyStemmer objects must not be shared between threads, and queries
+        arrive on several."""
         import Stemmer
 
         return Stemmer.Stemmer(self.stemmer_name)
@@ -72,14 +74,14 @@ class Retriever:
                 if texts:
                     tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer(), show_progress=False)
                     index.index(tokens, show_progress=False)
-                self._bm25 = (version, index, ids, {int(c): i for i, c in enumerate(ids)})
+                self._bm25 = (version, index, ids)
             return self._bm25
 
     def bm25_scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, BM25 score of each) over the whole store."""
         import bm25s
 
-        _, index, ids, _ = self._bm25_index()
+        _, index, ids = self._bm25_index()
         if len(ids) == 0:
             return ids, np.zeros(0, dtype=np.float32)
         q = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer(), show_progress=False,
