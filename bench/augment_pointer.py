@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import ROOT, free_port  # noqa: E402
-
 import numpy as np  # noqa: E402
+from _stack import ROOT, free_port  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from services.augment.augmentor import Augmentor  # noqa: E402
@@ -32,7 +31,6 @@ from services.augment.client import AugmentClient  # noqa: E402
 from services.augment.config import AugmentationConfig  # noqa: E402
 from services.augment.transforms import PointerSample, chunk_shuffle  # noqa: E402
 from services.augment.wav_samples import edit_plan  # noqa: E402
-from services.augment.codec import sample_to_proto  # noqa: E402
 from services.common.atomic import atomic_write_text  # noqa: E402
 
 N_MELS = 80

@@ -20,15 +20,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import ROOT, ensure_char_data, free_port, quick_checkpoint, start_redis  # noqa: E402
-
+import grpc  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from _stack import ROOT, ensure_char_data, free_port, quick_checkpoint, start_redis  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from services.common.atomic import atomic_write_text  # noqa: E402
 from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc  # noqa: E402
-import grpc  # noqa: E402
 from services.trainer.config import load_settings  # noqa: E402
 from services.trainer.loop import Trainer  # noqa: E402
 
@@ -56,7 +55,7 @@ def main() -> None:
     torch.set_num_threads(2)
     data_dir = ensure_char_data()
     work = Path(tempfile.mkdtemp())
-    ckpt = quick_checkpoint(data_dir, work / "seed")
+    quick_checkpoint(data_dir, work / "seed")
     redis_proc, redis_port = start_redis()
     port = free_port()
     gen_flags = [f"--address=127.0.0.1:{port}", f"--redis_url=redis://127.0.0.1:{redis_port}/0",
@@ -84,7 +83,7 @@ def main() -> None:
             t = Trainer(load_settings([f"--{k}={v}" for k, v in flags.items()]))
             if p > 0:  # let the prefetch queue fill, as it has in a long run
                 time.sleep(1.0)
-            s = t.run()
+            t.run()
             rows = [json.loads(x) for x in (work / tag / "metrics.jsonl").read_text().splitlines()]
             ms = [r["ms"] for r in rows if r["type"] == "train" and r["iter"] >= 3]  # skip warm-up steps
             if p > 0:

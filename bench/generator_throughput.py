@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import ROOT, ensure_char_data, quick_checkpoint, start_redis  # noqa: E402
-
 import redis  # noqa: E402
 import torch  # noqa: E402
+from _stack import ROOT, ensure_char_data, quick_checkpoint, start_redis  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from services.common.atomic import atomic_write_text  # noqa: E402

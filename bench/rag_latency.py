@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
+from rag_retrieval import DEFAULT, load_collection  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from rag_retrieval import DEFAULT, load_collection  # noqa: E402
 from services.common.atomic import atomic_write_text  # noqa: E402
 from services.rag.embedders import MiniLMEmbedder  # noqa: E402
 from services.rag.retrieval import Retriever  # noqa: E402

@@ -26,8 +26,8 @@ _IMPORT = re.compile(r"^(from|import) (moredata)([.\w]*)", re.M)
 
 
 def generate(out_dir: Path) -> None:
-    from grpc_tools import protoc
     import grpc_tools
+    from grpc_tools import protoc
 
     protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
     include = str(Path(grpc_tools.__file__).parent / "_proto")  # google/protobuf/*.proto

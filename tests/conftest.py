@@ -56,9 +56,10 @@ def free_port() -> int:
 class RedisServer:
     """A real redis-server on a free loopback port, no persistence; restartable on the same port."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, *extra: str):
         self.port = free_port()
         self.tmp = tmp
+        self.extra = list(extra)  # e.g. "--maxmemory", "64mb"
         self.proc = None
 
     def start(self) -> "RedisServer":
@@ -70,7 +71,7 @@ class RedisServer:
         if exe is None:
             raise RuntimeError("redis-server not found: run scripts/setup.sh (it installs it through apt)")
         self.proc = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.tmp)],
+                                      "--appendonly", "no", "--dir", str(self.tmp), *self.extra],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import redis
 

@@ -7,11 +7,12 @@ import sys
 import threading
 import time
 
+import nanogpt_reference as ngpt
 import pytest
 import torch
 
-import nanogpt_reference as ngpt
 from services.common.checkpoint import inference_only, load_checkpoint, load_model, save_checkpoint
+from services.common.errors import NotFound
 from services.common.model import GPT, GPTConfig
 
 ARGS = dict(n_layer=2, n_head=2, n_embd=32, block_size=16, bias=False, vocab_size=65, dropout=0.0)
@@ -68,13 +69,13 @@ class _Evil:
 def test_refuses_pickled_code(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     torch.save({"model": {}, "model_args": {}, "x": _Evil()}, tmp_path / "evil.pt")
-    with pytest.raises(ValueError, match="not a loadable checkpoint"):
+    with pytest.raises(ValueError, match="not a PyTorch checkpoint"):
         load_checkpoint(tmp_path / "evil.pt")
     (tmp_path / "plain.pkl").write_bytes(pickle.dumps(_Evil()))
     with pytest.raises(ValueError):
         load_checkpoint(tmp_path / "plain.pkl")
     assert not (tmp_path / "pwned").exists()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(NotFound):
         load_checkpoint(tmp_path / "missing.pt")
 
 

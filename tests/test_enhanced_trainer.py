@@ -3,8 +3,8 @@ import json
 
 import pytest
 import torch
-
 from conftest import tiny_flags
+
 from services.common.cli_errors import UserError
 from services.trainer.config import load_settings
 from services.trainer.enhanced import determine_batch_composition
@@ -117,6 +117,7 @@ def _wait(pred, timeout=90):
 def test_remote_generator_killed_and_back_and_redis_restarted(char_data, redis_server, tmp_path):
     """Training against a generator service survives the generator dying and Redis restarting."""
     from conftest import free_port
+
     from services.generator.main import parse_settings, serve
 
     ckpts = tmp_path / "ckpts"

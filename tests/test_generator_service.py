@@ -2,11 +2,10 @@
 import time
 
 import grpc
-import numpy as np
 import pytest
+from conftest import free_port, tiny_flags, wait_until
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import free_port, tiny_flags, wait_until
 from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
 from services.common.tensor_codec import tensor_from_proto
 from services.generator.main import parse_settings, serve
@@ -27,7 +26,7 @@ def generator(redis_server, char_data, ckpt_dir):
         flags = {"address": f"127.0.0.1:{free_port()}", "redis_url": f"redis://127.0.0.1:{redis_server.port}/0",
                  "data_dir": str(char_data), "checkpoint_dir": str(ckpt_dir), "min_prefix_length": 4,
                  "max_prefix_length": 16, "enhanced_buffer_size": 64, "enhanced_generation_batch_size": 8,
-                 "max_stream_batch": 256, "max_checkpoint_mb": 50, "device": "cpu", **over}
+                 "max_stream_batch": 256, "max_checkpoint_mb": 50, "device": "cpu", "stream_wait_s": 1.0, **over}
         settings = parse_settings([f"--{k}={v}" for k, v in flags.items()])
         handle, core = serve(settings, install_signals=False)
         channel = grpc.insecure_channel(f"127.0.0.1:{handle.port}")
@@ -82,8 +81,9 @@ def test_model_update_refreshes_the_ring(generator, ckpt_dir):
     assert _wait(lambda: core.buffer.version_counts().get(2, 0) >= 16)
     b = next(stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=50), timeout=10))
     assert set(b.fragment_versions) == {2} and b.model_version == 2  # old text no longer served
-    fresh = next(stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=5, min_model_version=3), timeout=10))
-    assert tensor_from_proto(fresh.tokens).shape[0] == 0
+    # nothing of version 3 exists: the call sends no (empty) batch and ends after stream_wait_s
+    fresh = list(stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=5, min_model_version=3), timeout=10))
+    assert fresh == []
 
 
 def test_trainer_client_sees_a_new_model_within_a_few_batches(generator, ckpt_dir):
@@ -117,10 +117,11 @@ def test_upload_model_in_chunks(generator, ckpt_dir):
     chunks = [generator_pb2.CheckpointChunk(data=data[i:i + 65536], total_size=len(data) if i == 0 else 0)
               for i in range(0, len(data), 65536)]
     resp = stub.UploadModel(iter(chunks), timeout=30)
-    assert resp.model.model_version == 1 and (ckpt_dir / "uploads" / "uploaded.pt").read_bytes() == data
+    kept = list((ckpt_dir / "uploads").glob("upload-*.pt"))
+    assert resp.model.model_version == 1 and len(kept) == 1 and kept[0].read_bytes() == data
 
 
-@pytest.mark.parametrize("kind", ["outside", "dotdot", "missing", "n_zero", "n_big", "garbage", "short", "empty"])
+@pytest.mark.parametrize("kind", ["outside", "dotdot", "n_zero", "n_big", "garbage", "short", "empty"])
 def test_bad_requests_are_invalid_argument(generator, ckpt_dir, tmp_path, kind):
     handle, core, stub, channel = generator(checkpoint="run/best.pt")
     outside = tmp_path / "evil.pt"

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from conftest import ROOT, free_port
+
 from services.common.grpc_server import build_server
 
 

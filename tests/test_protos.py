@@ -2,7 +2,6 @@
 import importlib.util
 import shutil
 import sys
-from pathlib import Path
 
 from conftest import ROOT
 

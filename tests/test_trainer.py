@@ -3,8 +3,8 @@ import json
 
 import pytest
 import torch
-
 from conftest import tiny_flags
+
 from services.common.checkpoint import load_checkpoint, load_model
 from services.common.generation import generate
 from services.trainer import cli

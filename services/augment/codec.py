@@ -10,6 +10,7 @@ import numpy as np
 
 from services.augment.sample_io import check_mel, check_pointers, checked_sample
 from services.augment.transforms import PointerSample
+from services.common.errors import InvalidArgument
 from services.common.genproto.moredata.augment.v1 import augment_pb2
 from services.common.tensor_codec import array_from_proto, tensor_to_proto
 
@@ -37,7 +38,7 @@ def _array(msg, where: str, limit: int | None) -> np.ndarray:
     try:
         return array_from_proto(msg, max_elements=limit)
     except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
+        raise InvalidArgument(f"{where}: {e}") from None
 
 
 def sample_from_proto(msg: augment_pb2.PointerSample, where: str = "sample", max_frames: int | None = None,
@@ -47,10 +48,10 @@ def sample_from_proto(msg: augment_pb2.PointerSample, where: str = "sample", max
     limit = None if max_frames is None or max_mels is None else max_frames * max_mels
     for name in ("raw", "pointers"):
         if not msg.HasField(name):
-            raise ValueError(f"{where}.{name} is missing")
+            raise InvalidArgument(f"{where}.{name} is missing")
     encoding = msg.WhichOneof("edit_encoding")
     if encoding is None:
-        raise ValueError(f"{where}.edit is missing")
+        raise InvalidArgument(f"{where}.edit is missing")
     raw = _array(msg.raw, f"{where}.raw", limit)
     pointers = _array(msg.pointers, f"{where}.pointers", limit)
     if encoding == "edit":
@@ -64,11 +65,11 @@ def sample_from_proto(msg: augment_pb2.PointerSample, where: str = "sample", max
     check_mel(raw, "raw", where, max_frames, max_mels)
     check_pointers(pointers, raw.shape[1], where)
     if copied.dtype != np.bool_ or copied.shape != pointers.shape:
-        raise ValueError(f"{where}.edit_delta.copied must be bool of shape {list(pointers.shape)}, "
+        raise InvalidArgument(f"{where}.edit_delta.copied must be bool of shape {list(pointers.shape)}, "
                          f"got {copied.dtype} {list(copied.shape)}")
     n_new = int((~copied).sum())
     if frames.shape != (raw.shape[0], n_new):
-        raise ValueError(f"{where}.edit_delta.frames must be ({raw.shape[0]}, {n_new}), got {list(frames.shape)}")
+        raise InvalidArgument(f"{where}.edit_delta.frames must be ({raw.shape[0]}, {n_new}), got {list(frames.shape)}")
     check_mel(frames, "edit_delta.frames", where)
     edit = raw[:, pointers]  # (n_mels, T_edit) owned, then the frames that are not copies
     edit[:, ~copied] = frames

@@ -23,6 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from services.common.errors import InvalidArgument
 from services.common.settings import first_error
 
 
@@ -33,7 +34,7 @@ class _Strict(BaseModel):
 def _ordered(model, lo: str, hi: str):
     """A range's lower bound must not exceed its upper bound."""
     if getattr(model, lo) > getattr(model, hi):
-        raise ValueError(f"{lo} ({getattr(model, lo)}) exceeds {hi} ({getattr(model, hi)})")
+        raise InvalidArgument(f"{lo} ({getattr(model, lo)}) exceeds {hi} ({getattr(model, hi)})")
     return model
 
 
@@ -116,10 +117,10 @@ class AugmentationConfig(_Strict):
         try:
             return cls.model_validate(json.loads(text))
         except json.JSONDecodeError as e:
-            raise ValueError(f"augmentation config is not valid JSON: {e}") from None
+            raise InvalidArgument(f"augmentation config is not valid JSON: {e}") from None
         except ValidationError as e:
             key, msg, _ = first_error(e)
-            raise ValueError(f"augmentation config key '{key}': {msg}") from None
+            raise InvalidArgument(f"augmentation config key '{key}': {msg}") from None
 
     @classmethod
     def from_file(cls, path: str | Path) -> "AugmentationConfig":

@@ -15,6 +15,7 @@ import numpy as np
 
 from services.augment.transforms import PointerSample, check_pointer_range
 from services.common.atomic import atomic_write_with
+from services.common.errors import InvalidArgument
 
 
 def save_sample(path: str | Path, sample: PointerSample) -> None:
@@ -29,10 +30,10 @@ def load_sample(path: str | Path) -> PointerSample:
         with np.load(path, allow_pickle=False) as z:
             missing = {"raw", "edit", "pointers"} - set(z.files)
             if missing:
-                raise ValueError(f"{path}: missing arrays {sorted(missing)}")
+                raise InvalidArgument(f"{path}: missing arrays {sorted(missing)}")
             raw, edit, pointers = z["raw"], z["edit"], z["pointers"]
     except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise ValueError(f"{path}: not a sample file ({e})") from None
+        raise InvalidArgument(f"{path}: not a sample file ({e})") from None
     return checked_sample(raw, edit, pointers, where=str(path))
 
 
@@ -40,26 +41,26 @@ def check_mel(a: np.ndarray, name: str, where: str = "sample", max_frames: int |
               max_mels: int | None = None) -> None:
     """A float (n_mels, frames) array inside the limits, with no NaN or inf; else a ValueError naming it."""
     if a.dtype not in (np.float32, np.float16, np.float64):
-        raise ValueError(f"{where}: {name} must be float32 (or float16/float64), got {a.dtype}")
+        raise InvalidArgument(f"{where}: {name} must be float32 (or float16/float64), got {a.dtype}")
     if a.ndim != 2:
-        raise ValueError(f"{where}: {name} must be 2-D (n_mels, frames), got shape {list(a.shape)}")
+        raise InvalidArgument(f"{where}: {name} must be 2-D (n_mels, frames), got shape {list(a.shape)}")
     if max_frames is not None and a.shape[1] > max_frames:
-        raise ValueError(f"{where}: {name} has {a.shape[1]} frames, over the limit of {max_frames}")
+        raise InvalidArgument(f"{where}: {name} has {a.shape[1]} frames, over the limit of {max_frames}")
     if max_mels is not None and a.shape[0] > max_mels:
-        raise ValueError(f"{where}: {name} has {a.shape[0]} mel channels, over the limit of {max_mels}")
+        raise InvalidArgument(f"{where}: {name} has {a.shape[0]} mel channels, over the limit of {max_mels}")
     if not np.isfinite(a).all():
-        raise ValueError(f"{where}: {name} holds NaN or infinite values")
+        raise InvalidArgument(f"{where}: {name} holds NaN or infinite values")
 
 
 def check_pointers(pointers: np.ndarray, t_raw: int, where: str = "sample") -> None:
     if pointers.dtype.kind not in "iu":
-        raise ValueError(f"{where}: pointers must be integers (int64 or int32), got {pointers.dtype}")
+        raise InvalidArgument(f"{where}: pointers must be integers (int64 or int32), got {pointers.dtype}")
     if pointers.ndim != 1:
-        raise ValueError(f"{where}: pointers must be 1-D, got shape {list(pointers.shape)}")
+        raise InvalidArgument(f"{where}: pointers must be 1-D, got shape {list(pointers.shape)}")
     try:
         check_pointer_range(pointers, t_raw)
     except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
+        raise InvalidArgument(f"{where}: {e}") from None
 
 
 def checked_sample(raw: np.ndarray, edit: np.ndarray, pointers: np.ndarray, where: str = "sample",
@@ -73,4 +74,4 @@ def checked_sample(raw: np.ndarray, edit: np.ndarray, pointers: np.ndarray, wher
         return PointerSample(raw.astype(np.float32, copy=False), edit.astype(np.float32, copy=False),
                              pointers.astype(np.int64, copy=False)).validate()
     except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
+        raise InvalidArgument(f"{where}: {e}") from None

@@ -16,6 +16,7 @@ from services.augment.codec import sample_from_proto, sample_to_proto, uses_delt
 from services.augment.config import AugmentationConfig
 from services.augment.settings import AugmentSettings
 from services.augment.transforms import concatenate
+from services.common.errors import InvalidArgument
 from services.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
 
 SERVICE_NAME = augment_pb2.DESCRIPTOR.services_by_name["AugmentService"].full_name
@@ -34,20 +35,20 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
 
     def augment_one(self, request: augment_pb2.AugmentRequest, where: str = "") -> augment_pb2.AugmentResponse:
         if not request.HasField("sample"):
-            raise ValueError(f"{where}sample is missing")
+            raise InvalidArgument(f"{where}sample is missing")
         sample = self._sample(request.sample, f"{where}sample")
         partner = self._sample(request.partner, f"{where}partner") if request.HasField("partner") else None
         if request.epoch < 0:
-            raise ValueError(f"{where}epoch must be >= 0, got {request.epoch}")
+            raise InvalidArgument(f"{where}epoch must be >= 0, got {request.epoch}")
         aug = self._augmentor(request.config_json) if request.config_json else self.default
         if partner is not None and partner.raw.shape[0] != sample.raw.shape[0]:
-            raise ValueError(f"{where}partner has {partner.raw.shape[0]} mel channels, sample has "
+            raise InvalidArgument(f"{where}partner has {partner.raw.shape[0]} mel channels, sample has "
                              f"{sample.raw.shape[0]}")
         try:
             out, applied = aug(sample, seed=request.seed, epoch=request.epoch, partner=partner,
                                max_frames=self.settings.max_frames)
-        except ValueError as e:
-            raise ValueError(f"{where}{e}") from None
+        except InvalidArgument as e:
+            raise InvalidArgument(f"{where}{e}") from None
         response = augment_pb2.AugmentResponse(applied_json=json.dumps(applied))
         sample_to_proto(out, delta=uses_delta(request.sample), out=response.sample)  # the request's encoding
         return response
@@ -97,7 +98,7 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
     def Concatenate(self, request, context):
         for name in ("a", "b"):
             if not request.HasField(name):
-                raise ValueError(f"{name} is missing")
+                raise InvalidArgument(f"{name} is missing")
         a, b = self._sample(request.a, "a"), self._sample(request.b, "b")
         out, info = concatenate(a, b, self.settings.max_frames)
         response = augment_pb2.ConcatenateResponse(offset=info["offset"])

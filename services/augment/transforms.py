@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from services.common.errors import InvalidArgument
+
 
 def check_pointer_range(pointers: np.ndarray, t_raw: int) -> None:
     """Every pointer in [0, t_raw), else a ValueError naming the first one outside."""
     if pointers.size and (pointers.min() < 0 or pointers.max() >= t_raw):
         bad = pointers[(pointers < 0) | (pointers >= t_raw)][0]
-        raise ValueError(f"pointer {int(bad)} outside [0, {t_raw})")
+        raise InvalidArgument(f"pointer {int(bad)} outside [0, {t_raw})")
 
 
 @dataclass
@@ -28,13 +30,13 @@ class PointerSample:
 
     def validate(self) -> "PointerSample":
         if self.raw.ndim != 2 or self.edit.ndim != 2:
-            raise ValueError(f"mels must be 2-D (n_mels, T), got raw {self.raw.shape}, edit {self.edit.shape}")
+            raise InvalidArgument(f"mels must be 2-D (n_mels, T), got raw {self.raw.shape}, edit {self.edit.shape}")
         if self.raw.shape[0] != self.edit.shape[0]:
-            raise ValueError(f"n_mels differ: raw {self.raw.shape[0]}, edit {self.edit.shape[0]}")
+            raise InvalidArgument(f"n_mels differ: raw {self.raw.shape[0]}, edit {self.edit.shape[0]}")
         if self.pointers.shape != (self.edit.shape[1],):
-            raise ValueError(f"pointers must be ({self.edit.shape[1]},), got {self.pointers.shape}")
+            raise InvalidArgument(f"pointers must be ({self.edit.shape[1]},), got {self.pointers.shape}")
         if self.raw.shape[1] < 1 or self.edit.shape[1] < 1:
-            raise ValueError("raw and edit need at least one frame")
+            raise InvalidArgument("raw and edit need at least one frame")
         check_pointer_range(self.pointers, self.raw.shape[1])
         return self
 
@@ -95,7 +97,7 @@ def spec_augment(s: PointerSample, rng: np.random.Generator, freq_masks: int, fr
     masked raw frame masked too, so the copy identity holds.
     """
     if mode not in ("same_positions", "consistent"):
-        raise ValueError(f"time_mask_mode must be 'same_positions' or 'consistent', got {mode!r}")
+        raise InvalidArgument(f"time_mask_mode must be 'same_positions' or 'consistent', got {mode!r}")
     n_mels, t_raw = s.raw.shape
     t_edit = s.edit.shape[1]
     freq = _ranges(rng, freq_masks, freq_width, n_mels)
@@ -139,7 +141,7 @@ def chunk_shuffle(s: PointerSample, rng: np.random.Generator, chunk_size: int) -
     """Shuffles raw in chunks of chunk_size frames (the remainder chunk too) and remaps the pointers:
     new_position[old_frame] is the inverse of the gather order, applied to all pointers at once."""
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        raise InvalidArgument(f"chunk_size must be >= 1, got {chunk_size}")
     t_raw = s.raw.shape[1]
     n_chunks = -(-t_raw // chunk_size)
     perm = rng.permutation(n_chunks)
@@ -159,7 +161,7 @@ def crop(s: PointerSample, rng: np.random.Generator, min_len: int, max_len: int,
     """A random edit window of min_len..max_len frames (the whole edit if shorter); raw cropped to the
     frames that window points at, plus `context` frames each side; pointers shifted."""
     if min_len < 1 or max_len < min_len:
-        raise ValueError(f"crop needs 1 <= min_len <= max_len, got {min_len}, {max_len}")
+        raise InvalidArgument(f"crop needs 1 <= min_len <= max_len, got {min_len}, {max_len}")
     t_edit, t_raw = s.edit.shape[1], s.raw.shape[1]
     length = int(rng.integers(min(min_len, t_edit), min(max_len, t_edit) + 1))
     start = int(rng.integers(0, t_edit - length + 1))
@@ -173,11 +175,11 @@ def crop(s: PointerSample, rng: np.random.Generator, min_len: int, max_len: int,
 def concatenate(a: PointerSample, b: PointerSample, max_frames: int | None = None) -> tuple[PointerSample, dict]:
     """a then b: raws and edits joined, b's pointers offset by a's raw length."""
     if a.raw.shape[0] != b.raw.shape[0]:
-        raise ValueError(f"n_mels differ: {a.raw.shape[0]} and {b.raw.shape[0]}")
+        raise InvalidArgument(f"n_mels differ: {a.raw.shape[0]} and {b.raw.shape[0]}")
     t_raw = a.raw.shape[1] + b.raw.shape[1]
     t_edit = a.edit.shape[1] + b.edit.shape[1]
     if max_frames is not None and max(t_raw, t_edit) > max_frames:
-        raise ValueError(f"concatenation would hold {max(t_raw, t_edit)} frames, over the limit of {max_frames}")
+        raise InvalidArgument(f"concatenation would hold {max(t_raw, t_edit)} frames, over the limit of {max_frames}")
     out = PointerSample(np.concatenate([a.raw, b.raw], axis=1), np.concatenate([a.edit, b.edit], axis=1),
                         np.concatenate([a.pointers, b.pointers + a.raw.shape[1]])).validate()
     return out, {"offset": int(a.raw.shape[1])}

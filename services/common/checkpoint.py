@@ -16,12 +16,14 @@ holds nothing else either, so it loads as it is.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import torch
 
 from services.common.atomic import atomic_write_with
+from services.common.errors import InvalidArgument, NotFound, ResourceExhausted
 from services.common.model import GPT, GPTConfig
 from services.common.tokenizers import Tokenizer, tokenizer_from_dict
 
@@ -38,16 +40,80 @@ def save_checkpoint(path: str | os.PathLike, ckpt: dict) -> None:
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """Loads a checkpoint (ours or nanoGPT's) without unpickling arbitrary objects."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        if path.is_dir():
+            raise InvalidArgument(f"{path} is a directory, not a checkpoint file")
+        if not path.is_file():
+            raise NotFound(f"checkpoint not found: {path}")
+        if path.stat().st_size == 0:
+            raise InvalidArgument(f"{path} is empty, not a checkpoint")
+    except OSError as e:  # a symlink loop, a name too long: the path itself is wrong
+        raise InvalidArgument(f"checkpoint path {str(path)[:200]!r}: {e.strerror}") from None
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # truncated file, not a checkpoint, or a pickle asking for forbidden globals
-        raise ValueError(f"{path} is not a loadable checkpoint: {str(e).splitlines()[0]}") from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "model_args" not in ckpt:
-        raise ValueError(f"{path} is not a checkpoint: expected a dict with 'model' and 'model_args'")
+    except Exception:  # truncated file, not a checkpoint, or a pickle asking for forbidden globals
+        # torch's own message suggests weights_only=False: wrong and dangerous advice for such a file
+        raise InvalidArgument(f"{path} is not a PyTorch checkpoint (or it is truncated or holds objects "
+                              f"other than tensors and plain containers)") from None
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict) or "model_args" not in ckpt:
+        raise InvalidArgument(f"{path} is not a checkpoint: expected a dict with 'model' and 'model_args'")
     ckpt["model"] = strip_compile_prefix(ckpt["model"])
     return ckpt
+
+
+_REQUIRED_ARGS = ("block_size", "vocab_size", "n_layer", "n_head", "n_embd")
+
+
+def check_model_args(args) -> GPTConfig:
+    """A GPTConfig from checkpoint `model_args`, every value of the right type and range."""
+    if not isinstance(args, dict):
+        raise InvalidArgument(f"model_args must be a dict, got {type(args).__name__}")
+    missing = [k for k in _REQUIRED_ARGS if k not in args]
+    if missing:
+        raise InvalidArgument(f"model_args lacks {', '.join(missing)}")
+    for k in _REQUIRED_ARGS:
+        v = args[k]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise InvalidArgument(f"model_args {k} must be a positive integer, got {v!r}")
+    if "bias" in args and not isinstance(args["bias"], bool):
+        raise InvalidArgument(f"model_args bias must be true or false, got {args['bias']!r}")
+    dropout = args.get("dropout", 0.0)
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise InvalidArgument(f"model_args dropout must be a number in [0, 1), got {dropout!r}")
+    if args["n_embd"] % args["n_head"]:
+        raise InvalidArgument(f"model_args n_head ({args['n_head']}) does not divide n_embd ({args['n_embd']})")
+    try:
+        return GPTConfig.from_dict(dict(args))
+    except ValueError as e:
+        raise InvalidArgument(str(e)) from None
+
+
+def check_weights(config: GPTConfig, state_dict: dict, max_bytes: int | None = None) -> None:
+    """The declared config against the tensors actually in the file, before anything is allocated:
+    same layer count, same names, same shapes; then the float32 size against `max_bytes`. A file of a
+    few MB that declares a 4M-token vocabulary is refused here, not after gigabytes are allocated."""
+    present = {k: v for k, v in state_dict.items()}
+    for k, v in present.items():
+        if not isinstance(v, torch.Tensor):
+            raise InvalidArgument(f"weights entry {k!r} is not a tensor")
+    layers = {k.split(".")[2] for k in present if k.startswith("transformer.h.")}
+    if len(layers) != config.n_layer:
+        raise InvalidArgument(f"model_args declares n_layer {config.n_layer}, the weights hold {len(layers)} layers")
+    with torch.device("meta"):  # shapes only: no memory, whatever the config declares
+        expected = {k: tuple(v.shape) for k, v in GPT(config).state_dict().items()}
+    missing = sorted(set(expected) - set(present))
+    unexpected = sorted(set(present) - set(expected))
+    if missing or unexpected:
+        raise InvalidArgument(f"weights do not match model_args: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    for k, shape in expected.items():
+        if tuple(present[k].shape) != shape:
+            raise InvalidArgument(f"weights do not match model_args: {k} has shape {tuple(present[k].shape)}, "
+                                  f"model_args imply {shape}")
+    if max_bytes is not None:
+        need = 4 * sum(math.prod(s) for k, s in expected.items() if k != "lm_head.weight")  # lm_head is tied
+        if need > max_bytes:
+            raise ResourceExhausted(f"the model needs {need / 2**20:.1f} MiB, over the {max_bytes / 2**20:.1f} MiB "
+                                    f"bound (max_model_mb)")
 
 
 def strip_compile_prefix(state_dict: dict) -> dict:
@@ -64,8 +130,13 @@ def strip_compile_prefix(state_dict: dict) -> dict:
     return out
 
 
-def model_from_checkpoint(ckpt: dict, device="cpu") -> GPT:
-    model = GPT(GPTConfig.from_dict(dict(ckpt["model_args"])))
+def model_from_checkpoint(ckpt: dict, device="cpu", max_bytes: int | None = None) -> GPT:
+    """The model of a loaded checkpoint; its declared sizes are checked against its weights (and
+    `max_bytes`) before the model is built, so a lying or oversized file fails fast (InvalidArgument,
+    ResourceExhausted) instead of allocating what it declares."""
+    config = check_model_args(ckpt["model_args"])
+    check_weights(config, ckpt["model"], max_bytes)
+    model = GPT(config)
     model.load_state_dict(ckpt["model"])
     return model.to(device)
 

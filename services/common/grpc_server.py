@@ -1,19 +1,27 @@
-"""gRPC server plumbing shared by every service: health, reflection, error mapping, graceful shutdown.
+"""gRPC server plumbing shared by every service: health, reflection, error mapping, stream limits,
+graceful shutdown.
 
     handle = build_server([lambda s: add_FooServicer_to_server(FooServicer(core), s)],
                           service_names=["moredata.foo.v1.FooService"], address="127.0.0.1:0")
     handle.start(); handle.set_serving(True)       # NOT_SERVING until the service says it is ready
     handle.stop_on_signals(on_shutdown=core.close)  # SIGTERM: NOT_SERVING, stop(grace), then flush
 
-Handlers raise plain exceptions; `ErrorInterceptor` maps them to status codes in one place:
-ValueError -> INVALID_ARGUMENT, FileNotFoundError/KeyError -> NOT_FOUND, PermissionError ->
-PERMISSION_DENIED, Unavailable -> UNAVAILABLE, anything else -> INTERNAL (logged with its traceback).
+Handlers raise the project's error types (`services.common.errors`); `ErrorInterceptor` maps them to
+their status codes in one place and answers anything else INTERNAL, logged once with its traceback.
+
+Health and status must always answer, whatever the clients do. The sync server runs each RPC on a
+thread of one pool, and a streaming RPC holds its thread for as long as it is open, so:
+- at most `max_streams` streaming RPCs run at once (`max_workers - max_streams` threads stay free for
+  unary calls such as health checks and GetStatus); one more gets RESOURCE_EXHAUSTED at once;
+- a request stream that sends nothing for `idle_timeout_s` while the handler waits for it is cancelled
+  (CANCELLED on the client), so a stalled upload cannot hold its thread forever.
 """
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -22,76 +30,177 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.errors import MoredataError, ResourceExhausted, Unavailable
+
+__all__ = ["ErrorInterceptor", "ServerHandle", "Unavailable", "build_server", "status_for"]
+
 log = logging.getLogger(__name__)
 
 
-class Unavailable(Exception):
-    """The service cannot answer right now (model not loaded, Redis down): the client may retry."""
-
-
-_CODES: list[tuple[type[BaseException], grpc.StatusCode]] = [
-    (ValueError, grpc.StatusCode.INVALID_ARGUMENT),
-    (FileNotFoundError, grpc.StatusCode.NOT_FOUND),
-    (KeyError, grpc.StatusCode.NOT_FOUND),
-    (PermissionError, grpc.StatusCode.PERMISSION_DENIED),
-    (Unavailable, grpc.StatusCode.UNAVAILABLE),
-]
-
-
 def status_for(exc: BaseException) -> grpc.StatusCode:
-    for kind, code in _CODES:
-        if isinstance(exc, kind):
-            return code
+    """The project's error types carry their code; anything else is a bug (INTERNAL)."""
+    if isinstance(exc, MoredataError):
+        return grpc.StatusCode[exc.code]
     return grpc.StatusCode.INTERNAL
 
 
 def _abort(context: grpc.ServicerContext, exc: BaseException, method: str):
     code = status_for(exc)
     if code == grpc.StatusCode.INTERNAL:
-        log.exception("unhandled error in %s", method)
+        log.error("unhandled error in %s", method, exc_info=exc)
         context.abort(code, f"internal error in {method}")
-    detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-    context.abort(code, str(detail))
+    context.abort(code, str(exc))
+
+
+class _IdleWatchdog:
+    """One thread for the whole server: cancels request streams that stay silent past their deadline.
+    `arm` before a blocking read of the next request, `disarm` once it returned (a dict update each)."""
+
+    def __init__(self):
+        self._deadlines: dict[int, tuple[float, grpc.ServicerContext]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, key: int, timeout: float, context: grpc.ServicerContext) -> None:
+        with self._lock:
+            self._deadlines[key] = (time.monotonic() + timeout, context)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="grpc-idle-watchdog", daemon=True)
+                self._thread.start()
+
+    def disarm(self, key: int) -> None:
+        with self._lock:
+            self._deadlines.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.2)
+            now = time.monotonic()
+            with self._lock:
+                expired = [(k, c) for k, (d, c) in self._deadlines.items() if d <= now]
+                for k, _ in expired:
+                    del self._deadlines[k]
+            for _, context in expired:
+                log.warning("cancelling a request stream idle past its timeout")
+                context.cancel()
+
+
+class _StreamSlots:
+    """Counts open streaming RPCs; `try_take` refuses beyond the limit instead of queueing."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._open = 0
+        self._lock = threading.Lock()
+
+    def try_take(self) -> bool:
+        with self._lock:
+            if self._open >= self.limit:
+                return False
+            self._open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._open -= 1
+
+    def hold(self, context: grpc.ServicerContext) -> Callable[[], None]:
+        """Takes a slot (ResourceExhausted when none is left) and returns its one-shot release, also
+        called by grpc when the RPC ends however it ends (cancelled, deadline, client gone)."""
+        if not self.try_take():
+            raise ResourceExhausted(f"too many open streams (limit {self.limit}); retry later")
+        released = threading.Event()
+
+        def release():
+            if not released.is_set():
+                released.set()
+                self.give_back()
+
+        context.add_callback(release)
+        return release
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Turns exceptions raised by handlers into status codes (see the module docstring)."""
+    """Maps raised errors to status codes (see the module docstring); with `max_streams`, limits open
+    streaming RPCs, and with `idle_timeout_s`, cancels request streams that stall."""
+
+    def __init__(self, max_streams: int | None = None, idle_timeout_s: float | None = None):
+        self.slots = _StreamSlots(max_streams) if max_streams else None
+        self.idle_timeout_s = idle_timeout_s
+        self._watchdog = _IdleWatchdog()
+
+    def _watched(self, request_iterator, context):
+        """The request stream, with the idle deadline armed only while the handler waits for a message."""
+        if not self.idle_timeout_s:
+            yield from request_iterator
+            return
+        key = id(context)
+        it = iter(request_iterator)
+        try:
+            while True:
+                self._watchdog.arm(key, self.idle_timeout_s, context)
+                try:
+                    request = next(it)
+                except StopIteration:
+                    return
+                finally:
+                    self._watchdog.disarm(key)
+                yield request
+        finally:
+            self._watchdog.disarm(key)
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
+        streaming = handler.request_streaming or handler.response_streaming
+        slots = self.slots if streaming else None
 
-        def wrap_unary(fn):
+        def failed(e: Exception, context) -> None:
+            if isinstance(e, grpc.RpcError) or context.code() is not None:
+                raise e
+            _abort(context, e, method)
+
+        def wrap_unary(fn, request_streaming: bool):
             def inner(request, context):
+                release = None
                 try:
+                    release = slots.hold(context) if slots else None
+                    if request_streaming:
+                        request = self._watched(request, context)
                     return fn(request, context)
                 except Exception as e:  # noqa: BLE001 - mapped to a status code
-                    if isinstance(e, grpc.RpcError) or context.code() is not None:
-                        raise
-                    _abort(context, e, method)
+                    failed(e, context)
+                finally:
+                    if release:
+                        release()
 
             return inner
 
-        def wrap_stream(fn):
+        def wrap_stream(fn, request_streaming: bool):
             def inner(request, context):
+                release = None
                 try:
+                    release = slots.hold(context) if slots else None
+                    if request_streaming:
+                        request = self._watched(request, context)
                     yield from fn(request, context)
                 except Exception as e:  # noqa: BLE001
-                    if isinstance(e, grpc.RpcError) or context.code() is not None:
-                        raise
-                    _abort(context, e, method)
+                    failed(e, context)
+                finally:
+                    if release:
+                        release()
 
             return inner
 
         if handler.unary_unary:
-            return handler._replace(unary_unary=wrap_unary(handler.unary_unary))
+            return handler._replace(unary_unary=wrap_unary(handler.unary_unary, False))
         if handler.stream_unary:
-            return handler._replace(stream_unary=wrap_unary(handler.stream_unary))
+            return handler._replace(stream_unary=wrap_unary(handler.stream_unary, True))
         if handler.unary_stream:
-            return handler._replace(unary_stream=wrap_stream(handler.unary_stream))
-        return handler._replace(stream_stream=wrap_stream(handler.stream_stream))
+            return handler._replace(unary_stream=wrap_stream(handler.unary_stream, False))
+        return handler._replace(stream_stream=wrap_stream(handler.stream_stream, True))
 
 
 @dataclass
@@ -143,15 +252,22 @@ def build_server(
     max_message_bytes: int = 64 * 1024 * 1024,
     max_workers: int = 16,
     interceptors: Iterable[grpc.ServerInterceptor] = (),
+    reserved_workers: int = 4,
+    idle_timeout_s: float | None = 30.0,
 ) -> ServerHandle:
-    """A grpc.Server with health (NOT_SERVING until set_serving(True)), reflection and error mapping."""
+    """A grpc.Server with health (NOT_SERVING until set_serving(True)), reflection and error mapping.
+
+    `reserved_workers` of the `max_workers` threads never serve a streaming RPC, so unary calls (health,
+    status) always find one; `idle_timeout_s` bounds how long a request stream may stay silent."""
+    if not 1 <= reserved_workers < max_workers:
+        raise ValueError(f"reserved_workers must be in [1, {max_workers - 1}], got {reserved_workers}")
     options = [
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.so_reuseport", 0),  # a second server on a taken port must fail, not share it
     ]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers),
-                         interceptors=[ErrorInterceptor(), *interceptors], options=options)
+                         interceptors=[ErrorInterceptor(max_workers - reserved_workers, idle_timeout_s), *interceptors], options=options)
     for add in add_servicers:
         add(server)
     health_servicer = health.HealthServicer()

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import torch
 
+from services.common.errors import InvalidArgument
 from services.common.genproto.moredata.common.v1 import common_pb2
 
 # proto dtype <-> (torch dtype, numpy dtype or None when numpy has no such type)
@@ -42,10 +43,10 @@ def tensor_to_proto(t: torch.Tensor | np.ndarray) -> common_pb2.Tensor:
         arr = np.ascontiguousarray(t)
         target = arr.dtype.newbyteorder("<") if arr.dtype.itemsize > 1 else arr.dtype  # values kept by astype
         if target not in _FROM_NUMPY:
-            raise ValueError(f"unsupported numpy dtype {arr.dtype}")
+            raise InvalidArgument(f"unsupported numpy dtype {arr.dtype}")
         return common_pb2.Tensor(dtype=_FROM_NUMPY[target], shape=list(arr.shape), data=arr.astype(target, copy=False).tobytes())
     if t.dtype not in _FROM_TORCH:
-        raise ValueError(f"unsupported torch dtype {t.dtype}")
+        raise InvalidArgument(f"unsupported torch dtype {t.dtype}")
     t = t.detach().contiguous().cpu()
     # reinterpret as bytes through uint8 (works for bfloat16, which numpy lacks); x86/ARM hosts are little-endian
     data = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
@@ -55,16 +56,16 @@ def tensor_to_proto(t: torch.Tensor | np.ndarray) -> common_pb2.Tensor:
 def _checked_shape(msg: common_pb2.Tensor, max_elements: int | None) -> tuple[tuple[int, ...], int]:
     """Validates dtype, shape, element limit and byte count; returns (shape, element count)."""
     if msg.dtype not in _DTYPES:
-        raise ValueError(f"tensor dtype {msg.dtype} is unknown or unspecified")
+        raise InvalidArgument(f"tensor dtype {msg.dtype} is unknown or unspecified")
     shape = tuple(msg.shape)
     if any(d < 0 for d in shape):
-        raise ValueError(f"tensor shape {list(shape)} has a negative dimension")
+        raise InvalidArgument(f"tensor shape {list(shape)} has a negative dimension")
     n = math.prod(shape)
     if max_elements is not None and n > max_elements:
-        raise ValueError(f"tensor of {n} elements exceeds the limit of {max_elements}")
+        raise InvalidArgument(f"tensor of {n} elements exceeds the limit of {max_elements}")
     expected = n * _itemsize(msg.dtype)
     if len(msg.data) != expected:
-        raise ValueError(f"tensor data is {len(msg.data)} bytes, shape {list(shape)} needs {expected}")
+        raise InvalidArgument(f"tensor data is {len(msg.data)} bytes, shape {list(shape)} needs {expected}")
     return shape, n
 
 
@@ -84,7 +85,7 @@ def array_from_proto(msg: common_pb2.Tensor, max_elements: int | None = None) ->
     shape, _ = _checked_shape(msg, max_elements)
     dt = _DTYPES[msg.dtype][1]
     if dt is None:
-        raise ValueError(f"tensor dtype {common_pb2.DType.Name(msg.dtype)} has no numpy equivalent")
+        raise InvalidArgument(f"tensor dtype {common_pb2.DType.Name(msg.dtype)} has no numpy equivalent")
     return np.frombuffer(msg.data, dtype=dt).reshape(shape)
 
 
@@ -96,7 +97,7 @@ def fragment_to_proto(tokens: np.ndarray, model_version: int) -> common_pb2.Toke
     elif arr.dtype == np.uint32:
         dtype = common_pb2.DTYPE_UINT32
     else:
-        raise ValueError(f"fragment tokens must be uint16 or uint32, got {arr.dtype}")
+        raise InvalidArgument(f"fragment tokens must be uint16 or uint32, got {arr.dtype}")
     return common_pb2.TokenFragment(tokens=arr.astype(arr.dtype.newbyteorder("<")).tobytes(), dtype=dtype,
                                     model_version=model_version)
 
@@ -109,12 +110,12 @@ def fragment_from_proto(msg: common_pb2.TokenFragment, length: int | None = None
     elif msg.dtype == common_pb2.DTYPE_UINT32:
         dt = np.dtype("<u4")
     else:
-        raise ValueError(f"fragment dtype must be UINT16 or UINT32, got {msg.dtype}")
+        raise InvalidArgument(f"fragment dtype must be UINT16 or UINT32, got {msg.dtype}")
     if len(msg.tokens) % dt.itemsize:
-        raise ValueError(f"fragment of {len(msg.tokens)} bytes is not a whole number of {dt.name} ids")
+        raise InvalidArgument(f"fragment of {len(msg.tokens)} bytes is not a whole number of {dt.name} ids")
     ids = np.frombuffer(msg.tokens, dtype=dt).astype(np.int64)
     if length is not None and ids.size != length:
-        raise ValueError(f"fragment holds {ids.size} tokens, expected {length}")
+        raise InvalidArgument(f"fragment holds {ids.size} tokens, expected {length}")
     if vocab_size is not None and ids.size and ids.max() >= vocab_size:
-        raise ValueError(f"fragment token id {int(ids.max())} is outside the vocabulary ({vocab_size})")
+        raise InvalidArgument(f"fragment token id {int(ids.max())} is outside the vocabulary ({vocab_size})")
     return ids

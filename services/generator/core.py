@@ -1,6 +1,7 @@
 """The generator's core, usable without a server: model loading, the Redis ring, the worker, stats."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -11,8 +12,8 @@ import torch
 from services.common.checkpoint import load_checkpoint
 from services.common.enhanced.rate import RateMeter
 from services.common.enhanced.ring_buffer import RedisSampleBuffer
-from services.common.enhanced.worker import EnhancedSampleGenerator
-from services.common.grpc_server import Unavailable
+from services.common.enhanced.worker import EnhancedSampleGenerator, prepare_model
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.common.token_files import open_split, read_meta
 from services.generator.settings import GeneratorSettings
 
@@ -23,6 +24,13 @@ def _redis_errors():
     import redis
 
     return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def _redis_refusals():
+    """Errors Redis answers with while it is up (out of memory, read-only replica, ...)."""
+    import redis
+
+    return (redis.exceptions.ResponseError,)
 
 
 class GeneratorCore:
@@ -40,31 +48,69 @@ class GeneratorCore:
         self.worker: EnhancedSampleGenerator | None = None
         self._lock = threading.Lock()
         self._served = RateMeter()  # fragments per served batch
+        self.tokenizer = self._data_tokenizer()
+        self.not_ready_reason = "no model loaded yet: send UpdateModel"
         self.pending: Path | None = self.resolve(settings.checkpoint) if settings.checkpoint else None
         if self.pending is not None:
             try:
                 self.load(self.pending)
-            except Unavailable as e:  # Redis not up yet (compose start order): ready() retries
+            except (Unavailable, FailedPrecondition) as e:  # Redis not up or full yet: ready() retries
+                self.not_ready_reason = str(e)
                 log.warning("initial model load deferred: %s", e)
+
+    def _data_tokenizer(self) -> dict | None:
+        """The served data's tokenizer (tokenizer.json beside train.bin), which every model must share."""
+        path = Path(self.s.data_dir) / "tokenizer.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
     # --- model ------------------------------------------------------------------------------------
 
     def resolve(self, path: str) -> Path:
         """A checkpoint path from a request: relative to checkpoint_dir, and never outside it."""
         if not path:
-            raise ValueError("checkpoint_path is empty")
+            raise InvalidArgument("checkpoint_path is empty")
+        if len(path) > 4096 or "\0" in path:
+            raise InvalidArgument("checkpoint_path is too long or holds a NUL byte")
         p = Path(path)
-        full = (p if p.is_absolute() else self.checkpoint_dir / p).resolve()
+        try:
+            full = (p if p.is_absolute() else self.checkpoint_dir / p).resolve(strict=False)
+        except (OSError, RuntimeError) as e:  # a symlink loop, a name over the filesystem's limit
+            raise InvalidArgument(f"checkpoint path {path[:200]!r} cannot be resolved: {e}") from None
         if not full.is_relative_to(self.checkpoint_dir):
-            raise ValueError(f"checkpoint path {path!r} resolves outside the checkpoint directory")
-        if not full.is_file():
-            raise ValueError(f"checkpoint {path!r} not found in the checkpoint directory")
+            raise InvalidArgument(f"checkpoint path {path[:200]!r} resolves outside the checkpoint directory")
+        try:
+            is_file, is_dir = full.is_file(), full.is_dir()
+        except OSError as e:
+            raise InvalidArgument(f"checkpoint path {path[:200]!r}: {e.strerror}") from None
+        if is_dir:
+            raise InvalidArgument(f"checkpoint path {path[:200]!r} is a directory, not a checkpoint file")
+        if not is_file:
+            raise NotFound(f"checkpoint {path[:200]!r} not found in the checkpoint directory")
         return full
 
+    def _generation_settings(self):
+        return self.s.generation_settings(target_rate=self.s.generation_rate, pause_when_full=self.s.pause_when_fresh,
+                                          device=self.device, seed=self.s.seed)
+
+    def _check_tokenizer(self, ckpt: dict) -> None:
+        tok = ckpt.get("tokenizer")
+        if self.tokenizer is not None and tok is not None and tok != self.tokenizer:
+            raise InvalidArgument(f"the checkpoint's {tok.get('kind', '?') if isinstance(tok, dict) else '?'} "
+                                  f"tokenizer differs from the served data's ({self.s.data_dir}/tokenizer.json): "
+                                  f"it was trained on other data")
+
     def load(self, path: Path) -> int:
-        """Loads (or reloads) the model; the first load creates the ring and starts the worker."""
-        ckpt = load_checkpoint(path)  # ValueError for anything that is not a checkpoint
-        block = int(ckpt["model_args"]["block_size"])
+        """Loads (or reloads) the model; the first load creates the ring and starts the worker.
+
+        The model is read, checked (sizes against its weights and max_model_mb, vocabulary and
+        tokenizer against the served data, block against the settings) and built before anything
+        shared changes: a bad checkpoint leaves the Redis ring and the running model as they were."""
+        ckpt = load_checkpoint(path)
+        self._check_tokenizer(ckpt)
+        gs = self._generation_settings()
+        model = prepare_model(ckpt, self.data, gs, vocab_size=self.meta.get("vocab_size"),
+                              max_bytes=int(self.s.max_model_mb * 2**20))
+        block = model.config.block_size
         with self._lock:
             if self.worker is None:
                 try:
@@ -73,16 +119,15 @@ class GeneratorCore:
                         prefix=self.s.ring_prefix, memory_budget_bytes=int(self.s.redis_memory_budget_mb * 2**20))
                 except _redis_errors() as e:
                     raise Unavailable(f"Redis is not reachable: {e}") from None
-                gs = self.s.generation_settings(target_rate=self.s.generation_rate,
-                                                pause_when_full=self.s.pause_when_fresh, device=self.device,
-                                                seed=self.s.seed)
-                self.worker = EnhancedSampleGenerator(str(path), self.data, self.buffer, gs, ckpt=ckpt)
+                except _redis_refusals() as e:
+                    raise FailedPrecondition(f"Redis refused to hold the ring: {e}") from None
+                self.worker = EnhancedSampleGenerator(str(path), self.data, self.buffer, gs, ckpt=ckpt, model=model)
                 self.worker.start()
             else:
                 if block + 1 != self.buffer.fragment_len:
-                    raise ValueError(f"checkpoint block_size {block} differs from the ring's "
-                                     f"{self.buffer.fragment_len - 1}; start a generator with another ring_prefix")
-                self.worker.update_model(str(path), ckpt)
+                    raise InvalidArgument(f"checkpoint block_size {block} differs from the ring's "
+                                          f"{self.buffer.fragment_len - 1}; start a generator with another ring_prefix")
+                self.worker.update_model(str(path), ckpt, model)
             self.pending = None
             return self.worker.model_version
 
@@ -100,6 +145,8 @@ class GeneratorCore:
             frags, vers = self.buffer.get_samples(n)
         except _redis_errors() as e:
             raise Unavailable(f"Redis is not reachable: {e}") from None
+        except _redis_refusals() as e:
+            raise Unavailable(f"Redis refused the read: {e}") from None
         if min_model_version:
             keep = vers >= min_model_version
             frags, vers = frags[keep], vers[keep]
@@ -110,18 +157,42 @@ class GeneratorCore:
         return self._served.rate(window)
 
     def ready(self) -> bool:
-        """SERVING: a model is loaded and Redis answers."""
+        """SERVING: a model is loaded, Redis answers and generation rounds succeed. Called every second
+        by the health monitor, which also keeps this writer's liveness mark in Redis fresh."""
+        return not self.check_health()
+
+    def check_health(self) -> str:
+        """'' when serving, else the reason (also what GetStatus reports as degraded_reason)."""
         if self.worker is None:
             if self.pending is None:
-                return False
+                return self.not_ready_reason
             try:
                 self.load(self.pending)
-            except Unavailable:
-                return False
+            except (Unavailable, FailedPrecondition) as e:
+                self.not_ready_reason = str(e)
+                return self.not_ready_reason
         try:
-            return bool(self.redis.ping())
-        except _redis_errors():
-            return False
+            self.buffer.heartbeat()
+        except _redis_errors() as e:
+            return f"Redis is not reachable: {e}"
+        except _redis_refusals() as e:
+            return f"Redis refuses writes: {e}"
+        return self.worker.degraded
+
+    def status(self) -> dict:
+        """Buffer figures and health for GetStatus; Redis being down is a state to report, not an error."""
+        reason = self.check_health()
+        out = {"serving": not reason, "degraded_reason": reason, "buffer_capacity": 0, "buffer_filled": 0,
+               "buffer_current_version": 0}
+        if self.buffer is not None:
+            out["buffer_capacity"] = self.buffer.capacity
+            try:
+                counts = self.buffer.version_counts()
+            except _redis_errors() + _redis_refusals():
+                counts = {}
+            out["buffer_filled"] = sum(counts.values())
+            out["buffer_current_version"] = counts.get(self.model_version, 0)
+        return out
 
     def close(self) -> None:
         if self.worker is not None:

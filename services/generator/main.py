@@ -14,6 +14,7 @@ import sys
 import threading
 
 from services.common.cli_errors import UserError, exit_on_user_error
+from services.common.errors import MoredataError
 from services.common.genproto.moredata.generator.v1 import generator_pb2_grpc
 from services.common.grpc_server import build_server
 from services.generator.core import GeneratorCore
@@ -31,7 +32,8 @@ def serve(settings: GeneratorSettings, core: GeneratorCore | None = None, instal
     servicer = GeneratorServicer(core)
     handle = build_server([lambda s: generator_pb2_grpc.add_GeneratorServiceServicer_to_server(servicer, s)],
                           [SERVICE_NAME], address=settings.address,
-                          max_message_bytes=int(settings.max_message_mb * 2**20))
+                          max_message_bytes=int(settings.max_message_mb * 2**20), max_workers=settings.max_workers,
+                          reserved_workers=settings.reserved_workers, idle_timeout_s=settings.idle_timeout_s)
     handle.start()
 
     def monitor():
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(argv)
     try:
         handle, core = serve(settings)
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ValueError, MoredataError) as e:
         raise UserError(str(e)) from None
     logging.getLogger("generator").info("listening on %s (port %d), model version %d", settings.address,
                                         handle.port, core.model_version)

@@ -1,17 +1,20 @@
 """The gRPC face of GeneratorCore: moredata.generator.v1.GeneratorService."""
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+import uuid
 
 from services.common.atomic import atomic_open
+from services.common.errors import InvalidArgument
 from services.common.genproto.moredata.common.v1 import common_pb2
 from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
 from services.common.tensor_codec import tensor_to_proto
 from services.generator.core import GeneratorCore
 
 SERVICE_NAME = generator_pb2.DESCRIPTOR.services_by_name["GeneratorService"].full_name
-EMPTY_WAIT_S = 0.05  # while the ring is empty, pace empty batches instead of spinning
+EMPTY_POLL_S = 0.05  # while there is nothing to send, look again this often
 
 
 class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
@@ -22,20 +25,28 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
         s = self.core.s
         n = request.batch_size
         if n < 1 or n > s.max_stream_batch:
-            raise ValueError(f"batch_size must be in [1, {s.max_stream_batch}], got {n}")
+            raise InvalidArgument(f"batch_size must be in [1, {s.max_stream_batch}], got {n}")
         if self.core.buffer is not None:
             batch_bytes = n * self.core.buffer.fragment_len * self.core.buffer.dtype.itemsize
             if batch_bytes > s.max_message_mb * 2**20 * 0.9:
-                raise ValueError(f"batch_size {n} makes {batch_bytes} byte messages, over the "
-                                 f"{s.max_message_mb} MiB limit")
+                raise InvalidArgument(f"batch_size {n} makes {batch_bytes} byte messages, over the "
+                                      f"{s.max_message_mb} MiB limit")
+        # Never an empty batch: a client would take it for data. With nothing to send (ring empty, the
+        # asked-for version not written yet) the call waits up to stream_wait_s, then ends with what it
+        # sent; the client calls again. Its thread is never held for longer than that without sending.
         sent = 0
+        waiting_since = time.monotonic()
         while context.is_active() and (request.max_batches == 0 or sent < request.max_batches):
             frags, vers = self.core.samples(n, request.min_model_version)
+            if len(frags) == 0:
+                if time.monotonic() - waiting_since > s.stream_wait_s:
+                    return
+                time.sleep(EMPTY_POLL_S)
+                continue
             yield generator_pb2.SampleBatch(tokens=tensor_to_proto(frags), fragment_versions=vers.tolist(),
                                             model_version=self.core.model_version)
             sent += 1
-            if len(frags) == 0:
-                time.sleep(EMPTY_WAIT_S)
+            waiting_since = time.monotonic()
 
     def UpdateModel(self, request, context):
         self.core.load(self.core.resolve(request.checkpoint_path))
@@ -44,34 +55,45 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
     def UploadModel(self, request_iterator, context):
         limit = int(self.core.s.max_checkpoint_mb * 2**20)
         uploads = self.core.checkpoint_dir / "uploads"
-        path = uploads / "uploaded.pt"
+        # one file per upload (concurrent uploads never share a path), published by an atomic rename only
+        # once the whole stream arrived; a failed, oversized or refused upload leaves nothing behind
+        path = uploads / f"upload-{uuid.uuid4().hex}.pt"
         total = expected = 0
-        # the upload lands atomically: a failed or oversized stream leaves the previous file as it was
-        with atomic_open(path) as f:
-            for i, chunk in enumerate(request_iterator):
-                if i == 0:
-                    expected = chunk.total_size
-                    if expected > limit:
-                        raise ValueError(f"checkpoint of {expected} bytes exceeds the {limit} byte limit")
-                total += len(chunk.data)
-                if total > limit:
-                    raise ValueError(f"checkpoint stream exceeds the {limit} byte limit")
-                f.write(chunk.data)
-            if expected and total != expected:
-                raise ValueError(f"checkpoint stream ended after {total} of {expected} bytes")
-            if total == 0:
-                raise ValueError("checkpoint stream is empty")
-        self.core.load(path)
+        try:
+            with atomic_open(path) as f:
+                for i, chunk in enumerate(request_iterator):
+                    if i == 0:
+                        expected = chunk.total_size
+                        if expected > limit:
+                            raise InvalidArgument(f"checkpoint of {expected} bytes exceeds the {limit} byte limit")
+                    total += len(chunk.data)
+                    if total > limit:
+                        raise InvalidArgument(f"checkpoint stream exceeds the {limit} byte limit")
+                    f.write(chunk.data)
+                if expected and total != expected:
+                    raise InvalidArgument(f"checkpoint stream ended after {total} of {expected} bytes")
+                if total == 0:
+                    raise InvalidArgument("checkpoint stream is empty")
+            self.core.load(path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            raise
+        self._keep_only(path)
         return generator_pb2.UpdateModelResponse(model=self._model_info())
+
+    @staticmethod
+    def _keep_only(current) -> None:
+        """The served model is in memory; of the uploaded files only the newest loaded one is kept."""
+        for old in current.parent.glob("upload-*.pt"):
+            if old != current and old.stat().st_mtime <= current.stat().st_mtime:
+                with contextlib.suppress(FileNotFoundError):
+                    old.unlink()
 
     def GetStatus(self, request, context):
         core = self.core
-        counts = core.buffer.version_counts() if core.buffer is not None else {}
         return generator_pb2.GeneratorStatus(
-            model=self._model_info(),
-            buffer_capacity=core.buffer.capacity if core.buffer is not None else 0,
-            buffer_filled=sum(counts.values()),
-            buffer_current_version=counts.get(core.model_version, 0),
+            model=self._model_info(), **core.status(),
             fragments_generated_per_s=core.worker.rate() if core.worker is not None else 0.0,
             fragments_served_per_s=core.served_rate(),
         )

@@ -26,6 +26,13 @@ class GeneratorSettings(ServiceSettings, EnhancedGenerationKeys):
     max_stream_batch: int = Field(4096, ge=1, description="largest batch_size a StreamSamples request may ask")
     max_message_mb: float = Field(64.0, gt=0, description="gRPC message size limit, both directions")
     max_checkpoint_mb: float = Field(2048.0, gt=0, description="largest checkpoint UploadModel accepts")
+    max_model_mb: float = Field(4096.0, gt=0, description="largest model (float32 weights) a checkpoint may "
+                                "declare; checked against the weights present before anything is allocated")
+    stream_wait_s: float = Field(5.0, gt=0, description="a StreamSamples call with no fragment to send (ring "
+                                 "empty, min_model_version not reached) ends after this long with what it sent")
+    idle_timeout_s: float = Field(30.0, gt=0, description="an upload stream silent this long is cancelled")
+    max_workers: int = Field(16, ge=2, description="gRPC threads; streams may hold all but reserved_workers")
+    reserved_workers: int = Field(4, ge=1, description="threads kept for unary calls (health, status, updates)")
     device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:N'")
     grace_s: float = Field(5.0, ge=0, description="seconds in-flight RPCs get on SIGTERM")
     seed: int = Field(0, description="seed of prefix choice and sampling")

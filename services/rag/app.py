@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from pathlib import Path
 import threading
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile

@@ -2,7 +2,7 @@
 
 A background thread keeps one StreamSamples stream open and a small queue of decoded batches full, so
 `take(k)` at batch time is a queue pop (no network on the training step). When the generator or its
-Redis is down the stream fails: the thread reconnects with exponential backoff (0.1 s doubling to 5 s)
+Redis is down the stream fails: the thread reconnects with exponential backoff (0.1 s doubling to 2 s)
 while `take` returns nothing and the trainer falls back to natural rows.
 
 New best checkpoints are sent on a separate thread: UpdateModel with the checkpoint's absolute path
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -48,10 +47,6 @@ class RemoteSampleSource:
         self._last_best: str | None = None  # re-sent to a generator that comes back without a model
         self._last_resend = 0.0
         self._stop = threading.Event()
-        # The stream thread and the training loop share the GIL; with the default 5 ms switch interval a
-        # batch's take() can wait up to 5 ms for the receiver to yield. 1 ms keeps p99 retrieval low.
-        if sys.getswitchinterval() > 0.001:
-            sys.setswitchinterval(0.001)
         self._updates = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator-update")
         self._thread = threading.Thread(target=self._run, name="generator-stream", daemon=True)
         self._thread.start()
@@ -83,6 +78,8 @@ class RemoteSampleSource:
                 for batch in self._stream:
                     frags = self._decode(batch)
                     self.model_version = batch.model_version
+                    if len(frags) == 0:  # an older generator's "nothing yet": not a batch to spend
+                        continue
                     if not self.connected:
                         log.info("generator %s: streaming (model version %d)", self.address, self.model_version)
                     self.connected, backoff = True, 0.1
@@ -108,7 +105,7 @@ class RemoteSampleSource:
                             self.last_error)
             self.connected = False
             self._stop.wait(backoff)
-            backoff = min(backoff * 2, 5.0)
+            backoff = min(backoff * 2, 2.0)  # short: a restarted Redis or generator is back in seconds
 
     def _resend_if_modelless(self) -> None:
         """A generator that restarted has no model until told: send it our best one (at most every 5 s)."""

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from services.common.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from services.common.cli_errors import UserError
+from services.common.errors import MoredataError
 from services.common.model import GPT, GPTConfig
 from services.trainer.config import TrainerSettings
 from services.trainer.data import TokenData
@@ -193,7 +194,7 @@ class Trainer:
             path = self.out_dir / "ckpt.pt" if cfg.init_from == "resume" else Path(cfg.init_from)
             try:
                 ckpt = load_checkpoint(path)
-            except (FileNotFoundError, ValueError) as e:
+            except (FileNotFoundError, ValueError, MoredataError) as e:
                 raise UserError(f"config key 'init_from': {e}") from None
             # the architecture comes from the checkpoint; dropout may be overridden (finetuning)
             self.model_args = dict(ckpt["model_args"])

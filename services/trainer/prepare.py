@@ -13,8 +13,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from services.common.atomic import atomic_write_bytes, atomic_write_text
 from services.common.cli_errors import UserError, exit_on_user_error
 from services.common.tokenizers import BPETokenizer, CharTokenizer, token_dtype

@@ -14,6 +14,7 @@ import torch
 
 from services.common.checkpoint import load_model
 from services.common.cli_errors import UserError, exit_on_user_error
+from services.common.errors import MoredataError
 from services.common.generation import generate
 from services.common.tokenizers import tokenizer_from_dict
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     try:
         model, tok, _ = load_model(args.ckpt, device)
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ValueError, MoredataError) as e:
         raise UserError(str(e)) from None
     if args.tokenizer is not None:
         try:

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import ROOT
 from torch.utils.data import DataLoader
 
-from conftest import ROOT
 from services.augment.config import AugmentationConfig
 from services.augment.dataset import IGNORE_INDEX, PointerDataset, collate
 from services.augment.main import serve

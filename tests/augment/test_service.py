@@ -11,10 +11,10 @@ import time
 import grpc
 import numpy as np
 import pytest
+from conftest import ROOT, free_port
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from conftest import ROOT, free_port
 from services.augment.augmentor import Augmentor
 from services.augment.client import AugmentClient
 from services.augment.codec import sample_to_proto

@@ -4,8 +4,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.augment.transforms import (PointerSample, add_noise, channel_dropout, chunk_shuffle, concatenate,
-                                         crop, scale_gain, spec_augment)
+from services.augment.transforms import (
+    PointerSample,
+    add_noise,
+    channel_dropout,
+    chunk_shuffle,
+    concatenate,
+    crop,
+    scale_gain,
+    spec_augment,
+)
 
 
 @st.composite

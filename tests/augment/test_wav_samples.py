@@ -6,11 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from services.augment.frontend import MelFrontEnd, read_wav
 from services.augment.sample_io import load_sample, save_sample
 from services.augment.wav_samples import build_sample, edit_plan, interior_frames
-from conftest import ROOT
 
 
 def test_edit_plan_cuts_repeats_and_reorders():

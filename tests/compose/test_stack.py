@@ -19,9 +19,9 @@ import tarfile
 import grpc
 import numpy as np
 import pytest
+from conftest import ROOT, free_port, wait_until
 from grpc_health.v1 import health_pb2
 
-from conftest import ROOT, free_port, wait_until
 from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
 from services.common.healthcheck import check
 

@@ -3,8 +3,8 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import tiny_flags
+
 from services.common.enhanced.fragments import random_prefixes, sample_random_fragments
 from services.common.enhanced.ring_buffer import MemorySampleBuffer
 from services.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from services.common.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer, fit_capacity
+from services.common.errors import FailedPrecondition
 
 FRAG = 9  # block_size 8 + 1
 
@@ -111,8 +112,8 @@ def test_redis_replicas_share_one_ring_and_survive_a_restart(redis_server):
     b.add_samples(_frags(2, 10), 1)
     assert a.size() == b.size() == 4
     assert set(a.get_samples(200)[0][:, 0].tolist()) == {0, 1, 10, 11}
-    with pytest.raises(ValueError, match="has .* this process wants"):
-        RedisSampleBuffer(redis_server.client(), 7, FRAG, prefix="shared")  # other shape: refused
+    with pytest.raises(FailedPrecondition, match="2 live generator.* this one wants"):
+        RedisSampleBuffer(redis_server.client(), 7, FRAG, prefix="shared")  # other shape while a, b live: refused
     redis_server.stop()
     redis_server.start()  # Redis comes back empty (no persistence)
     assert a.get_samples(3)[0].shape == (0, FRAG)

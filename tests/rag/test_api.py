@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from conftest import ROOT, tiny_flags
 from fastapi.testclient import TestClient
 
-from conftest import ROOT, tiny_flags
 from services.rag.app import create_app
 from services.rag.settings import RagSettings
 

@@ -8,9 +8,8 @@ import sys
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-
 from conftest import ROOT, free_port, tiny_flags, wait_until
+from hypothesis import HealthCheck, given, settings
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import httpx
-
 from conftest import ROOT, free_port, wait_until
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import ROOT
+
 from services.rag.splitting import METHODS, split
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

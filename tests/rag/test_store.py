@@ -5,12 +5,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, wait_until
+
 from services.rag.embedders import HashingEmbedder
 from services.rag.retrieval import Retriever
 from services.rag.store import DocStore, NewDocument

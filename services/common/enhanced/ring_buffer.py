@@ -15,9 +15,12 @@ import math
 import os
 import struct
 import threading
+import uuid
 from abc import ABC, abstractmethod
 
 import numpy as np
+
+from services.common.errors import FailedPrecondition, ResourceExhausted
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +171,23 @@ return head + k
 """
 
 
+WRITER_TTL_MS = 10_000  # a writer that has not beaten for this long is gone (its process died)
+REDIS_HEADROOM = 0.5  # share of the memory Redis has free under maxmemory a ring may take (allocator rounding, other keys)
+
+
 class RedisSampleBuffer(EnhancedSampleBuffer):
     """The ring in Redis, shared by generator replicas and read by trainers.
 
-    Keys under `prefix`: `:meta` (capacity, fragment_len, dtype: a replica with other values refuses to
-    start), `:head` (fragments ever written), `:data` (one string, capacity fixed-size slots of raw
-    little-endian ids), `:ver` (capacity int64 LE versions, -1 = empty). Writes run as one Lua script.
+    Keys under `prefix`: `:meta` (capacity, fragment_len, dtype), `:head` (fragments ever written),
+    `:data` (one string, capacity fixed-size slots of raw little-endian ids), `:ver` (capacity int64
+    LE versions, -1 = empty), `:writers` (a sorted set: writer id -> expiry, kept fresh by
+    `heartbeat()`). Writes run as one Lua script.
+
+    A ring whose meta differs from this process's (another block_size, an older run) is taken over
+    and re-created when no live writer uses it (automatic: nobody else depends on it); while other
+    generators write to it, attaching is refused (FailedPrecondition: use another ring_prefix, or stop
+    them). Redis' own limits are read first: under `maxmemory` the ring sizes itself to fit the memory
+    Redis has left, and an `allkeys-*` eviction policy, which would evict the ring's keys, is refused.
     """
 
     def __init__(self, client, capacity: int, fragment_len: int, dtype=np.uint16, prefix: str = "moredata:ring",
@@ -182,16 +196,54 @@ class RedisSampleBuffer(EnhancedSampleBuffer):
         self.dtype = np.dtype(dtype).newbyteorder("<")
         self.fragment_len = fragment_len
         self.slot_bytes = fragment_len * self.dtype.itemsize
-        self.capacity = fit_capacity(capacity, self.slot_bytes + 8, memory_budget_bytes, "Redis enhanced buffer")
+        self.k_meta, self.k_head, self.k_data, self.k_ver, self.k_writers = (
+            f"{prefix}:{s}" for s in ("meta", "head", "data", "ver", "writers"))
+        budget = self._redis_budget(memory_budget_bytes)
+        self.capacity = fit_capacity(capacity, self.slot_bytes + 8, budget, "Redis enhanced buffer")
         self.fresh_fraction = fresh_fraction
-        self.k_meta, self.k_head, self.k_data, self.k_ver = (f"{prefix}:{s}" for s in ("meta", "head", "data", "ver"))
+        self.writer_id = uuid.uuid4().hex
         self._write = self.r.register_script(_WRITE)
         self._rng = np.random.default_rng()
         self._attach()
 
+    def _redis_budget(self, budget: int) -> int:
+        """Our own budget, capped by what Redis' maxmemory leaves (the ring's own keys count as free:
+        attaching replaces them)."""
+        info = self.r.info("memory")
+        policy = str(info.get("maxmemory_policy", "noeviction"))
+        if policy.startswith("allkeys"):
+            raise FailedPrecondition(f"Redis' maxmemory-policy is {policy}: it would evict the ring's keys "
+                                     f"(its meta first); use noeviction or a volatile-* policy")
+        maxmemory = int(info.get("maxmemory", 0))
+        if maxmemory <= 0:
+            return budget
+        ours = sum(int(self.r.memory_usage(k) or 0) for k in (self.k_data, self.k_ver))
+        free = maxmemory - int(info.get("used_memory", 0)) + ours
+        if free * REDIS_HEADROOM < 16 * (self.slot_bytes + 8):
+            raise ResourceExhausted(f"Redis is at its memory limit ({free / 2**20:.1f} MiB free of maxmemory "
+                                    f"{maxmemory / 2**20:.1f} MiB): too little for a ring of 16 fragments")
+        if free * REDIS_HEADROOM < budget:
+            log.warning("Redis maxmemory %.1f MiB leaves %.1f MiB: the ring uses at most %.1f MiB", maxmemory / 2**20,
+                        free / 2**20, free * REDIS_HEADROOM / 2**20)
+        return int(min(budget, free * REDIS_HEADROOM))
+
     def _meta(self) -> dict[str, str]:
         """What every process attached to this ring must agree on."""
         return {"capacity": str(self.capacity), "fragment_len": str(self.fragment_len), "dtype": self.dtype.str}
+
+    def live_writers(self) -> int:
+        """Writers other than this one that have beaten within WRITER_TTL_MS."""
+        now_ms = self._now_ms()
+        self.r.zremrangebyscore(self.k_writers, "-inf", now_ms)
+        return sum(1 for w in self.r.zrangebyscore(self.k_writers, now_ms, "+inf") if w.decode() != self.writer_id)
+
+    def _now_ms(self) -> int:
+        sec, usec = self.r.time()  # Redis' clock: replicas on other machines agree on it
+        return sec * 1000 + usec // 1000
+
+    def heartbeat(self) -> None:
+        """Marks this writer alive for WRITER_TTL_MS (the generator's health monitor calls it every second)."""
+        self.r.zadd(self.k_writers, {self.writer_id: self._now_ms() + WRITER_TTL_MS})
 
     def _attach(self) -> None:
         meta = self._meta()
@@ -200,16 +252,26 @@ class RedisSampleBuffer(EnhancedSampleBuffer):
             self._reset()
         have = {k.decode(): v.decode() for k, v in self.r.hgetall(self.k_meta).items()}
         if have != meta:
-            raise ValueError(f"Redis ring at {self.k_meta} has {have}, this process wants {meta}; "
-                             f"use another prefix or clear it")
-        if self.r.strlen(self.k_ver) != 8 * self.capacity:  # e.g. Redis restarted with the meta only
+            others = self.live_writers()
+            if others:
+                raise FailedPrecondition(f"Redis ring at {self.k_meta} has {have} and {others} live generator(s) "
+                                         f"writing to it; this one wants {meta}: use another ring_prefix or stop them")
+            log.warning("Redis ring at %s has %s but no live writer: re-creating it as %s", self.k_meta, have, meta)
+            self.r.delete(self.k_meta)
+            self.r.hset(self.k_meta, mapping=meta)
             self._reset()
+        elif self.r.strlen(self.k_ver) != 8 * self.capacity:  # e.g. Redis restarted with the meta only
+            self._reset()
+        self.heartbeat()
 
     def _reset(self) -> None:
         p = self.r.pipeline(transaction=True)
         p.set(self.k_head, 0)
         p.set(self.k_ver, np.full(self.capacity, -1, dtype="<i8").tobytes())
-        p.set(self.k_data, b"\x00" * (self.capacity * self.slot_bytes))
+        # SETRANGE past the end makes Redis zero-fill the string itself: no capacity-sized payload in
+        # flight, which under maxmemory would need the ring's size twice (query buffer + value)
+        p.delete(self.k_data)
+        p.setrange(self.k_data, self.capacity * self.slot_bytes - 1, b"\x00")
         p.execute()
 
     def add_samples(self, samples: np.ndarray, model_version: int) -> None:
@@ -234,6 +296,7 @@ class RedisSampleBuffer(EnhancedSampleBuffer):
     def _attach_after_loss(self) -> None:
         self.r.hset(self.k_meta, mapping=self._meta())
         self._reset()
+        self.heartbeat()
 
     def get_samples(self, n: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         rng = rng or self._rng

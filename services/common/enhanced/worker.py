@@ -21,6 +21,8 @@ from services.common.checkpoint import load_checkpoint, model_from_checkpoint
 from services.common.enhanced.fragments import generate_enhanced_samples_batch
 from services.common.enhanced.rate import RateMeter
 from services.common.enhanced.ring_buffer import EnhancedSampleBuffer
+from services.common.errors import InvalidArgument
+from services.common.model import GPT
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,31 @@ class GenerationSettings:
             raise ValueError(f"enhanced_generation_batch_size must be >= 1, got {self.batch_size}")
 
 
+def prepare_model(ckpt: dict, data: np.ndarray, settings: GenerationSettings, vocab_size: int | None = None,
+                  max_bytes: int | None = None) -> GPT:
+    """The inference model of a checkpoint, checked against what it will generate from: its sizes
+    against its weights and `max_bytes`, its block against the data and the settings, its vocabulary
+    against the data's (`vocab_size`, when known). Nothing shared is touched: callers build rings and
+    swap models only after this returned."""
+    model = model_from_checkpoint(ckpt, settings.device, max_bytes).eval()
+    block = model.config.block_size
+    if vocab_size is not None and model.config.vocab_size != vocab_size:
+        raise InvalidArgument(f"the model's vocabulary ({model.config.vocab_size} tokens) does not match the "
+                              f"served data's ({vocab_size}): was it trained on other data?")
+    if block + 1 > len(data):
+        raise InvalidArgument(f"training data ({len(data)} tokens) is shorter than block_size + 1 ({block + 1})")
+    try:
+        settings.validate(block)
+    except ValueError as e:
+        raise InvalidArgument(str(e)) from None
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 class EnhancedSampleGenerator:
     def __init__(self, checkpoint_path: str, data: np.ndarray, buffer: EnhancedSampleBuffer,
-                 settings: GenerationSettings, ckpt: dict | None = None):
+                 settings: GenerationSettings, ckpt: dict | None = None, model: GPT | None = None):
         self.data = data
         self.buffer = buffer
         self.settings = settings
@@ -68,24 +92,22 @@ class EnhancedSampleGenerator:
         self._rng = np.random.default_rng(settings.seed)
         self._torch_gen = torch.Generator(device=settings.device).manual_seed(settings.seed)
         self._generated = RateMeter(maxlen=256)  # fragments per round
-        self.update_model(checkpoint_path, ckpt)
+        self.failures = 0  # rounds failed in a row (0 after any success): health says degraded from 3
+        self.last_error = ""
+        self.update_model(checkpoint_path, ckpt, model)
 
     # --- model ------------------------------------------------------------------------------------
 
-    def update_model(self, checkpoint_path: str, ckpt: dict | None = None) -> int:
+    def update_model(self, checkpoint_path: str, ckpt: dict | None = None, model: GPT | None = None) -> int:
         """Loads a checkpoint as the new inference copy; returns the new model version.
-        ckpt: the file's contents when the caller has already read it (the file is not read again)."""
+        ckpt: the file's contents when the caller has already read it (the file is not read again);
+        model: the model already built from it by `prepare_model`."""
         ckpt = load_checkpoint(checkpoint_path) if ckpt is None else ckpt
-        model = model_from_checkpoint(ckpt, self.settings.device).eval()
-        block = model.config.block_size
-        if block + 1 > len(self.data):
-            raise ValueError(f"training data ({len(self.data)} tokens) is shorter than block_size + 1")
-        self.settings.validate(block)
-        if self.buffer.fragment_len != block + 1:
-            raise ValueError(f"buffer holds fragments of {self.buffer.fragment_len} tokens, the model's "
-                             f"block_size + 1 is {block + 1}")
-        for p in model.parameters():
-            p.requires_grad_(False)
+        if model is None:
+            model = prepare_model(ckpt, self.data, self.settings)
+        if self.buffer.fragment_len != model.config.block_size + 1:
+            raise InvalidArgument(f"buffer holds fragments of {self.buffer.fragment_len} tokens, the model's "
+                                  f"block_size + 1 is {model.config.block_size + 1}")
         with self._model_lock:
             self.model = model
             self.model_version += 1
@@ -140,9 +162,19 @@ class EnhancedSampleGenerator:
                 continue
             try:
                 self.generate_round()
+                self.failures, self.last_error = 0, ""
             except Exception as e:  # noqa: BLE001 - the worker logs and keeps going (e.g. Redis down)
-                log.warning("generator round failed: %s: %s", type(e).__name__, e)
-                self._stop.wait(1.0)
+                self.failures += 1
+                self.last_error = f"{type(e).__name__}: {e}"
+                if self.failures == 1 or self.failures % 100 == 0:  # once per outage, not once per round
+                    log.warning("generator round failed (%d in a row): %s", self.failures, self.last_error)
+                # short first retries: Redis restarts take a moment, then rounds must resume at once
+                self._stop.wait(min(0.1 * self.failures, 1.0))
+
+    @property
+    def degraded(self) -> str:
+        """Why the worker is not producing ('' when it is): every recent round failed."""
+        return f"the last {self.failures} generation rounds failed: {self.last_error}" if self.failures >= 3 else ""
 
     def rate(self, window: float = 60.0) -> float:
         """Fragments generated per second over the last `window` seconds."""
