@@ -12,6 +12,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# docker compose reads .env: it selects the CPU profile. It is the user's file (it may hold secrets such as
+# RAG_API_TOKEN), so it is not in git; the first build writes the default one, a later build keeps it.
+if [ ! -f .env ]; then
+  printf '%s\n' "# docker compose settings; every variable and its default: .env.example. Keep secrets here, not in git." \
+    "COMPOSE_PROFILES=cpu" > .env
+  echo "docker_build: wrote .env (COMPOSE_PROFILES=cpu; see .env.example for the rest)"
+fi
+
 BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}
 TAG=${MOREDATA_IMAGE:-moredata:latest}
 TORCH_INDEX_URL=${TORCH_INDEX_URL:-}

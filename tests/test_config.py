@@ -25,11 +25,33 @@ def test_shipped_config_then_overrides(tmp_path):
     assert cfg.n_layer == 3 and cfg.n_embd == 384 and cfg.out_dir == "x"  # later file wins
 
 
-def test_env_sits_below_files(monkeypatch):
+def test_env_overrides_files_and_flags_override_env(monkeypatch):
     monkeypatch.setenv("TRAINER_BATCH_SIZE", "5")
     monkeypatch.setenv("TRAINER_SEED", "7")
     cfg = load_settings(["shakespeare_char_cpu"])
-    assert cfg.batch_size == 12 and cfg.seed == 7
+    assert cfg.batch_size == 5 and cfg.seed == 7  # the file says batch_size 12
+    assert load_settings(["shakespeare_char_cpu", "--batch_size=3"]).batch_size == 3
+
+
+def test_a_bad_env_value_is_refused_even_where_a_file_sets_the_key(monkeypatch):
+    """TRAINER_MAX_ITERS=abc used to be ignored silently because the config file set max_iters."""
+    monkeypatch.setenv("TRAINER_MAX_ITERS", "abc")
+    with pytest.raises(UserError, match="environment variable TRAINER_MAX_ITERS: key 'max_iters'"):
+        load_settings(["shakespeare_char_cpu"])
+
+
+def test_help_and_config_errors_do_not_import_torch():
+    """Settings modules stay free of torch: --help and a config error answer without loading it."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom services.trainer.cli import main\n"
+            "try:\n    main(['--bogus=1'])\nexcept SystemExit as e:\n    assert e.code == 2\n"
+            "main(['--help'])\nassert 'torch' not in sys.modules, 'torch was imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=str(Path(__file__).resolve().parents[1]))
+    assert proc.returncode == 0, proc.stderr
+    assert "unknown config key 'bogus'" in proc.stderr and "usage: moredata-train" in proc.stdout
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -28,7 +28,13 @@ from services.common.settings import first_error
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and Infinity are refused (JSON allows neither, Python's json reads both); every count and width
+    # below has an upper bound, so a 100-byte config cannot ask for 10**7 masks or overflow an int64
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+MAX_FRAMES = 10_000_000  # bound of every frame count and width (hours of audio at 22.05 kHz / 256)
+MAX_LEVEL = 1e3  # bound of noise levels, gains and mask values: log-mel values live within about +-30
 
 
 def _ordered(model, lo: str, hi: str):
@@ -44,8 +50,8 @@ class _Transform(_Strict):
 
 
 class Noise(_Transform):
-    level_min: float = Field(0.01, ge=0.0)
-    level_max: float = Field(0.1, ge=0.0)
+    level_min: float = Field(0.01, ge=0.0, le=MAX_LEVEL)
+    level_max: float = Field(0.1, ge=0.0, le=MAX_LEVEL)
     independent: bool = False  # independent noise for raw and edit (breaks the copy identity on purpose)
 
     @model_validator(mode="after")
@@ -54,8 +60,8 @@ class Noise(_Transform):
 
 
 class Gain(_Transform):
-    scale_min: float = Field(0.8, gt=0.0)
-    scale_max: float = Field(1.2, gt=0.0)
+    scale_min: float = Field(0.8, gt=0.0, le=MAX_LEVEL)
+    scale_max: float = Field(1.2, gt=0.0, le=MAX_LEVEL)
     independent: bool = False
 
     @model_validator(mode="after")
@@ -65,23 +71,23 @@ class Gain(_Transform):
 
 class ChannelDropout(_Transform):
     dropout_rate: float = Field(0.1, ge=0.0, lt=1.0)
-    mask_value: float | None = None  # what dropped channels hold; None: the raw mel's mean
+    mask_value: float | None = Field(None, ge=-MAX_LEVEL, le=MAX_LEVEL)  # what dropped channels hold; None: the raw mel's mean
 
 
 class SpecAugment(_Transform):
-    freq_masks: int = Field(2, ge=0)
-    freq_width: int = Field(8, ge=0)
-    time_masks: int = Field(2, ge=0)
-    time_width: int = Field(20, ge=0)
+    freq_masks: int = Field(2, ge=0, le=1024)
+    freq_width: int = Field(8, ge=0, le=MAX_FRAMES)
+    time_masks: int = Field(2, ge=0, le=1024)
+    time_width: int = Field(20, ge=0, le=MAX_FRAMES)
     time_mask_mode: Literal["same_positions", "consistent"] = "same_positions"
     max_time_fraction: float = Field(0.2, gt=0.0, le=1.0)
-    mask_value: float | None = None  # what masked cells hold; None: the raw mel's mean (neutral for log mels)
+    mask_value: float | None = Field(None, ge=-MAX_LEVEL, le=MAX_LEVEL)  # None: the raw mel's mean (neutral for log mels)
 
 
 class Crop(_Transform):
-    min_len: int = Field(50, ge=1)
-    max_len: int = Field(400, ge=1)
-    context: int = Field(0, ge=0)
+    min_len: int = Field(50, ge=1, le=MAX_FRAMES)
+    max_len: int = Field(400, ge=1, le=MAX_FRAMES)
+    context: int = Field(0, ge=0, le=MAX_FRAMES)
 
     @model_validator(mode="after")
     def _order(self):
@@ -89,11 +95,11 @@ class Crop(_Transform):
 
 
 class ChunkShuffle(_Transform):
-    chunk_size: int = Field(25, ge=1)
+    chunk_size: int = Field(25, ge=1, le=MAX_FRAMES)
 
 
 class Concatenation(_Transform):
-    max_frames: int = Field(200_000, ge=1)
+    max_frames: int = Field(200_000, ge=1, le=MAX_FRAMES)
 
 
 class Augmentation(_Strict):
@@ -105,7 +111,7 @@ class Augmentation(_Strict):
     crop: Crop = Crop()
     chunk_shuffle: ChunkShuffle = ChunkShuffle()
     concatenation: Concatenation = Concatenation()
-    warmup_epochs: int = Field(0, ge=0)  # no augmentation before this epoch
+    warmup_epochs: int = Field(0, ge=0, le=10**9)  # no augmentation before this epoch
     probability_decay: float = Field(1.0, gt=0.0, le=1.0)  # each probability *= decay**(epochs after warm-up)
 
 
@@ -118,6 +124,8 @@ class AugmentationConfig(_Strict):
             return cls.model_validate(json.loads(text))
         except json.JSONDecodeError as e:
             raise InvalidArgument(f"augmentation config is not valid JSON: {e}") from None
+        except RecursionError:
+            raise InvalidArgument("augmentation config is nested too deeply") from None
         except ValidationError as e:
             key, msg, _ = first_error(e)
             raise InvalidArgument(f"augmentation config key '{key}': {msg}") from None

@@ -24,7 +24,9 @@ def serve(settings: AugmentSettings, install_signals: bool = True) -> ServerHand
     servicer = AugmentServicer(settings)
     handle = build_server([lambda s: augment_pb2_grpc.add_AugmentServiceServicer_to_server(servicer, s)],
                           [SERVICE_NAME], address=settings.address,
-                          max_message_bytes=int(settings.max_message_mb * 2**20), max_workers=settings.max_workers)
+                          max_message_bytes=int(settings.max_message_mb * 2**20), max_workers=settings.max_workers,
+                          reserved_workers=settings.reserved_workers, idle_timeout_s=settings.idle_timeout_s)
+    handle.servicer = servicer  # for tests and embedding code: the cache and settings it runs with
     handle.start()
     handle.set_serving(True)
     if install_signals:

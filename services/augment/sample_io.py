@@ -48,8 +48,10 @@ def check_mel(a: np.ndarray, name: str, where: str = "sample", max_frames: int |
         raise InvalidArgument(f"{where}: {name} has {a.shape[1]} frames, over the limit of {max_frames}")
     if max_mels is not None and a.shape[0] > max_mels:
         raise InvalidArgument(f"{where}: {name} has {a.shape[0]} mel channels, over the limit of {max_mels}")
-    if not np.isfinite(a).all():
-        raise InvalidArgument(f"{where}: {name} holds NaN or infinite values")
+    # one pass that also refuses float64 values beyond float32's range (they would become inf on the
+    # conversion the transforms work in); NaN fails the comparison too
+    if not (np.abs(a) <= np.finfo(np.float32).max).all():
+        raise InvalidArgument(f"{where}: {name} holds NaN or infinite values, or values beyond float32's range")
 
 
 def check_pointers(pointers: np.ndarray, t_raw: int, where: str = "sample") -> None:

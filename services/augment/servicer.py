@@ -19,6 +19,7 @@ from services.augment.transforms import concatenate
 from services.common.errors import InvalidArgument
 from services.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
 
+MAX_CONFIG_CHARS = 64 * 1024  # a full config is about 1 KB
 SERVICE_NAME = augment_pb2.DESCRIPTOR.services_by_name["AugmentService"].full_name
 
 
@@ -27,8 +28,15 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
         self.settings = settings
         default = AugmentationConfig.from_file(settings.config) if settings.config else AugmentationConfig()
         self.default = Augmentor(default)
-        self._augmentor = functools.lru_cache(maxsize=settings.config_cache)(
-            lambda text: Augmentor(AugmentationConfig.from_json(text)))
+        # keyed on the parsed config (its canonical JSON), never on the request's text: padding or key
+        # order cannot make one config take many cache slots, and a slot is as small as the config
+        self._cached = functools.lru_cache(maxsize=settings.config_cache)(
+            lambda canonical: Augmentor(AugmentationConfig.model_validate_json(canonical)))
+
+    def _augmentor(self, text: str) -> Augmentor:
+        if len(text) > MAX_CONFIG_CHARS:
+            raise InvalidArgument(f"config_json of {len(text)} characters is over the {MAX_CONFIG_CHARS} limit")
+        return self._cached(AugmentationConfig.from_json(text).model_dump_json())
 
     def _sample(self, msg, where: str):
         return sample_from_proto(msg, where, self.settings.max_frames, self.settings.max_mels)

@@ -16,8 +16,11 @@ class AugmentSettings(ServiceSettings):
                             "and after concatenation (80 x 200k float32 = 64 MB)")
     max_mels: int = Field(512, ge=1, description="most mel channels a sample may have")
     max_message_mb: float = Field(512.0, gt=0, description="gRPC message size limit, both directions")
-    max_workers: int = Field(8, ge=1, description="threads serving RPCs (numpy releases the GIL in the "
+    max_workers: int = Field(16, ge=2, description="threads serving RPCs (numpy releases the GIL in the "
                              "heavy parts, so more than the core count helps little)")
+    reserved_workers: int = Field(4, ge=1, description="threads kept for unary calls and health; streams may "
+                                  "hold the others (more streams are refused with RESOURCE_EXHAUSTED)")
+    idle_timeout_s: float = Field(30.0, gt=0, description="a request stream silent this long is cancelled")
     stream_prefetch: int = Field(2, ge=1, description="AugmentStream results computed ahead of the one "
                                  "being sent (memory: this many augmented samples per stream)")
     config_cache: int = Field(64, ge=1, description="distinct request configs kept parsed")

@@ -121,6 +121,7 @@ def _ranges(rng: np.random.Generator, count: int, max_width: int, length: int) -
     """count [start, end) ranges of width in [0, max_width] inside [0, length)."""
     if count <= 0 or max_width <= 0 or length <= 0:
         return []
+    count = min(count, length)  # more masks than frames cover nothing more; bounds the work by the input
     widths = rng.integers(0, min(max_width, length) + 1, size=count)
     starts = rng.integers(0, length - widths + 1)
     return [[int(a), int(a + w)] for a, w in zip(starts, widths) if w > 0]

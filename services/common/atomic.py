@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -20,8 +17,11 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """`with atomic_open(p) as f: f.write(...)` publishes p only when the block ends without error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode open() would have
+    # O_EXCL with a random name, as mkstemp does, but mode 0666 so the process umask applies as it would
+    # for open(): the file gets the mode a plain write would give it (reading the umask would mean
+    # setting it, a process-wide side effect a library must not have)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

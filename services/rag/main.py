@@ -1,6 +1,6 @@
 """moredata-rag: the RAG HTTP service (FastAPI under uvicorn; OpenAPI docs at /docs).
 
-    moredata-rag                                                        # 127.0.0.1:8000, ./rag_store
+    moredata-rag                                     # 127.0.0.1:8000, store in ~/.local/share/moredata/rag_store
     moredata-rag --store_dir=rag_store --checkpoint=runs/shakespeare_char_cpu/best.pt --api_token=secret
     moredata-rag --help
 

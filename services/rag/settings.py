@@ -1,9 +1,19 @@
 """RAG service settings: one pydantic-settings class, `RAG_<KEY>` env vars, `--key=value` flags."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import Field
 
 from services.common.settings import ServiceSettings, service_config
+
+
+def default_store_dir() -> str:
+    """The user's data folder ($XDG_DATA_HOME/moredata/rag_store, ~/.local/share/... by default): never
+    the current directory, so running the service from a checkout does not write into the repository."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "moredata" / "rag_store")
 
 
 class RagSettings(ServiceSettings):
@@ -11,7 +21,8 @@ class RagSettings(ServiceSettings):
 
     host: str = Field("127.0.0.1", description="address the HTTP server listens on")
     port: int = Field(8000, ge=0, le=65535, description="HTTP port")
-    store_dir: str = Field("rag_store", description="folder of the document store (SQLite + vector segments)")
+    store_dir: str = Field(default_store_dir(), description="folder of the document store (SQLite + vector "
+                           "segments); default: the user's data folder")
     embedder: str = Field("auto", description="'auto' (MiniLM when installed, else hashing), 'minilm', 'hashing'")
     hashing_dim: int = Field(1024, ge=8, description="dimensions of the hashing embedder")
     embed_batch_size: int = Field(32, ge=1, description="chunks per embedding batch")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 from services.common.atomic import atomic_write_text
@@ -16,6 +17,12 @@ def main(argv: list[str] | None = None) -> None:
         print(help_text())
         return
     cfg = load_settings(argv)
+    # the process is ours (not a library's): show the generator client's and worker's INFO lines
+    # (reconnects, model re-sends, fallbacks), and let the sample-stream thread hand over the GIL every
+    # 1 ms instead of 5 ms so a batch's take() does not wait on it
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if cfg.generator and sys.getswitchinterval() > 0.001:
+        sys.setswitchinterval(0.001)
     from services.trainer.loop import Trainer, summary_dict  # torch import only once the flags are fine
 
     trainer = Trainer(cfg)

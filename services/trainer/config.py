@@ -2,8 +2,10 @@
 
     moredata-train shakespeare_char_cpu --max_iters=500 --device=cpu
 
-Precedence (highest first): `--key=value` flags, the TOML config file, `TRAINER_<KEY>` environment
-variables, the defaults below. The defaults are nanoGPT's `train.py` ones (GPT-2 124M sizes), except
+Precedence (highest first): `--key=value` flags, `TRAINER_<KEY>` environment variables, the TOML config
+files, the defaults below: the usual order of pydantic-settings and twelve-factor apps (the environment
+of a deployment overrides the file in the repository). A bad value is refused wherever it comes from,
+named by its source (flag, variable or file). The defaults are nanoGPT's `train.py` ones (GPT-2 124M sizes), except
 where a comment says otherwise. An unknown key or a value of the wrong type fails with the key named.
 """
 from __future__ import annotations
@@ -34,6 +36,8 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     eval_only: bool = Field(False, description="evaluate once and exit")
     always_save_checkpoint: bool = Field(True, description="save ckpt.pt at every eval, not only on improvement")
     init_from: str = Field("scratch", description="'scratch', 'resume' (out_dir/ckpt.pt) or a checkpoint path")
+    overwrite: bool = Field(False, description="start a fresh run in an out_dir that holds a model (its files "
+                            "are replaced only when this run saves its own)")
     seed: int = Field(1337, description="base random seed (each DDP rank adds its rank)")
     # data
     data_dir: str = Field("data/shakespeare_char", description="folder with train.bin, val.bin, meta.json "
@@ -153,22 +157,40 @@ def parse_overrides(args: list[str]) -> tuple[list[str], dict]:
     return files, overrides
 
 
-def build_settings(values: dict) -> TrainerSettings:
-    """Validates values (plus env vars and defaults); a bad one is a UserError naming its key."""
+def build_settings(values: dict, sources: dict | None = None) -> TrainerSettings:
+    """Validates values (plus defaults); a bad one is a UserError naming its key and where it came from."""
     try:
         return TrainerSettings(**values)
     except ValidationError as e:
         key, msg, got = first_error(e)
-        raise UserError(f"config key '{key}': {msg} (got {got!r})" if key else msg) from None
+        where = (sources or {}).get(key, "config key")
+        raise UserError(f"{where} '{key}': {msg} (got {got!r})" if key else msg) from None
 
 
-def load_settings(argv: list[str]) -> TrainerSettings:
+def env_values(environ=None) -> dict:
+    """`TRAINER_<KEY>` variables that are set, as raw strings (validated with everything else)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    prefix = TrainerSettings.model_config["env_prefix"]
+    return {name: environ[prefix + name.upper()] for name in FIELDS if prefix + name.upper() in environ}
+
+
+def load_settings(argv: list[str], environ=None) -> TrainerSettings:
     files, overrides = parse_overrides(argv)
     values: dict = {}
+    sources: dict = {}
     for name in files:
-        values.update(read_config_file(resolve_config_path(name)))
+        file_values = read_config_file(resolve_config_path(name))
+        values.update(file_values)
+        sources.update({k: f"config file {name}: key" for k in file_values})
+    env = env_values(environ)
+    values.update(env)
+    sources.update({k: f"environment variable {TrainerSettings.model_config['env_prefix']}{k.upper()}: key"
+                    for k in env})
     values.update(overrides)
-    return build_settings(values)
+    sources.update({k: "config key" for k in overrides})
+    return build_settings(values, sources)
 
 
 def help_text() -> str:
@@ -177,7 +199,7 @@ def help_text() -> str:
         "",
         "Trains a GPT on prepared data (see moredata-prepare). CONFIG is a TOML file or a shipped",
         f"config name ({', '.join(sorted(q.stem for q in CONFIG_DIR.glob('*.toml')))}).",
-        "Later configs and --key=value flags override earlier values; TRAINER_<KEY> env vars sit below files.",
+        "Later configs override earlier ones; TRAINER_<KEY> env vars override configs; --key=value flags override all.",
         "",
         "keys (default) description:",
     ]

@@ -99,10 +99,10 @@ class Trainer:
         self.cfg = cfg
         self._setup_distributed()
         self.out_dir = Path(cfg.out_dir)
+        self.wrote_best = False  # this run's best.pt exists (an earlier run's stays until it is beaten)
         if self.master:
+            self._check_out_dir()
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            if cfg.init_from != "resume":  # a best.pt of an earlier run would be reported as this run's
-                (self.out_dir / "best.pt").unlink(missing_ok=True)
         torch.manual_seed(cfg.seed + self.seed_offset)
         torch.backends.cuda.matmul.allow_tf32 = True  # allow tf32 on matmul
         torch.backends.cudnn.allow_tf32 = True  # allow tf32 on cudnn
@@ -285,6 +285,20 @@ class Trainer:
             "trainer_state": state,
         }
 
+    def _check_out_dir(self) -> None:
+        """A fresh run never deletes a model: into an out_dir that holds one it starts only with
+        --overwrite, and even then the old best.pt stays until this run saves a better-or-first one of
+        its own (an atomic replace). --init_from=<a file in out_dir> continues from it the same way."""
+        cfg = self.cfg
+        if cfg.init_from == "resume" or cfg.overwrite:
+            return
+        held = [n for n in ("best.pt", "ckpt.pt") if (self.out_dir / n).is_file()]
+        init = Path(cfg.init_from).resolve() if cfg.init_from != "scratch" else None
+        if held and not (init is not None and init.parent == self.out_dir.resolve()):
+            raise UserError(f"out_dir {self.out_dir} already holds a model ({', '.join(held)}): continue it with "
+                            f"--init_from=resume, pick another --out_dir, or pass --overwrite=true (the old files "
+                            f"are replaced only when this run saves its own)")
+
     def _save(self, improved: bool) -> None:
         ckpt = self.checkpoint()
         path = self.out_dir / "ckpt.pt"
@@ -292,6 +306,7 @@ class Trainer:
         self.saved = str(path)
         if improved:  # best.pt: always the best by val loss, whatever always_save_checkpoint says
             save_checkpoint(self.out_dir / "best.pt", ckpt)
+            self.wrote_best = True
             if self.enhanced is not None:
                 self.enhanced.on_new_best(str(self.out_dir / "best.pt"))
 
@@ -479,7 +494,8 @@ class Trainer:
             stopped_at_iter=stopped_at,
             ms_per_iter=statistics.median(dts) * 1000 if dts else None,
             elapsed_s=elapsed,
-            checkpoint=str(best) if best.is_file() else self.saved,
+            checkpoint=str(best) if best.is_file() and (self.wrote_best or self.cfg.init_from == "resume")
+            else self.saved,
             plot=plot_path,
             evals=self.evals,
         )

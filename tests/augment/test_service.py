@@ -167,6 +167,22 @@ BAD = {
                           "frames must be (8, 1)"),
     "delta NaN frame": (lambda: _delta_request(frames=tensor_to_proto(np.full((8, 1), np.nan, np.float32))),
                         "NaN or infinite"),
+    # issue 11, items 9-10: values beyond float32, non-finite or absurd config values, overflowing counts
+    "float64 beyond float32": (lambda: _request(raw=tensor_to_proto(np.full((8, 20), 1e300, np.float64))),
+                               "beyond float32's range"),
+    "config NaN mask": (lambda: _request(config_json='{"augmentation": {"spec_augment": {"mask_value": NaN}}}'),
+                        "augmentation.spec_augment.mask_value"),
+    "config Infinity noise": (lambda: _request(config_json='{"augmentation": {"noise": {"level_max": Infinity}}}'),
+                              "augmentation.noise.level_max"),
+    "config 1e308 gain": (lambda: _request(config_json='{"augmentation": {"gain": {"scale_max": 1e308}}}'),
+                          "augmentation.gain.scale_max"),
+    "config chunk_size 2**63": (lambda: _request(
+        config_json='{"augmentation": {"chunk_shuffle": {"chunk_size": 9223372036854775808}}}'),
+        "augmentation.chunk_shuffle.chunk_size"),
+    "config nested 30000 deep": (lambda: _request(config_json="[" * 30_000 + "]" * 30_000), "nested too deeply"),
+    "config freq_masks 10**7": (lambda: _request(
+        config_json='{"augmentation": {"spec_augment": {"freq_masks": 10000000}}}'),
+        "augmentation.spec_augment.freq_masks"),
 }
 
 
@@ -245,3 +261,50 @@ def test_cli_user_errors(tmp_path):
     assert r.returncode == 2 and "augmentation.crop.min_len" in r.stderr
     r = run("--help")
     assert r.returncode == 0 and "AUGMENT_MAX_FRAMES" in r.stdout
+
+
+def test_config_cache_keys_on_the_parsed_config(service):
+    """Six valid configs padded with whitespace used to hold their whole text in the cache."""
+    handle, client = service
+    cache = handle.servicer._cached
+    cache.cache_clear()
+    configs = ['{"augmentation": {"noise": {"enabled": true, "level_max": 0.%d}}}' % (i + 1) for i in range(6)]
+    for i, cfg in enumerate(configs):
+        padded = cfg[:-1] + " " * 60_000 + "}"
+        client.stub.Augment(_request(config_json=padded), timeout=10)
+        client.stub.Augment(_request(config_json=cfg), timeout=10)  # the same config: the same slot
+    info = cache.cache_info()
+    assert info.currsize <= 6 and info.hits >= 6
+    too_big = '{"augmentation": {}}' + " " * 70_000
+    with pytest.raises(grpc.RpcError) as e:
+        client.stub.Augment(_request(config_json=too_big), timeout=10)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "over the 65536 limit" in e.value.details()
+
+
+def test_idle_streams_do_not_starve_health(service):
+    """More idle AugmentStream calls than worker threads: health and unary Augment keep answering."""
+    import threading
+
+    from grpc_health.v1 import health_pb2_grpc
+
+    handle, client = service
+    stall = threading.Event()
+
+    def idle():
+        stall.wait(60)
+        return
+        yield  # a generator that sends nothing
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{handle.port}")
+    streams = [client.stub.AugmentStream(idle(), timeout=120) for _ in range(20)]
+    try:
+        health = health_pb2_grpc.HealthStub(channel)
+        for _ in range(3):
+            assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == \
+                health_pb2.HealthCheckResponse.SERVING
+            assert client.stub.Augment(_request(), timeout=10).HasField("sample")
+    finally:
+        stall.set()
+        for s in streams:
+            s.cancel()
+        channel.close()

@@ -12,49 +12,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from services.common.checkpoint import load_checkpoint, model_from_checkpoint
 from services.common.enhanced.fragments import generate_enhanced_samples_batch
+from services.common.enhanced.generation_settings import GenerationSettings
 from services.common.enhanced.rate import RateMeter
 from services.common.enhanced.ring_buffer import EnhancedSampleBuffer
 from services.common.errors import InvalidArgument
 from services.common.model import GPT
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class GenerationSettings:
-    min_prefix_length: int = 1
-    max_prefix_length: int = 64
-    temperature: float = 1.0
-    top_k: int | None = None
-    batch_size: int = 16  # prefixes continued per round (enhanced_generation_batch_size)
-    fragments_per_sequence: int = 1
-    target_rate: float = 0.0  # fragments/s to aim for; 0 = as fast as possible
-    pause_when_full: bool = False  # stop generating while every slot holds the current version
-    device: str = "cpu"
-    seed: int = 0
-
-    def validate(self, block_size: int) -> None:
-        if self.min_prefix_length < 1:
-            raise ValueError(f"min_prefix_length must be >= 1, got {self.min_prefix_length}")
-        if self.min_prefix_length > self.max_prefix_length:
-            raise ValueError(f"min_prefix_length ({self.min_prefix_length}) exceeds max_prefix_length "
-                             f"({self.max_prefix_length})")
-        if self.max_prefix_length > block_size:
-            raise ValueError(f"max_prefix_length ({self.max_prefix_length}) exceeds the model's block_size "
-                             f"({block_size})")
-        if self.temperature <= 0:
-            raise ValueError(f"enhanced_generation_temperature must be > 0, got {self.temperature}")
-        if self.top_k is not None and self.top_k < 1:
-            raise ValueError(f"enhanced_generation_top_k must be >= 1, got {self.top_k}")
-        if self.batch_size < 1:
-            raise ValueError(f"enhanced_generation_batch_size must be >= 1, got {self.batch_size}")
 
 
 def prepare_model(ckpt: dict, data: np.ndarray, settings: GenerationSettings, vocab_size: int | None = None,

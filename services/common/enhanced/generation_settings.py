@@ -1,0 +1,35 @@
+"""The generation worker's settings, kept free of torch: config and settings modules import them, and
+`moredata-train --help` or a config error must answer without loading torch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class GenerationSettings:
+    min_prefix_length: int = 1
+    max_prefix_length: int = 64
+    temperature: float = 1.0
+    top_k: int | None = None
+    batch_size: int = 16  # prefixes continued per round (enhanced_generation_batch_size)
+    fragments_per_sequence: int = 1
+    target_rate: float = 0.0  # fragments/s to aim for; 0 = as fast as possible
+    pause_when_full: bool = False  # stop generating while every slot holds the current version
+    device: str = "cpu"
+    seed: int = 0
+
+    def validate(self, block_size: int) -> None:
+        if self.min_prefix_length < 1:
+            raise ValueError(f"min_prefix_length must be >= 1, got {self.min_prefix_length}")
+        if self.min_prefix_length > self.max_prefix_length:
+            raise ValueError(f"min_prefix_length ({self.min_prefix_length}) exceeds max_prefix_length "
+                             f"({self.max_prefix_length})")
+        if self.max_prefix_length > block_size:
+            raise ValueError(f"max_prefix_length ({self.max_prefix_length}) exceeds the model's block_size "
+                             f"({block_size})")
+        if self.temperature <= 0:
+            raise ValueError(f"enhanced_generation_temperature must be > 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"enhanced_generation_top_k must be >= 1, got {self.top_k}")
+        if self.batch_size < 1:
+            raise ValueError(f"enhanced_generation_batch_size must be >= 1, got {self.batch_size}")

@@ -1,0 +1,72 @@
+"""Issue 11, trainer items: a user's model is never deleted to make room, the trainer's log shows the
+enhanced-data machinery, and importing the library changes nothing in the host process."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import tiny_flags
+
+from services.trainer.cli import main as train_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def trained(char_data, tmp_path):
+    out = tmp_path / "run"
+    train_main(tiny_flags(char_data, out, max_iters=10, plot=False))
+    return out, (out / "best.pt").read_bytes()
+
+
+def test_a_second_fresh_run_refuses_and_keeps_the_model(char_data, trained, capsys):
+    out, best = trained
+    with pytest.raises(SystemExit) as e:
+        train_main(tiny_flags(char_data, out, max_iters=10, plot=False))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "already holds a model" in err and "--overwrite" in err
+    assert (out / "best.pt").read_bytes() == best
+
+
+def test_a_data_dir_typo_costs_nothing(char_data, trained, capsys):
+    out, best = trained
+    with pytest.raises(SystemExit) as e:
+        train_main(tiny_flags(char_data.parent / "no_such_data", out, max_iters=10, plot=False, overwrite=True))
+    assert e.value.code == 2 and (out / "best.pt").read_bytes() == best
+
+
+def test_init_from_the_best_model_in_out_dir_loads_it(char_data, trained):
+    out, best = trained
+    train_main(tiny_flags(char_data, out, max_iters=10, plot=False, init_from=out / "best.pt"))
+    assert (out / "best.pt").is_file() and (out / "best.pt").read_bytes() != best  # replaced by a new save
+
+
+def test_overwrite_replaces_the_model_only_by_saving(char_data, trained):
+    out, best = trained
+    train_main(tiny_flags(char_data, out, max_iters=10, plot=False, overwrite=True, seed=5))
+    assert (out / "best.pt").read_bytes() != best
+
+
+def test_the_trainer_logs_the_generators_info_lines(char_data, tmp_path):
+    flags = tiny_flags(char_data, tmp_path / "run", max_iters=30, plot=False, enhanced_data_probability=0.3,
+                       min_prefix_length=4, max_prefix_length=16)
+    proc = subprocess.run([sys.executable, "-m", "services.trainer", *flags], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "generator: model version 1" in proc.stderr
+
+
+def test_importing_the_library_leaves_the_process_as_it_was(tmp_path):
+    code = f"""
+import os, sys
+os.umask(0o027)
+before = sys.getswitchinterval()
+import services.common.atomic as a, services.trainer.generator_client, services.generator.core
+assert os.umask(0o027) == 0o027, "umask changed"
+assert sys.getswitchinterval() == before, "switch interval changed"
+a.atomic_write_text({str(tmp_path / 'f.txt')!r}, "x")
+print(oct(os.stat({str(tmp_path / 'f.txt')!r}).st_mode & 0o777))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "0o640"  # 0666 under the umask, as open() would make it
