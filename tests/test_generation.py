@@ -86,11 +86,14 @@ def test_decoders_are_reused_and_do_not_keep_models_alive():
     m = GPT(GPTConfig(block_size=16, vocab_size=11, n_layer=1, n_head=1, n_embd=8)).eval()
     x = torch.zeros(2, 3, dtype=torch.long)
     generate(m, x, 4, temperature=0.0)
-    dec = generation._decoder_for(m, 2, False, False)
+    with generation._decoder_for(m, 2, False, False) as dec:
+        with generation._decoder_for(m, 2, False, False) as other:
+            assert other is not dec  # in use: a second caller gets its own cache
     generate(m, x, 4, temperature=0.0)
-    assert generation._decoder_for(m, 2, False, False) is dec  # same cache buffers, call after call
+    with generation._decoder_for(m, 2, False, False) as again:
+        assert again is dec  # same cache buffers, call after call
     ref = weakref.ref(m)
-    del m, dec
+    del m, dec, other, again
     gc.collect()
     assert ref() is None
 
@@ -100,3 +103,33 @@ def test_compiled_static_decode_step_matches(model):
     x = torch.randint(0, 65, (2, 6), generator=torch.Generator().manual_seed(9))
     ref = generate_nocache(model, x, 12, top_k=1)
     assert torch.equal(generate(model, x, 12, temperature=0.0, static=True, compile=True), ref)
+
+
+def test_concurrent_generations_equal_the_same_calls_one_at_a_time():
+    """A web server's threads generate at once with one model and one batch size (issue 11, item 13):
+    each must get what it gets alone, so no two may share a KV cache."""
+    import threading
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(block_size=32, vocab_size=50, n_layer=2, n_head=2, n_embd=32)).eval()
+    prompts = [torch.randint(0, 50, (1, 5 + i), generator=torch.Generator().manual_seed(i)) for i in range(6)]
+
+    def run(i):
+        return generate(model, prompts[i], 60, temperature=1.0, generator=torch.Generator().manual_seed(100 + i))
+
+    alone = [run(i) for i in range(6)]
+    for _ in range(3):
+        together = [None] * 6
+        barrier = threading.Barrier(6)
+
+        def worker(i):
+            barrier.wait()
+            together[i] = run(i)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for a, b in zip(alone, together):
+            assert torch.equal(a, b)

@@ -16,8 +16,11 @@ Sampling never syncs with the host: top-k masks on the device and the draw is an
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 import weakref
 from collections import OrderedDict
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -72,6 +75,7 @@ class _Decoder:
     def __init__(self, model: GPT, batch_size: int, static: bool, compile: bool):
         global _compiled_static_step
         self.cache = KVCache.for_model(model, batch_size)
+        self.busy = threading.Lock()  # held by the one generation using this cache
         self.static = static
         self.slots = torch.arange(model.config.block_size, device=model.lm_head.weight.device)  # (L,)
         self._static = _static_step
@@ -105,17 +109,32 @@ _DECODERS: "weakref.WeakKeyDictionary[GPT, OrderedDict]" = weakref.WeakKeyDictio
 _MAX_DECODERS_PER_MODEL = 4
 
 
-def _decoder_for(model: GPT, batch_size: int, static: bool, compile: bool) -> _Decoder:
-    per_model = _DECODERS.setdefault(model, OrderedDict())
+_DECODERS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _decoder_for(model: GPT, batch_size: int, static: bool, compile: bool) -> Iterator[_Decoder]:
+    """A decoder for this call alone: the shared one for this model and shape when it is free, else a
+    private one. A decoder's KV cache holds one generation's keys and values, so two generations (two
+    threads of a web server) must never share one at the same time."""
     key = (batch_size, static, compile, model.lm_head.weight.device, model.lm_head.weight.dtype,
            model.config.block_size)
-    if key in per_model:
+    with _DECODERS_LOCK:
+        per_model = _DECODERS.setdefault(model, OrderedDict())
+        dec = per_model.get(key)
+        if dec is None:
+            dec = per_model[key] = _Decoder(model, batch_size, static, compile)
+            while len(per_model) > _MAX_DECODERS_PER_MODEL:
+                per_model.popitem(last=False)
         per_model.move_to_end(key)
-        return per_model[key]
-    dec = per_model[key] = _Decoder(model, batch_size, static, compile)
-    while len(per_model) > _MAX_DECODERS_PER_MODEL:
-        per_model.popitem(last=False)
-    return dec
+    if not dec.busy.acquire(blocking=False):
+        # in use by another generation: a private cache (static and compiled steps stay with the shared one)
+        yield _Decoder(model, batch_size, static, False)
+        return
+    try:
+        yield dec
+    finally:
+        dec.busy.release()
 
 
 @torch.inference_mode()
@@ -156,9 +175,18 @@ def generate(
     else:
         out[:, : lengths.max()] = prompts.to(device)
     lens_host = lengths.copy()  # host copy of the row lengths: window sizes are known without a sync
+    with _decoder_for(model, B, static, compile and static) as dec:
+        return _generate_with(dec, model, out, lengths, lens_host, max_new_tokens, temperature, top_k,
+                              generator, refill_keep, ragged)
+
+
+def _generate_with(dec, model, out, lengths, lens_host, max_new_tokens, temperature, top_k, generator,
+                   refill_keep, ragged):
+    device = out.device
+    B = lengths.size
+    L = model.config.block_size
     lens = torch.from_numpy(lengths).to(device)
     arange_b = torch.arange(B, device=device)
-    dec = _decoder_for(model, B, static, compile and static)
 
     def start_window(limit: int):
         """Prefill all but the last of each row's last (up to) `limit` tokens; return that last token."""
