@@ -103,3 +103,30 @@ def test_sentence_split_of_a_10_mb_document_is_linear(shakespeare_text):
     assert all(not text[a.end:b.start].strip() for a, b in zip(chunks, chunks[1:]))  # only whitespace lost
     small = split(shakespeare_text[:50_000], "sentence")
     assert [c.text for c in chunks[: len(small) - 1]] == [c.text for c in small[:-1]]
+
+
+N = 1_000_000
+ADVERSARIAL = {
+    "a run of letters": "a" * N,
+    "a run of periods": "." * N,
+    "a heading with a long space run": "# a" + " " * N + "x",
+    "unclosed fences": "```\n# h\n" * (N // 8),
+    "an underline-like line": "title\n" + "=" * N + "x",
+    "headings in fences": "```\n" + "# h\n" * (N // 4) + "```\n" + "# real\nbody\n",
+}
+
+
+# a ceiling for a busy machine, not a timing: linear takes about a second here, the old quadratic
+# patterns took 37 s at 200 KB, so 15 minutes and more at 1 MB
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("case", list(ADVERSARIAL))
+@pytest.mark.parametrize("method", ["paragraph", "sentence", "semantic"])
+def test_built_in_splitters_are_linear_on_adversarial_text(case, method):
+    text = ADVERSARIAL[case]
+    chunks = split(text, method)
+    assert all(text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_semantic_headings_keep_their_titles():
+    chunks = split("# C# tips ##\nbody\n## Second #\nmore\n```\n# not a heading\n```\n", "semantic")
+    assert [c.headings for c in chunks] == [["C# tips"], ["C# tips", "Second"]]
