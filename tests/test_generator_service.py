@@ -163,6 +163,8 @@ def test_settings_errors():
 
     with pytest.raises(UserError, match="unknown setting 'bogus'"):
         parse_settings(["--bogus=1"])
+    with pytest.raises(UserError, match="unknown setting 'redis_ur' \\(did you mean 'redis_url'\\?\\)"):
+        parse_settings(["--redis_ur=redis://x"])
     with pytest.raises(UserError, match="'enhanced_buffer_size'"):
         parse_settings(["--enhanced_buffer_size=0"])
     with pytest.raises(UserError, match="min_prefix_length"):

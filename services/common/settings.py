@@ -19,6 +19,15 @@ def first_error(e: ValidationError) -> tuple[str, str, object]:
     return ".".join(str(x) for x in err["loc"]), err["msg"].removeprefix("Value error, "), err.get("input")
 
 
+def unknown_key_message(key: str, known, what: str = "setting") -> str:
+    """"unknown setting 'x' (did you mean 'y'?)": one wording, with a suggestion, for every CLI."""
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {what} '{key}'{hint}; see --help for the list"
+
+
 def service_config(env_prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=env_prefix, extra="forbid", validate_default=True, env_file=None)
 
@@ -44,7 +53,7 @@ class ServiceSettings(BaseSettings):
             if not arg.startswith("--") or not eq:
                 raise UserError(f"expected --key=value, got '{arg}'")
             if key not in cls.model_fields:
-                raise UserError(f"unknown setting '{key}'; see --help")
+                raise UserError(unknown_key_message(key, cls.model_fields))
             values[key] = value
         try:
             return cls(**values)

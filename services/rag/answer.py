@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from services.common.checkpoint import load_model
+from services.common.errors import InvalidArgument
 from services.common.generation import generate
 from services.common.tokenizers import CharTokenizer
 from services.rag.retrieval import Hit, Retriever
@@ -57,7 +58,7 @@ class RAGModel:
     def from_checkpoint(cls, store, path, device: str = "cpu", retriever: Retriever | None = None) -> "RAGModel":
         model, tok, _ = load_model(path, device)
         if tok is None:
-            raise ValueError(f"{path} carries no tokenizer; train with moredata-train, or import with one")
+            raise InvalidArgument(f"{path} carries no tokenizer; train with moredata-train, or import with one")
         return cls(store, model, tok, retriever)
 
     def encode(self, text: str) -> list[int]:
@@ -96,9 +97,9 @@ class RAGModel:
     def generate(self, query: str, top_k: int = 3, max_length: int = 200, temperature: float = 0.8,
                  mode: str = "hybrid", filters: dict | None = None, seed: int | None = None) -> RAGAnswer:
         if max_length < 1:
-            raise ValueError(f"max_length must be >= 1, got {max_length}")
+            raise InvalidArgument(f"max_length must be >= 1, got {max_length}")
         if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+            raise InvalidArgument(f"temperature must be > 0, got {temperature}")
         hits = self.retriever.search(query, k=top_k, mode=mode, filters=filters)
         prompt, sources = self.build_prompt(query, hits, max_length)
         device = self.model.lm_head.weight.device

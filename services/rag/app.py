@@ -17,22 +17,24 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.common.errors import MoredataError
 from services.rag.embedders import load_embedder
 from services.rag.retrieval import Retriever
 from services.rag.settings import RagSettings
 from services.rag.splitting import METHODS
-from services.rag.store import DocStore, NewDocument
+from services.rag.store import DocStore, NewDocument, check_doc_id
 
 SplitMethod = Literal["paragraph", "sentence", "chunk", "semantic", "regex"]
 assert set(METHODS) == set(SplitMethod.__args__)  # one list of methods
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN/1e400 are no JSON numbers
 
 
 class SplitParams(_Strict):
@@ -44,13 +46,20 @@ class SplitParams(_Strict):
     unit: Literal["char", "token"] = "char"
     pattern: str = Field("", max_length=1000, description="regex method: the separator pattern")
 
+    @model_validator(mode="after")
+    def _overlap(self):
+        if self.overlap > self.size // 2:  # more repeats every character over twice: an embedding bomb
+            raise ValueError(f"overlap ({self.overlap}) must be at most half of size ({self.size})")
+        return self
+
     def kwargs(self) -> dict:
         return self.model_dump(exclude={"method"})
 
 
 class DocumentIn(_Strict):
-    doc_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[\w.\-:/]+$",
-                               description="a new id is made when absent; an existing one is replaced")
+    doc_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[\w.\-:]+(/[\w.\-:]+)*$",
+                               description="a new id is made when absent; an existing one is replaced. "
+                               "'/'-separated segments (none '.' or '..'), so GET/DELETE /documents/{doc_id} reach it")
     text: str = Field(min_length=1)
     metadata: dict[str, Any] = Field(default_factory=dict)
     split: SplitParams = SplitParams()
@@ -122,24 +131,69 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             return await _too_large(send, self.limit)
         seen = 0
+        refused = False
 
         async def limited():
-            nonlocal seen
+            # a body without Content-Length (chunked) is counted as it arrives; over the limit, 413 goes
+            # out at once and the app sees a disconnect (raising here made FastAPI answer 400)
+            nonlocal seen, refused
             msg = await receive()
-            if msg["type"] == "http.request":
+            if msg["type"] == "http.request" and not refused:
                 seen += len(msg.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge()
+                    refused = True
+                    await _too_large(send, self.limit)
+                    return {"type": "http.disconnect"}
             return msg
 
+        async def guarded_send(message):
+            if not refused:  # after the 413 the app's own response is dropped
+                await send(message)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _too_large(send, self.limit)
+            await self.app(scope, limited, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
-class _TooLarge(Exception):
-    pass
+def _safe_error(err: dict) -> dict:
+    out = {"type": err.get("type"), "loc": list(err.get("loc", ())), "msg": err.get("msg")}
+    try:
+        json.dumps(err.get("input"), allow_nan=False).encode("utf-8")
+        out["input"] = err.get("input")
+    except (TypeError, ValueError, UnicodeEncodeError):
+        out["input"] = repr(err.get("input"))[:200].encode("utf-8", "backslashreplace").decode("utf-8")
+    return out
+
+
+def token_matches(given: str, token: str) -> bool:
+    """Constant-time comparison on UTF-8 bytes (compare_digest refuses non-ASCII str: a 500 before)."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode("utf-8"))
+
+
+class TokenGuard:
+    """ASGI middleware: with a token set, every route but /health needs `Authorization: Bearer <token>`;
+    with open_reads, reads (GET, /query, /generate, the OpenAPI docs) are open and writes still need it."""
+
+    READS = ("/query", "/generate")
+
+    def __init__(self, app, token: str, open_reads: bool = False):
+        self.app, self.expected, self.open_reads = app, b"Bearer " + token.encode("utf-8"), open_reads
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] == "/health":
+            return await self.app(scope, receive, send)
+        if self.open_reads and (scope["method"] in ("GET", "HEAD") or scope["path"] in self.READS):
+            return await self.app(scope, receive, send)
+        given = dict(scope.get("headers") or []).get(b"authorization", b"")
+        if secrets.compare_digest(given, self.expected):
+            return await self.app(scope, receive, send)
+        body = json.dumps({"detail": "missing or wrong bearer token"}).encode()
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"www-authenticate", b"Bearer")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def _too_large(send, limit: int):
@@ -217,16 +271,19 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
         return service
 
     def writer(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
-        if settings.api_token and (creds is None or not secrets.compare_digest(creds.credentials, settings.api_token)):
+        if settings.api_token and (creds is None or not token_matches(creds.credentials, settings.api_token)):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
-    @app.exception_handler(ValueError)
-    async def value_error(request: Request, exc: ValueError):
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        """422 as FastAPI shapes it, with each offending input kept only when JSON can carry it (a NaN
+        or a lone surrogate in the input made FastAPI's own handler fail with a 500)."""
+        return JSONResponse(status_code=422, content={"detail": [_safe_error(e) for e in exc.errors()]})
 
-    @app.exception_handler(KeyError)
-    async def key_error(request: Request, exc: KeyError):
-        return JSONResponse(status_code=404, content={"detail": str(exc.args[0]) if exc.args else "not found"})
+    @app.exception_handler(MoredataError)
+    async def caller_error(request: Request, exc: MoredataError):
+        """The project's errors carry their status; anything else is a bug: FastAPI logs it, answers 500."""
+        return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
 
     @app.get("/health")
     def health():
@@ -240,7 +297,7 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
     def add_documents(body: DocumentIn | DocumentsIn, svc: Service = Depends(ready)):
         docs = body.documents if isinstance(body, DocumentsIn) else [body]
         out = svc.store.add_documents([NewDocument(d.doc_id, d.text, d.split.method, d.metadata, d.split.kwargs())
-                                       for d in docs])
+                                       for d in docs], max_chunks=settings.max_chunks_per_request)
         return [Ingested(doc_id=d, chunk_ids=ids) for d, ids in out]
 
     @app.post("/documents/upload", response_model=list[Ingested], status_code=201, dependencies=[Depends(writer)])
@@ -263,15 +320,16 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
                 raise HTTPException(400, f"{f.filename}: not UTF-8 text") from None
             if not text.strip():
                 raise HTTPException(400, f"{f.filename}: empty file")
+            check_doc_id(f.filename or "")  # the file name becomes the id: it must round-trip through the URL
             docs.append(NewDocument(f.filename, text, params.method, {"filename": f.filename, **meta}, params.kwargs()))
-        out = svc.store.add_documents(docs)
+        out = svc.store.add_documents(docs, max_chunks=settings.max_chunks_per_request)
         return [Ingested(doc_id=d, chunk_ids=ids) for d, ids in out]
 
-    @app.get("/documents/{doc_id}")
+    @app.get("/documents/{doc_id:path}")
     def get_document(doc_id: str, svc: Service = Depends(ready)):
         return svc.store.document(doc_id)
 
-    @app.delete("/documents/{doc_id}", dependencies=[Depends(writer)])
+    @app.delete("/documents/{doc_id:path}", dependencies=[Depends(writer)])
     def delete_document(doc_id: str, svc: Service = Depends(ready)):
         return {"doc_id": doc_id, "deleted_chunks": svc.store.delete_document(doc_id)}
 
@@ -303,4 +361,6 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
                            sources=[SourceOut(**s.__dict__) for s in ans.sources])
 
     app.add_middleware(BodyLimit, limit=int(settings.max_body_mb * 2**20))
+    if settings.api_token:
+        app.add_middleware(TokenGuard, token=settings.api_token, open_reads=settings.open_reads)
     return app

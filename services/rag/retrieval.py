@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from services.common.errors import InvalidArgument
+
 MODES = ("dense", "bm25", "hybrid")
 
 
@@ -73,7 +75,11 @@ class Retriever:
                 index = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
                 if texts:
                     tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer(), show_progress=False)
-                    index.index(tokens, show_progress=False)
+                    # chunks with no word of two or more characters ("?") leave no vocabulary: bm25s
+                    # cannot index that (max() of nothing), and every chunk scores 0 anyway
+                    index = index if tokens.vocab else None
+                    if index is not None:
+                        index.index(tokens, show_progress=False)
                 self._bm25 = (version, index, ids)
             return self._bm25
 
@@ -82,8 +88,8 @@ class Retriever:
         import bm25s
 
         _, index, ids = self._bm25_index()
-        if len(ids) == 0:
-            return ids, np.zeros(0, dtype=np.float32)
+        if len(ids) == 0 or index is None:
+            return ids, np.zeros(len(ids), dtype=np.float32)
         q = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer(), show_progress=False,
                            return_ids=False)[0]
         vocab = index.vocab_dict
@@ -150,9 +156,9 @@ class Retriever:
     def search(self, query: str, k: int = 5, mode: str = "hybrid", filters: dict | None = None,
                query_vector: np.ndarray | None = None) -> list[Hit]:
         if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+            raise InvalidArgument(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         if not query.strip():
-            raise ValueError("query is empty")
+            raise InvalidArgument("query is empty")
         allowed = self.allowed(filters)
         depth = max(k, self.fusion_depth) if mode == "hybrid" else k
         dense = bm25 = None

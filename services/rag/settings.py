@@ -31,8 +31,12 @@ class RagSettings(ServiceSettings):
     device: str = Field("cpu", description="device of the answering model: 'cpu', 'cuda', 'cuda:N'")
     hnsw_threshold: int = Field(50_000, ge=0, description="chunks from which dense search uses a FAISS HNSW "
                                 "graph instead of the exact scan; 0: always exact")
-    api_token: str = Field("", description="bearer token required by write endpoints (POST/DELETE "
-                           "/documents); empty: no token")
+    api_token: str = Field("", description="bearer token every route but /health requires (reads too, "
+                           "unless open_reads); empty: no token")
+    open_reads: bool = Field(False, description="with a token: leave reads (GET, /query, /generate, /docs) open "
+                             "and protect only writes")
+    max_chunks_per_request: int = Field(20_000, ge=1, description="most chunks one ingest request may make "
+                                        "(each is embedded: the bound on one request's work)")
     max_body_mb: float = Field(10.0, gt=0, description="largest request body; larger ones get 413")
     max_top_k: int = Field(100, ge=1, description="largest top_k a query may ask")
     max_new_tokens: int = Field(1024, ge=1, description="largest max_length POST /generate accepts")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import regex as re_timeout  # the `regex` package: like `re`, plus a timeout per call
 
+from services.common.errors import InvalidArgument
+
 METHODS = ("paragraph", "sentence", "chunk", "semantic", "regex")
 REGEX_TIMEOUT_S = 1.0
 
@@ -99,9 +101,9 @@ def split_fixed(text: str, size: int, overlap: int = 0, unit: str = "char") -> l
     """Windows of `size` characters (unit "char") or whitespace tokens (unit "token"), each starting
     `size - overlap` after the last."""
     if size < 1 or not 0 <= overlap < size:
-        raise ValueError(f"chunk needs size >= 1 and 0 <= overlap < size, got size={size}, overlap={overlap}")
+        raise InvalidArgument(f"chunk needs size >= 1 and 0 <= overlap < size, got size={size}, overlap={overlap}")
     if unit not in ("char", "token"):
-        raise ValueError(f"chunk unit must be 'char' or 'token', got {unit!r}")
+        raise InvalidArgument(f"chunk unit must be 'char' or 'token', got {unit!r}")
     step = size - overlap
     if unit == "char":
         spans = [(a, min(a + size, len(text))) for a in range(0, max(len(text) - overlap, 1), step)]
@@ -176,17 +178,17 @@ def split_regex(text: str, pattern: str) -> list[Chunk]:
     span counts). A pattern that does not compile, matches the empty string, or runs past the timeout
     is a ValueError naming the problem."""
     if not pattern:
-        raise ValueError("regex split needs a non-empty pattern")
+        raise InvalidArgument("regex split needs a non-empty pattern")
     try:
         compiled = re_timeout.compile(pattern)
     except re_timeout.error as e:
-        raise ValueError(f"invalid regex {pattern!r}: {e}") from None
+        raise InvalidArgument(f"invalid regex {pattern!r}: {e}") from None
     if compiled.fullmatch(""):
-        raise ValueError(f"regex {pattern!r} matches the empty string: it cannot separate chunks")
+        raise InvalidArgument(f"regex {pattern!r} matches the empty string: it cannot separate chunks")
     try:
         seps = [m.span() for m in compiled.finditer(text, timeout=REGEX_TIMEOUT_S)]
     except TimeoutError:
-        raise ValueError(f"regex {pattern!r} took over {REGEX_TIMEOUT_S:g} s on this text "
+        raise InvalidArgument(f"regex {pattern!r} took over {REGEX_TIMEOUT_S:g} s on this text "
                          f"(catastrophic backtracking?)") from None
     return _spans_to_chunks(text, _between(text, seps))
 
@@ -229,9 +231,9 @@ def _merge_small(text: str, chunks: list[Chunk], min_length: int, max_length: in
 def split(text: str, method: str = "paragraph", *, min_length: int = 0, max_length: int | None = None,
           size: int = 1000, overlap: int = 0, unit: str = "char", pattern: str = "") -> list[Chunk]:
     if method not in METHODS:
-        raise ValueError(f"unknown split method {method!r}; use one of {', '.join(METHODS)}")
+        raise InvalidArgument(f"unknown split method {method!r}; use one of {', '.join(METHODS)}")
     if min_length < 0 or (max_length is not None and (max_length < 1 or max_length < min_length)):
-        raise ValueError(f"need 0 <= min_length <= max_length, got {min_length}, {max_length}")
+        raise InvalidArgument(f"need 0 <= min_length <= max_length, got {min_length}, {max_length}")
     if method == "paragraph":
         chunks = split_paragraphs(text)
     elif method == "sentence":

@@ -19,6 +19,8 @@ Deleting a document removes its rows; its vectors stay in their segment, unrefer
 from __future__ import annotations
 
 import json
+import math
+import re
 import sqlite3
 import threading
 import time
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from services.common.atomic import atomic_write_with
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.rag.splitting import split
 
 SCHEMA = """
@@ -65,6 +68,62 @@ class NewDocument:
     split_params: dict = field(default_factory=dict)  # min_length, max_length, size, overlap, unit, pattern
 
 
+_DOC_ID = re.compile(r"[\w.\-:]+(/[\w.\-:]+)*")
+MAX_METADATA_DEPTH = 16
+MAX_METADATA_CHARS = 64 * 1024
+
+
+def check_doc_id(doc_id: str) -> None:
+    """Ids round-trip through URLs (GET/DELETE /documents/{doc_id}): path-like segments of letters,
+    digits and `_.-:`, none of them `.` or `..` (which clients resolve away), at most 200 characters."""
+    if not (1 <= len(doc_id) <= 200) or not _DOC_ID.fullmatch(doc_id) or any(
+            seg in (".", "..") for seg in doc_id.split("/")):
+        raise InvalidArgument(f"doc_id {doc_id[:80]!r} must be 1-200 characters of letters, digits and _.-: in "
+                              f"'/'-separated segments, none of them '.' or '..'")
+
+
+def check_text(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidArgument(f"{what} text holds a lone surrogate at {e.start}: not valid Unicode") from None
+
+
+def check_metadata(meta) -> None:
+    """JSON that SQLite's json functions and every later reader accept: an object of finite numbers,
+    64-bit integers, valid Unicode strings, booleans, null, lists and objects, at most
+    MAX_METADATA_DEPTH deep and MAX_METADATA_CHARS long. Walked with a stack, not recursion."""
+    if not isinstance(meta, dict):
+        raise InvalidArgument("metadata must be a JSON object")
+    stack = [(meta, 1, "metadata")]
+    while stack:
+        value, depth, where = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise InvalidArgument(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels at {where[:80]}")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise InvalidArgument(f"metadata keys must be strings at {where[:80]}")
+                check_text(k, f"metadata key at {where[:80]}")
+                stack.append((v, depth + 1, f"{where}.{k}"))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1, f"{where}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, str):
+            check_text(value, f"metadata value {where[:80]}")
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            if not -2**63 <= value < 2**63:
+                raise InvalidArgument(f"metadata value {where[:80]} is beyond a 64-bit integer")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidArgument(f"metadata value {where[:80]} is {value}: JSON has no NaN or infinity")
+        else:
+            raise InvalidArgument(f"metadata value {where[:80]} is not JSON")
+    if len(json.dumps(meta)) > MAX_METADATA_CHARS:
+        raise InvalidArgument(f"metadata is over {MAX_METADATA_CHARS} characters as JSON")
+
+
 class DocStore:
     def __init__(self, root: str | Path, embedder, split_defaults: dict | None = None):
         self.root = Path(root)
@@ -87,7 +146,7 @@ class DocStore:
         if not row:
             self.db.executemany("INSERT INTO meta VALUES (?, ?)", list(mine.items()))
         elif row != mine:
-            raise ValueError(f"store {self.root} was built with embedder {row.get('embedder')} ({row.get('dim')}-d), "
+            raise FailedPrecondition(f"store {self.root} was built with embedder {row.get('embedder')} ({row.get('dim')}-d), "
                              f"not {mine['embedder']} ({mine['dim']}-d): use another store folder or re-ingest")
 
     def _load(self) -> None:
@@ -117,21 +176,31 @@ class DocStore:
         An existing doc_id is replaced (in the same transaction)."""
         return self.add_documents([NewDocument(doc_id, text, split_method, metadata or {}, split_params)])[0]
 
-    def add_documents(self, docs: list["NewDocument"]) -> list[tuple[str, list[int]]]:
+    def add_documents(self, docs: list["NewDocument"], max_chunks: int | None = None) -> list[tuple[str, list[int]]]:
         """Several documents in one embedding batch, one vector segment and one transaction: all of
-        them land or none does. Returns (doc_id, chunk ids) per document, in order."""
+        them land or none does. Returns (doc_id, chunk ids) per document, in order. Everything is
+        checked (ids, text, metadata, the chunk count against `max_chunks`) before anything is embedded."""
         planned = []  # (doc, doc_id, chunks, params)
+        total = 0
         for d in docs:
+            if d.doc_id is not None:
+                check_doc_id(d.doc_id)
+            check_text(d.text, f"document {d.doc_id or ''}".rstrip())
+            check_metadata(d.metadata)
             if not d.text.strip():
-                raise ValueError(f"document {d.doc_id or ''} text is empty".replace("  ", " "))
+                raise InvalidArgument(f"document {d.doc_id or ''} text is empty".replace("  ", " "))
             params = {**self.split_defaults, **d.split_params}
             chunks = split(d.text, d.split_method, **params)
             if not chunks:
-                raise ValueError("the split produced no chunks")
+                raise InvalidArgument("the split produced no chunks")
+            total += len(chunks)
+            if max_chunks is not None and total > max_chunks:
+                raise InvalidArgument(f"the split makes over {max_chunks} chunks in one request (max_chunks_per_request):"
+                                      f" use larger chunks, less overlap, or several requests")
             planned.append((d, d.doc_id or uuid.uuid4().hex, chunks, params))
         ids_seen = [p[1] for p in planned]
         if len(set(ids_seen)) != len(ids_seen):
-            raise ValueError("the same doc_id appears twice in one request")
+            raise InvalidArgument("the same doc_id appears twice in one request")
         texts = [c.text for _, _, chunks, _ in planned for c in chunks]
         vecs = self.embedder.embed(texts)  # the slow part, batched, outside the lock
         seg = f"{int(time.time() * 1000):013d}-{uuid.uuid4().hex[:8]}"
@@ -176,7 +245,7 @@ class DocStore:
             gone = cur.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
             cur.execute("COMMIT")
             if gone == 0:
-                raise KeyError(f"no document {doc_id!r}")
+                raise NotFound(f"no document {doc_id!r}")
             self._replace_in_memory(old, np.zeros(0, dtype=np.int64), np.zeros((0, self.embedder.dim), np.float32))
         return len(old)
 
@@ -202,7 +271,7 @@ class DocStore:
         clauses, args = [], []
         for key, value in filters.items():
             if not isinstance(key, str) or not key or not key.replace("_", "").replace("-", "").isalnum():
-                raise ValueError(f"filter key {key!r} must be letters, digits, '_' or '-'")
+                raise InvalidArgument(f"filter key {key!r} must be letters, digits, '_' or '-'")
             clauses.append("json_extract(d.metadata, ?) = json_extract(?, '$')")
             args += [f'$."{key}"', json.dumps(value)]
         with self._lock:
@@ -231,7 +300,7 @@ class DocStore:
             row = self.db.execute("SELECT doc_id, text, metadata, split, created FROM documents WHERE doc_id = ?",
                                   (doc_id,)).fetchone()
             if row is None:
-                raise KeyError(f"no document {doc_id!r}")
+                raise NotFound(f"no document {doc_id!r}")
             ids = [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY seq",
                                                  (doc_id,))]
         return {"doc_id": row[0], "text": row[1], "metadata": json.loads(row[2]), "split": json.loads(row[3]),

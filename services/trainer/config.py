@@ -10,7 +10,6 @@ where a comment says otherwise. An unknown key or a value of the wrong type fail
 """
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from pathlib import Path
@@ -20,7 +19,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from services.common.cli_errors import UserError
 from services.common.enhanced.settings import EnhancedGenerationKeys
-from services.common.settings import ServiceSettings, first_error, service_config
+from services.common.settings import ServiceSettings, first_error, service_config, unknown_key_message
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -125,9 +124,7 @@ def resolve_config_path(name: str) -> Path:
 
 
 def _unknown_key(key: str) -> UserError:
-    close = difflib.get_close_matches(key, FIELDS, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return UserError(f"unknown config key '{key}'{hint}; see --help for the list")
+    return UserError(unknown_key_message(key, FIELDS, "config key"))
 
 
 def read_config_file(path: Path) -> dict:

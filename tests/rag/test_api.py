@@ -118,7 +118,8 @@ def test_concurrent_ingests_and_queries(api):
     ("/documents", {"text": "x", "split": {"method": "words"}}, 422, "method"),
     ("/documents", {"text": "x", "split": {"method": "regex", "pattern": "("}}, 400, "invalid regex"),
     ("/documents", {"text": "a" * 60 + "b", "split": {"method": "regex", "pattern": "(a|aa)+$"}}, 400, "catastrophic"),
-    ("/documents", {"text": "x", "split": {"method": "chunk", "size": 10, "overlap": 10}}, 400, "overlap"),
+    ("/documents", {"text": "x", "split": {"method": "chunk", "size": 10, "overlap": 10}}, 422, "overlap"),
+    ("/documents", {"text": "x", "split": {"method": "chunk", "size": 1000, "overlap": 999}}, 422, "overlap"),
     ("/documents", {"text": "x", "bogus": 1}, 422, "bogus"),
     ("/query", {"query": "x", "top_k": 0}, 422, "top_k"),
     ("/query", {"query": "x", "top_k": 101}, 422, "top_k must be <= 100"),
@@ -147,15 +148,28 @@ def test_oversized_body_and_bad_uploads(store_dir):
         c.delete("/documents/ok.md")
 
 
-def test_bearer_token_guards_writes(store_dir):
+def test_bearer_token_guards_every_route_but_health(store_dir):
+    ok = {"Authorization": "Bearer s3cret"}
     with _client(store_dir, api_token="s3cret") as c:
         assert c.post("/documents", json={"text": "x"}).status_code == 401
         assert c.post("/documents", json={"text": "x"}, headers={"Authorization": "Bearer wrong"}).status_code == 401
-        r = c.post("/documents", json={"doc_id": "tok", "text": "guarded"}, headers={"Authorization": "Bearer s3cret"})
+        r = c.post("/documents", json={"doc_id": "tok", "text": "guarded"}, headers=ok)
         assert r.status_code == 201
-        assert c.post("/query", json={"query": "guarded"}).status_code == 200  # reads stay open
+        for method, path, body in [("GET", "/documents/tok", None), ("POST", "/query", {"query": "guarded"}),
+                                   ("POST", "/generate", {"query": "guarded"}), ("GET", "/docs", None),
+                                   ("GET", "/openapi.json", None)]:
+            assert c.request(method, path, json=body).status_code == 401, path  # reads need it too
+        assert c.post("/query", json={"query": "guarded"}, headers=ok).status_code == 200
+        assert c.get("/health").status_code == 200
+        # a non-ASCII header is a wrong token, not a 500
+        assert c.delete("/documents/tok", headers={"Authorization": "Bearer s\xe9cret".encode("latin-1")}
+                        ).status_code == 401
         assert c.delete("/documents/tok").status_code == 401
-        assert c.delete("/documents/tok", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert c.delete("/documents/tok", headers=ok).status_code == 200
+    with _client(store_dir, api_token="s3cret", open_reads=True) as c:
+        assert c.post("/query", json={"query": "guarded"}).status_code == 200  # opened on purpose
+        assert c.get("/openapi.json").status_code == 200
+        assert c.post("/documents", json={"text": "x"}).status_code == 401
 
 
 def test_generate_without_a_model_is_503(store_dir):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, wait_until
 
+from services.common.errors import FailedPrecondition, NotFound
 from services.rag.embedders import HashingEmbedder
 from services.rag.retrieval import Retriever
 from services.rag.store import DocStore, NewDocument
@@ -36,7 +37,7 @@ def test_persists_across_a_restart_and_deletes(tmp_path):
     assert got[0].metadata == {"source": "README.md"} and s.document("readme")["chunk_ids"] == ids
     assert s.delete_document("readme") == len(ids)
     assert s.count() == len(aug_ids) and not set(ids) & set(s.snapshot()[0].tolist())
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         s.delete_document("readme")
     s.close()
     assert _store(tmp_path).count() == len(aug_ids)
@@ -52,7 +53,7 @@ def test_replacing_a_document_and_batches(tmp_path):
     with pytest.raises(ValueError, match="empty"):
         s.add_documents([NewDocument("c", "fine"), NewDocument("e", "   ")])
     assert s.count() == 3  # all or nothing
-    with pytest.raises(ValueError, match="embedder"):
+    with pytest.raises(FailedPrecondition, match="embedder"):
         DocStore(tmp_path, HashingEmbedder(128))  # the store knows which embedder made its vectors
 
 
@@ -84,7 +85,7 @@ def test_a_killed_ingest_leaves_a_loadable_store(tmp_path):
     (tmp_path / "vectors" / "9999999999999-deadbeef.npy").write_bytes(b"half a segment")  # an orphan
     s = _store(tmp_path)
     assert s.count() == 1 and s.document("kept")["chunk_ids"]
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFound):
         s.document("lost")
     assert not (tmp_path / "vectors" / "9999999999999-deadbeef.npy").exists()
     s.add_document("after", "the store takes new documents after the crash.")

@@ -1,0 +1,91 @@
+"""Issue 11, item 14: one bad request must not break the RAG API for everyone (the real app, a real
+on-disk store; the hashing embedder, since none of this is about embedding quality)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.rag.app import create_app
+from services.rag.settings import RagSettings
+
+
+@pytest.fixture
+def client(tmp_path):
+    def make(**over):
+        return TestClient(create_app(RagSettings(store_dir=str(tmp_path / "store"), embedder="hashing", **over)))
+
+    with make() as c:
+        assert c.post("/documents", json={"doc_id": "base", "text": "Redis holds the ring buffer.",
+                                          "metadata": {"team": "ml"}}).status_code == 201
+        c.make = make
+        yield c
+
+
+def _raw(c, path, text):
+    return c.post(path, content=text.encode(), headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("value", ["NaN", "1e400", "-Infinity"])
+def test_non_finite_metadata_is_refused_and_filters_keep_working(client, value):
+    r = _raw(client, "/documents", '{"doc_id": "bad", "text": "hello world", "metadata": {"v": %s}}' % value)
+    assert r.status_code in (400, 422) and "v" in r.text, r.text
+    r = client.post("/documents/upload", files=[("files", ("up.md", b"hello upload", "text/plain"))],
+                    data={"metadata": '{"v": %s}' % value})
+    assert r.status_code in (400, 422), r.text
+    r = client.post("/query", json={"query": "ring buffer", "filters": {"team": "ml"}})
+    assert r.status_code == 200 and [h["doc_id"] for h in r.json()] == ["base"]
+    assert client.get("/documents/bad").status_code == 404
+    r = _raw(client, "/query", '{"query": "ring", "filters": {"team": %s}}' % value)
+    assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize("meta", [{"v": "\udfff"}, {"\udfff": 1}, json.loads('{"a": ' * 400 + "1" + "}" * 400)])
+def test_metadata_that_would_break_later_reads_is_refused(client, meta):
+    r = _raw(client, "/documents", json.dumps({"doc_id": "m", "text": "ring buffer text", "metadata": meta}))
+    assert r.status_code == 400, r.text
+    assert client.post("/query", json={"query": "ring buffer"}).status_code == 200
+    assert client.get("/documents/base").status_code == 200
+
+
+def test_a_store_of_wordless_chunks_still_answers_every_mode(tmp_path):
+    with TestClient(create_app(RagSettings(store_dir=str(tmp_path / "s"), embedder="hashing"))) as c:
+        assert c.post("/documents", json={"doc_id": "q", "text": "?"}).status_code == 201
+        for mode in ("bm25", "hybrid", "dense"):
+            r = c.post("/query", json={"query": "anything at all", "mode": mode})
+            assert r.status_code == 200, (mode, r.text)
+
+
+def test_chunks_per_request_are_bounded(tmp_path):
+    with TestClient(create_app(RagSettings(store_dir=str(tmp_path / "s"), embedder="hashing",
+                                           max_chunks_per_request=50))) as c:
+        r = c.post("/documents", json={"text": "word " * 1000, "split": {"method": "chunk", "size": 20}})
+        assert r.status_code == 400 and "max_chunks_per_request" in r.text
+        assert c.get("/health").json()["chunks"] == 0  # nothing was embedded or stored
+
+
+def test_ids_round_trip_through_the_url_or_are_refused(client):
+    assert client.post("/documents", json={"doc_id": "notes/a.md", "text": "nested id"}).status_code == 201
+    assert client.get("/documents/notes/a.md").json()["doc_id"] == "notes/a.md"
+    assert client.get("/documents/notes%2Fa.md").status_code == 200
+    assert client.delete("/documents/notes/a.md").json()["deleted_chunks"] == 1
+    for bad in ("../../etc/passwd", "a/../b", "/abs", "a//b"):
+        r = client.post("/documents", json={"doc_id": bad, "text": "x"})
+        assert r.status_code in (400, 422), bad
+    r = client.post("/documents/upload", files=[("files", ("../../etc/passwd", b"root:x:0:0", "text/plain"))])
+    assert r.status_code == 400 and "doc_id" in r.text
+
+
+def test_a_chunked_body_over_the_limit_is_413(tmp_path):
+    with TestClient(create_app(RagSettings(store_dir=str(tmp_path / "s"), embedder="hashing",
+                                           max_body_mb=1))) as c:
+        def body():
+            yield b'{"text": "'
+            for _ in range(50):
+                yield b"x" * 2**20
+            yield b'"}'
+
+        r = c.post("/documents", content=body(), headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "limit" in r.json()["detail"]
+        assert c.get("/health").status_code == 200
