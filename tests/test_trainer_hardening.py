@@ -1,5 +1,6 @@
 """Issue 11, trainer items: a user's model is never deleted to make room, the trainer's log shows the
 enhanced-data machinery, and importing the library changes nothing in the host process."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,57 @@ print(oct(os.stat({str(tmp_path / 'f.txt')!r}).st_mode & 0o777))
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "0o640"  # 0666 under the umask, as open() would make it
+
+
+def _children(pid: int) -> list[int]:
+    """Direct child processes of pid (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _rank_of(pid: int) -> int | None:
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    ranks = [e.split(b"=", 1)[1] for e in env if e.startswith(b"RANK=")]
+    return int(ranks[0]) if ranks else None
+
+
+def test_ddp_sigterm_on_one_rank_stops_every_rank(char_data, tmp_path):
+    """Issue 11, item 18: a signal that reaches only rank 1 used to stop rank 1 alone, leaving rank 0
+    blocked in its next all-reduce until the process-group timeout. Now the ranks agree and all save."""
+    import signal
+    import time
+
+    flags = tiny_flags(char_data, tmp_path, max_iters=100000, lr_decay_iters=100000, eval_interval=1000,
+                       backend="gloo", plot=False, gradient_accumulation_steps=2)
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                             "-m", "services.trainer", *flags], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        metrics = tmp_path / "metrics.jsonl"
+        deadline = time.time() + 180  # a ceiling for a busy machine; the wait is on logged iterations
+        while time.time() < deadline and proc.poll() is None and not (
+                metrics.is_file() and metrics.read_text().count('"train"') >= 20):
+            time.sleep(0.2)
+        assert proc.poll() is None and metrics.is_file(), "training did not start"
+        rank1 = [p for p in _children(proc.pid) if _rank_of(p) == 1]
+        assert len(rank1) == 1, _children(proc.pid)
+        os.kill(rank1[0], signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert "saved" in out and "continue with --init_from=resume" in out
+    from services.common.checkpoint import load_checkpoint
+
+    assert load_checkpoint(tmp_path / "ckpt.pt")["iter_num"] >= 20

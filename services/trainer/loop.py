@@ -411,7 +411,7 @@ class Trainer:
             if self.iter_num % cfg.log_interval == 0 and self.master:
                 # loss.item() syncs with the device: only at log_interval
                 lossf = loss.item() * self.gradient_accumulation_steps
-                if local_iter_num >= 5:  # let the training loop settle a bit
+                if local_iter_num >= 5 and self.device_type == "cuda":  # MFU means nothing on a CPU
                     mfu = raw_model.estimate_mfu(cfg.batch_size * self.gradient_accumulation_steps, dt)
                     running_mfu = mfu if running_mfu == -1.0 else 0.9 * running_mfu + 0.1 * mfu
                 row = {"type": "train", "iter": self.iter_num, "loss": lossf, "lr": lr, "ms": dt * 1000,
@@ -437,7 +437,7 @@ class Trainer:
             local_iter_num += 1
             if self.iter_num > cfg.max_iters:
                 break
-            if self._interrupt is not None:
+            if self._stop_requested():
                 interrupted = self.iter_num
                 if self.master:  # keep the work: ckpt.pt becomes this point, best.pt stays the best
                     save_checkpoint(self.out_dir / "ckpt.pt", self.checkpoint(evaluated=False))
@@ -451,6 +451,21 @@ class Trainer:
         summary = self._finish(metrics, start_iter, stopped_at, dts, time.time() - t_start)
         summary.interrupted_at_iter = interrupted
         return summary
+
+    def _stop_requested(self) -> bool:
+        """Whether SIGINT/SIGTERM reached this process or, under DDP, any rank: one all-reduce (MAX) of a
+        flag per iteration, so every rank leaves the loop at the same iteration. A rank stopping on its
+        own flag would leave the others blocked in their next gradient all-reduce until the timeout."""
+        local = self._interrupt is not None
+        if not self.ddp:
+            return local
+        import torch.distributed as dist
+
+        flag = torch.tensor([int(local)], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        if flag.item() and not local:
+            self._interrupt = "SIGTERM on another rank"
+        return bool(flag.item())
 
     def _catch_stop_signals(self):
         """SIGINT/SIGTERM (Ctrl-C, docker stop) finish the current iteration, save, and end cleanly."""
