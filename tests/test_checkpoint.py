@@ -112,27 +112,39 @@ def test_reader_never_sees_a_partial_file(tmp_path):
 
 
 WRITER = """
-import sys, torch
+import io, sys, torch
 sys.path.insert(0, sys.argv[2])
+from services.common.atomic import atomic_write_with
 from services.common.checkpoint import save_checkpoint
-print("ready", flush=True)
-i = 1
-while True:  # rewrites forever until killed
-    save_checkpoint(sys.argv[1], {"model": {"w": torch.full((1 << 22,), float(i))}, "model_args": {}, "iter_num": i})
-    i += 1
+save_checkpoint(sys.argv[1], {"model": {"w": torch.full((1 << 20,), 1.0)}, "model_args": {}, "iter_num": 1})
+
+
+def half_then_wait(f):  # the second write: half the bytes on disk, then it waits to be killed
+    buf = io.BytesIO()
+    torch.save({"model": {"w": torch.full((1 << 20,), 2.0)}, "model_args": {}, "iter_num": 2}, buf)
+    data = buf.getvalue()
+    f.write(data[: len(data) // 2])
+    f.flush()
+    print("mid-write", flush=True)
+    sys.stdin.read()
+
+
+atomic_write_with(sys.argv[1], half_then_wait)
 """
 
 
 def test_killed_writer_leaves_a_loadable_file(tmp_path):
+    """The writer is killed while it is certainly mid-write (it says so, then waits): the file is the
+    previous complete checkpoint."""
     from conftest import ROOT
 
     path = tmp_path / "ckpt.pt"
-    save_checkpoint(path, _big_ckpt(0.0))
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(ROOT)], stdout=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == b"ready"
-    time.sleep(1.5)  # several writes in, very likely mid-write
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(ROOT)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"mid-write"
+    assert [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the half-written temp file exists
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     c = torch.load(path, weights_only=True)
     w = c["model"]["w"]
-    assert bool((w == w[0]).all()) and int(w[0]) == c["iter_num"]
+    assert c["iter_num"] == 1 and bool((w == 1.0).all())
