@@ -220,10 +220,11 @@ def test_concurrent_uploads_never_mix(generator, ckpt_dir):
             assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.details()
             return False
 
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        for _ in range(6):
-            ok_good, ok_garbage = pool.submit(upload, data), pool.submit(upload, garbage)
-            assert ok_good.result() is True and ok_garbage.result() is False
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        for _ in range(4):  # several good ones at once too: each keeps its own file until it is loaded
+            goods = [pool.submit(upload, data) for _ in range(3)]
+            bads = [pool.submit(upload, garbage) for _ in range(3)]
+            assert [f.result() for f in goods] == [True] * 3 and [f.result() for f in bads] == [False] * 3
     assert len(list((ckpt_dir / "uploads").glob("upload-*.pt"))) == 1
 
 
@@ -342,3 +343,28 @@ def test_no_empty_batches_and_prompt_recovery_after_a_redis_restart(generator, r
     assert list(stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=4, max_batches=3),
                                    timeout=30)) == []
     np.testing.assert_equal(core.buffer.size(), 0)
+
+
+def test_an_upload_still_loading_keeps_its_file_when_another_finishes(generator, ckpt_dir):
+    """Found by bench/adversarial.py: a finished upload cleaned up every older upload file, including
+    one whose load had not read it yet (2 of 6 concurrent good uploads failed with INTERNAL)."""
+    import time
+
+    handle, core, stub, channel = generator()
+    data = (ckpt_dir / "run" / "best.pt").read_bytes()
+    real_load, calls = core.load, []
+
+    def slow_first_load(path, *a, **kw):
+        calls.append(path)
+        if len(calls) == 1:
+            time.sleep(2.0)  # the first upload waits before reading its file; the second one finishes
+        return real_load(path, *a, **kw)
+
+    core.load = slow_first_load
+    chunks = lambda: iter([generator_pb2.CheckpointChunk(data=data, total_size=len(data))])  # noqa: E731
+    first = stub.UploadModel.future(chunks(), timeout=60)
+    assert wait_until(lambda: len(calls) == 1, 30)
+    assert stub.UploadModel(chunks(), timeout=60).model.model_version == 1
+    assert first.result(timeout=60).model.model_version == 2
+    kept = list((ckpt_dir / "uploads").glob("upload-*.pt"))
+    assert kept == [calls[0]]  # the served model's own file, and nothing else

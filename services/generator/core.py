@@ -48,6 +48,7 @@ class GeneratorCore:
         self.worker: EnhancedSampleGenerator | None = None
         self._lock = threading.Lock()
         self._served = RateMeter()  # fragments per served batch
+        self._upload_path: Path | None = None  # the uploaded file of the served model, if it came that way
         self.tokenizer = self._data_tokenizer()
         self.not_ready_reason = "no model loaded yet: send UpdateModel"
         self.pending: Path | None = self.resolve(settings.checkpoint) if settings.checkpoint else None
@@ -99,7 +100,7 @@ class GeneratorCore:
                                   f"tokenizer differs from the served data's ({self.s.data_dir}/tokenizer.json): "
                                   f"it was trained on other data")
 
-    def load(self, path: Path) -> int:
+    def load(self, path: Path, uploaded: bool = False) -> int:
         """Loads (or reloads) the model; the first load creates the ring and starts the worker.
 
         The model is read, checked (sizes against its weights and max_model_mb, vocabulary and
@@ -129,6 +130,10 @@ class GeneratorCore:
                                           f"{self.buffer.fragment_len - 1}; start a generator with another ring_prefix")
                 self.worker.update_model(str(path), ckpt, model)
             self.pending = None
+            if uploaded:  # the served model is in memory: of the uploaded files only its own is kept
+                old, self._upload_path = self._upload_path, path
+                if old is not None and old != path:
+                    old.unlink(missing_ok=True)
             return self.worker.model_version
 
     # --- serving ----------------------------------------------------------------------------------

@@ -74,21 +74,12 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
                     raise InvalidArgument(f"checkpoint stream ended after {total} of {expected} bytes")
                 if total == 0:
                     raise InvalidArgument("checkpoint stream is empty")
-            self.core.load(path)
+            self.core.load(path, uploaded=True)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             raise
-        self._keep_only(path)
         return generator_pb2.UpdateModelResponse(model=self._model_info())
-
-    @staticmethod
-    def _keep_only(current) -> None:
-        """The served model is in memory; of the uploaded files only the newest loaded one is kept."""
-        for old in current.parent.glob("upload-*.pt"):
-            if old != current and old.stat().st_mtime <= current.stat().st_mtime:
-                with contextlib.suppress(FileNotFoundError):
-                    old.unlink()
 
     def GetStatus(self, request, context):
         core = self.core
