@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import tiny_flags
 
 from services.trainer.cli import main as train_main
@@ -125,3 +126,44 @@ def test_ddp_sigterm_on_one_rank_stops_every_rank(char_data, tmp_path):
     from services.common.checkpoint import load_checkpoint
 
     assert load_checkpoint(tmp_path / "ckpt.pt")["iter_num"] >= 20
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch pwned",))
+
+
+def test_sample_cli_says_what_a_file_is_and_reads_nanogpt_meta(trained, tmp_path, capsys, monkeypatch):
+    import pickle
+
+    from services.common.checkpoint import load_checkpoint
+    from services.trainer import sample
+
+    out, _ = trained
+    notes = tmp_path / "notes.pt"
+    notes.write_text("these are my notes, not a model\n")
+    for argv, words, absent in ([["--ckpt", str(notes)], "is not a PyTorch checkpoint", "weights_only"],
+                                [["--ckpt", str(tmp_path)], "is a directory", "not found"]):
+        with pytest.raises(SystemExit) as e:
+            sample.main(argv)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and words in err and absent not in err, err
+    # a nanoGPT run: out/ckpt.pt without a tokenizer, data/<dataset>/meta.pkl beside the repo
+    ckpt = load_checkpoint(out / "best.pt")
+    nano = tmp_path / "nanoGPT"
+    (nano / "out").mkdir(parents=True)
+    (nano / "data" / "shakespeare_char").mkdir(parents=True)
+    bare = {k: v for k, v in ckpt.items() if k != "tokenizer"}
+    torch.save({**bare, "config": {"dataset": "shakespeare_char"}}, nano / "out" / "ckpt.pt")
+    chars = ckpt["tokenizer"]["chars"]
+    meta = {"vocab_size": len(chars), "itos": dict(enumerate(chars)), "stoi": {c: i for i, c in enumerate(chars)}}
+    (nano / "data" / "shakespeare_char" / "meta.pkl").write_bytes(pickle.dumps(meta))
+    sample.main(["--ckpt", str(nano / "out" / "ckpt.pt"), "--start", "KING", "--max_new_tokens", "5"])
+    assert capsys.readouterr().out.startswith("KING")
+    # a meta.pkl that asks to run code is refused, and nothing runs
+    monkeypatch.chdir(tmp_path)
+    (nano / "data" / "shakespeare_char" / "meta.pkl").write_bytes(pickle.dumps({"itos": _Evil()}))
+    with pytest.raises(SystemExit) as e:
+        sample.main(["--ckpt", str(nano / "out" / "ckpt.pt"), "--max_new_tokens", "5"])
+    assert e.value.code == 2 and "not a nanoGPT char-level meta.pkl" in capsys.readouterr().err
+    assert not (tmp_path / "pwned").exists()

@@ -1,12 +1,14 @@
 """moredata-sample: text from a trained checkpoint, with the KV-cache generator.
 
     moredata-sample --ckpt runs/shakespeare_char_cpu/best.pt --start "ROMEO:" --num_samples 2
+    moredata-sample --ckpt nanogpt/out/ckpt.pt     # a nanoGPT char model: its data/<dataset>/meta.pkl is read
     moredata-sample --ckpt nanogpt/out/ckpt.pt --tokenizer data/shakespeare_char/tokenizer.json
 """
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from services.common.checkpoint import load_model
 from services.common.cli_errors import UserError, exit_on_user_error
 from services.common.errors import MoredataError
 from services.common.generation import generate
-from services.common.tokenizers import tokenizer_from_dict
+from services.common.tokenizers import CharTokenizer, tokenizer_from_dict
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +37,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    """Admits only what pickle builds without globals (dicts, lists, strings, numbers): nanoGPT's
+    meta.pkl is {'vocab_size': int, 'itos': {int: str}, 'stoi': {str: int}}. Any class or function is
+    refused, so a crafted file cannot run code."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"meta.pkl may hold only plain values, not {module}.{name}")
+
+
+def meta_pkl_candidates(ckpt_path: Path, config: dict) -> list[Path]:
+    """Where nanoGPT keeps meta.pkl for a checkpoint: beside it, or data/<dataset>/ of its repo or of here."""
+    out = [ckpt_path.parent / "meta.pkl"]
+    dataset = config.get("dataset")
+    if isinstance(dataset, str) and dataset and "/" not in dataset and dataset not in (".", ".."):
+        out += [ckpt_path.resolve().parent.parent / "data" / dataset / "meta.pkl", Path("data") / dataset / "meta.pkl"]
+    return out
+
+
+def nanogpt_meta_tokenizer(ckpt_path: Path, config: dict):
+    """The char tokenizer of a nanoGPT char-level checkpoint, from its meta.pkl; None if there is none."""
+    for path in meta_pkl_candidates(ckpt_path, config):
+        if not path.is_file():
+            continue
+        try:
+            if path.stat().st_size > 16 * 2**20:
+                raise ValueError("over 16 MiB")
+            with open(path, "rb") as f:
+                meta = _PlainUnpickler(f).load()
+            itos = meta["itos"]
+            return CharTokenizer("".join(itos[i] for i in range(len(itos))))
+        except (pickle.UnpicklingError, ValueError, KeyError, TypeError, EOFError, AttributeError) as e:
+            raise UserError(f"{path} is not a nanoGPT char-level meta.pkl: {e}") from None
+    return None
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
@@ -42,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError("num_samples must be >= 1, max_new_tokens, temperature and top_k >= 0")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     try:
-        model, tok, _ = load_model(args.ckpt, device)
+        model, tok, ckpt = load_model(args.ckpt, device)
+        ckpt_config = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
     except (FileNotFoundError, ValueError, MoredataError) as e:
         raise UserError(str(e)) from None
     if args.tokenizer is not None:
@@ -51,7 +89,11 @@ def main(argv: list[str] | None = None) -> None:
         except (OSError, ValueError, KeyError) as e:
             raise UserError(f"--tokenizer {args.tokenizer}: {e}") from None
     if tok is None:
-        raise UserError(f"{args.ckpt} carries no tokenizer: pass --tokenizer path/to/tokenizer.json")
+        tok = nanogpt_meta_tokenizer(args.ckpt, ckpt_config)
+    if tok is None:
+        where = " or ".join(str(p) for p in meta_pkl_candidates(args.ckpt, ckpt_config))
+        raise UserError(f"{args.ckpt} carries no tokenizer: pass --tokenizer path/to/tokenizer.json, or put "
+                        f"nanoGPT's meta.pkl at {where}")
     try:
         start = Path(args.start[5:]).read_text(encoding="utf-8") if args.start.startswith("FILE:") else args.start
     except (OSError, UnicodeDecodeError) as e:
