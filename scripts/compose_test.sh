@@ -43,19 +43,7 @@ if [ -z "${MOREDATA_BASE_IMAGE:-}" ]; then
     MOREDATA_BASE_IMAGE=python:3.11-slim
   else
     MOREDATA_BASE_IMAGE=moredata-base:bookworm
-    if ! docker image inspect "$MOREDATA_BASE_IMAGE" >/dev/null 2>&1; then
-      # the first http(s) mirror of this machine's apt sources (one-line or deb822 format)
-      mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-               | awk '$1 == "deb" || $1 == "URIs:" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' \
-               || true)
-      mirror=${mirror:-http://deb.debian.org/debian}
-      rootfs=$(mktemp -d)
-      echo "compose_test: debootstrap bookworm from $mirror -> $MOREDATA_BASE_IMAGE"
-      $SUDO debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/tmp/moredata-debootstrap.log 2>&1 \
-        || { tail -20 /tmp/moredata-debootstrap.log >&2; echo "error: debootstrap failed" >&2; exit 1; }
-      $SUDO tar -C "$rootfs" -c . | docker import - "$MOREDATA_BASE_IMAGE" >/dev/null
-      $SUDO rm -rf "$rootfs"
-    fi
+    bash scripts/make_base_image.sh "$MOREDATA_BASE_IMAGE"
   fi
 fi
 export MOREDATA_BASE_IMAGE

@@ -50,4 +50,6 @@ if [ "$SKIP_WHEELS" = 0 ]; then
 fi
 echo "docker_build: docker build (base $BASE_IMAGE, offline) -> $TAG"
 docker build --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg PIP_OFFLINE=1 -t "$TAG" .
+# the builder stage's image (the venv before it is copied, 2.4 GB) stays untagged after each build
+docker image prune -f --filter label=moredata.stage=builder >/dev/null
 echo "docker_build: done ($TAG)"

@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from services.common.errors import InvalidArgument
 from services.common.settings import first_error
 
+SHIPPED = Path(__file__).parent / "configs"
+
 
 class _Strict(BaseModel):
     # NaN and Infinity are refused (JSON allows neither, Python's json reads both); every count and width
@@ -129,6 +131,19 @@ class AugmentationConfig(_Strict):
         except ValidationError as e:
             key, msg, _ = first_error(e)
             raise InvalidArgument(f"augmentation config key '{key}': {msg}") from None
+
+    @classmethod
+    def from_name_or_file(cls, name: str) -> "AugmentationConfig":
+        """A JSON file, or a shipped config by name: `safe` (noise, gain and SpecAugment, which move no
+        pointer: the augment service's default) or `none` (every transform off, the library default)."""
+        if name == "none":
+            return cls()
+        if not Path(name).is_file() and (SHIPPED / f"{name}.json").is_file():
+            return cls.from_file(SHIPPED / f"{name}.json")
+        if not Path(name).is_file():
+            known = ", ".join(["none", *sorted(p.stem for p in SHIPPED.glob("*.json"))])
+            raise FileNotFoundError(f"augmentation config file not found: {name} (shipped configs: {known})")
+        return cls.from_file(name)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "AugmentationConfig":

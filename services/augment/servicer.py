@@ -26,7 +26,7 @@ SERVICE_NAME = augment_pb2.DESCRIPTOR.services_by_name["AugmentService"].full_na
 class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
     def __init__(self, settings: AugmentSettings):
         self.settings = settings
-        default = AugmentationConfig.from_file(settings.config) if settings.config else AugmentationConfig()
+        default = AugmentationConfig.from_name_or_file(settings.config) if settings.config else AugmentationConfig()
         self.default = Augmentor(default)
         # keyed on the parsed config (its canonical JSON), never on the request's text: padding or key
         # order cannot make one config take many cache slots, and a slot is as small as the config

@@ -10,8 +10,8 @@ class AugmentSettings(ServiceSettings):
     model_config = service_config("AUGMENT_")
 
     address: str = Field("127.0.0.1:50052", description="host:port the gRPC server listens on")
-    config: str = Field("", description="AugmentationConfig JSON file used when a request sends none; "
-                        "empty: the built-in defaults (services/augment/config.py)")
+    config: str = Field("safe", description="config used when a request sends none: a JSON file, or a shipped "
+                        "name: 'safe' (noise, gain, SpecAugment: transforms that move no pointer) or 'none'")
     max_frames: int = Field(200_000, ge=1, description="most frames a raw or edit mel may have, in a request "
                             "and after concatenation (80 x 200k float32 = 64 MB)")
     max_mels: int = Field(512, ge=1, description="most mel channels a sample may have")

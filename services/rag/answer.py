@@ -43,6 +43,7 @@ class RAGAnswer:
     answer: str
     sources: list[Source] = field(default_factory=list)
     prompt_tokens: int = 0
+    note: str = ""  # why there are no sources, when there are none
 
 
 class RAGModel:
@@ -66,17 +67,22 @@ class RAGModel:
             text = "".join(c for c in text if c in self.tok.stoi)
         return self.tok.encode(text)
 
-    def build_prompt(self, query: str, hits: list[Hit], max_length: int) -> tuple[list[int], list[Source]]:
+    def build_prompt(self, query: str, hits: list[Hit], max_length: int) -> tuple[list[int], list[Source], str]:
         """Prompt token ids and the sources in it. The answer keeps a quarter of the context (generation
         past the context slides the window, so it need not fit whole); a question too long for the rest is
-        cut from the front; chunks fill what is left, or are left out when less than min_chunk_tokens is."""
+        cut from the front; chunks fill what is left, or are left out when less than min_chunk_tokens is.
+        The third item says why no source made it into the prompt ('' when some did)."""
         room = min(max_length, max(8, self.block_size // 4))
         tail = self.encode(f"Question: {query.strip()}\nAnswer:")
         tail = tail[-(self.block_size - room):]
         head = self.encode("Context:\n")
         budget = self.block_size - room - len(tail) - len(head)
         if budget < self.min_chunk_tokens:
-            return tail, []
+            return tail, [], (f"no retrieved text fits the model's {self.block_size}-token context: the answer keeps "
+                              f"{room} tokens and the question takes {len(tail)}; a model trained with a larger "
+                              f"block_size (128 or more) answers from sources")
+        if not hits:
+            return tail, [], "no stored chunk matched the query (an empty store, or filters that exclude all)"
         ids, sources = list(head), []
         for i, (hit, chunk) in enumerate(zip(hits, self.store.chunks([h.chunk_id for h in hits]))):
             piece = self.encode(f"[{i + 1}] {chunk.text}\n")
@@ -91,7 +97,9 @@ class RAGModel:
                                   self.tok.decode(piece)[len(f"[{i + 1}] "):].rstrip("\n"), cut))
             if cut:
                 break
-        return (ids + tail, sources) if sources else (tail, [])
+        if not sources:
+            return tail, [], f"the best chunk needs more than the {budget} tokens left in the context"
+        return ids + tail, sources, ""
 
     @torch.no_grad()
     def generate(self, query: str, top_k: int = 3, max_length: int = 200, temperature: float = 0.8,
@@ -101,11 +109,11 @@ class RAGModel:
         if temperature <= 0:
             raise InvalidArgument(f"temperature must be > 0, got {temperature}")
         hits = self.retriever.search(query, k=top_k, mode=mode, filters=filters)
-        prompt, sources = self.build_prompt(query, hits, max_length)
+        prompt, sources, note = self.build_prompt(query, hits, max_length)
         device = self.model.lm_head.weight.device
         gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
         out = generate(self.model, torch.tensor([prompt], dtype=torch.long, device=device), max_length,
                        temperature=temperature, top_k=min(200, self.model.config.vocab_size),
                        generator=gen)
         answer = self.tok.decode(out[0, len(prompt):].tolist())
-        return RAGAnswer(answer, sources, len(prompt))
+        return RAGAnswer(answer, sources, len(prompt), note)

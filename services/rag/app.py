@@ -113,6 +113,7 @@ class GenerateOut(BaseModel):
     answer: str
     sources: list[SourceOut]
     prompt_tokens: int
+    note: str = Field("", description="why sources is empty, when it is (e.g. a context too small for them)")
 
 
 BEARER = HTTPBearer(auto_error=False)  # module level: FastAPI resolves the annotations by module globals
@@ -357,7 +358,7 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
                                 if not settings.checkpoint else f"the checkpoint {settings.checkpoint} does not exist yet")
         ans = rag.generate(body.query, body.top_k, body.max_length, body.temperature, body.mode, body.filters,
                                body.seed)
-        return GenerateOut(answer=ans.answer, prompt_tokens=ans.prompt_tokens,
+        return GenerateOut(answer=ans.answer, prompt_tokens=ans.prompt_tokens, note=ans.note,
                            sources=[SourceOut(**s.__dict__) for s in ans.sources])
 
     app.add_middleware(BodyLimit, limit=int(settings.max_body_mb * 2**20))

@@ -312,6 +312,8 @@ class Trainer:
 
     def _evaluate(self, metrics: MetricsLog, lr: float, bar) -> tuple[bool, bool]:
         """Evaluates, logs, saves; returns (early stopping says stop, a new best.pt was written)."""
+        if not self.evals:  # the first evaluation can take minutes on a CPU (nanoGPT: 2 x 200 batches)
+            self._say(f"step {self.iter_num}: evaluating ({self.cfg.eval_iters} batches of train and of val)...", bar)
         losses = self.estimate_loss()
         self.last_val = losses["val"]
         self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"]})

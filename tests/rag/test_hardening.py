@@ -89,3 +89,19 @@ def test_a_chunked_body_over_the_limit_is_413(tmp_path):
         r = c.post("/documents", content=body(), headers={"content-type": "application/json"})
         assert r.status_code == 413 and "limit" in r.json()["detail"]
         assert c.get("/health").status_code == 200
+
+
+def test_generate_says_why_a_small_context_has_no_sources(char_data, tmp_path):
+    """The compose stack's CPU model has a 64-token context: /generate answered with "sources": [] and no
+    word why. Now the answer carries the reason."""
+    from conftest import tiny_flags
+
+    from services.trainer.config import load_settings
+    from services.trainer.loop import Trainer
+
+    Trainer(load_settings(tiny_flags(char_data, tmp_path / "gpt", max_iters=5, eval_interval=5, plot=False))).run()
+    settings = RagSettings(store_dir=str(tmp_path / "s"), embedder="hashing", checkpoint=str(tmp_path / "gpt" / "best.pt"))
+    with TestClient(create_app(settings)) as c:
+        assert c.post("/documents", json={"text": "The ring buffer lives in Redis."}).status_code == 201
+        r = c.post("/generate", json={"query": "Where does the ring buffer live?", "max_length": 8, "seed": 0}).json()
+        assert r["sources"] == [] and "32-token context" in r["note"] and "block_size" in r["note"]
