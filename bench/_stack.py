@@ -57,3 +57,11 @@ def quick_checkpoint(data_dir: Path, out_dir: Path, **model) -> Path:
              "min_lr": 1e-4, "progress": False, "plot": False, **model}
     Trainer(load_settings([f"--{k}={v}" for k, v in flags.items()])).run()
     return out_dir / "best.pt"
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

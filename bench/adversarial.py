@@ -25,7 +25,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 import torch
-from _stack import ROOT, ensure_char_data, free_port, quick_checkpoint, start_redis
+from _stack import ROOT, ensure_char_data, free_port, peak_rss_mb, quick_checkpoint, start_redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common.checkpoint import save_checkpoint
@@ -83,13 +83,6 @@ def wait_health(addr: str, want: str = "SERVING", timeout: float = 120.0) -> Non
                 pass
         time.sleep(0.2)
     raise SystemExit(f"{addr} never reported {want}")
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
-from _stack import ROOT, free_port  # noqa: E402
+from _stack import ROOT, free_port, peak_rss_mb  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from services.augment.augmentor import Augmentor  # noqa: E402
@@ -93,13 +93,6 @@ def start_service(max_frames: int) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "services.augment", f"--address=127.0.0.1:{port}",
                              f"--max_frames={max_frames}"], cwd=ROOT, stderr=subprocess.DEVNULL)
     return proc, f"127.0.0.1:{port}"
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
