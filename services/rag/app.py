@@ -158,6 +158,23 @@ class BodyLimit:
                 raise
 
 
+class ErrorOut(BaseModel):
+    detail: str = Field(description="what is wrong, in words")
+
+
+# every status a route may answer besides its success, documented in the OpenAPI schema with its body
+ERRORS = {400: {"model": ErrorOut, "description": "bad input (the reason in detail)"},
+          401: {"model": ErrorOut, "description": "missing or wrong bearer token (when a token is set)"},
+          413: {"model": ErrorOut, "description": "request body over max_body_mb"},
+          503: {"model": ErrorOut, "description": "still loading, or no answering model"}}
+NOT_FOUND = {404: {"model": ErrorOut, "description": "no such document"}}
+
+
+def _unprocessable(loc: tuple, msg: str) -> RequestValidationError:
+    """A 422 of our own in the same body shape as FastAPI's validation errors (the documented one)."""
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": msg}])
+
+
 def _safe_error(err: dict) -> dict:
     out = {"type": err.get("type"), "loc": list(err.get("loc", ())), "msg": err.get("msg")}
     try:
@@ -294,14 +311,16 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
         return {"status": "ready", "chunks": service.store.count(), "embedder": service.store.embedder.name,
                 "generation": service.ensure_model() is not None}
 
-    @app.post("/documents", response_model=list[Ingested], status_code=201, dependencies=[Depends(writer)])
+    @app.post("/documents", response_model=list[Ingested], status_code=201, dependencies=[Depends(writer)],
+              responses=ERRORS)
     def add_documents(body: DocumentIn | DocumentsIn, svc: Service = Depends(ready)):
         docs = body.documents if isinstance(body, DocumentsIn) else [body]
         out = svc.store.add_documents([NewDocument(d.doc_id, d.text, d.split.method, d.metadata, d.split.kwargs())
                                        for d in docs], max_chunks=settings.max_chunks_per_request)
         return [Ingested(doc_id=d, chunk_ids=ids) for d, ids in out]
 
-    @app.post("/documents/upload", response_model=list[Ingested], status_code=201, dependencies=[Depends(writer)])
+    @app.post("/documents/upload", response_model=list[Ingested], status_code=201, dependencies=[Depends(writer)],
+              responses=ERRORS)
     def upload(files: Annotated[list[UploadFile], File(description="UTF-8 text files (.md, .rst, .txt, ...)")],
                split: Annotated[str, Form(description="SplitParams as JSON")] = "{}",
                metadata: Annotated[str, Form(description="metadata as a JSON object, added to each file's")] = "{}",
@@ -310,9 +329,9 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
             params = SplitParams.model_validate_json(split)
             meta = json.loads(metadata)
         except ValueError as e:
-            raise HTTPException(422, f"split/metadata must be JSON: {e}") from None
+            raise _unprocessable(("body", "split/metadata"), f"split/metadata must be JSON: {e}") from None
         if not isinstance(meta, dict):
-            raise HTTPException(422, "metadata must be a JSON object")
+            raise _unprocessable(("body", "metadata"), "metadata must be a JSON object")
         docs = []
         for f in files:
             try:
@@ -326,19 +345,19 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
         out = svc.store.add_documents(docs, max_chunks=settings.max_chunks_per_request)
         return [Ingested(doc_id=d, chunk_ids=ids) for d, ids in out]
 
-    @app.get("/documents/{doc_id:path}")
+    @app.get("/documents/{doc_id:path}", responses={**ERRORS, **NOT_FOUND})
     def get_document(doc_id: str, svc: Service = Depends(ready)):
         return svc.store.document(doc_id)
 
-    @app.delete("/documents/{doc_id:path}", dependencies=[Depends(writer)])
+    @app.delete("/documents/{doc_id:path}", dependencies=[Depends(writer)], responses={**ERRORS, **NOT_FOUND})
     def delete_document(doc_id: str, svc: Service = Depends(ready)):
         return {"doc_id": doc_id, "deleted_chunks": svc.store.delete_document(doc_id)}
 
     def _check_top_k(top_k: int):
         if top_k > settings.max_top_k:
-            raise HTTPException(422, f"top_k must be <= {settings.max_top_k}, got {top_k}")
+            raise _unprocessable(("body", "top_k"), f"top_k must be <= {settings.max_top_k}, got {top_k}")
 
-    @app.post("/query", response_model=list[ChunkOut])
+    @app.post("/query", response_model=list[ChunkOut], responses=ERRORS)
     def query(body: QueryIn, svc: Service = Depends(ready)):
         _check_top_k(body.top_k)
         hits = svc.retriever.search(body.query, body.top_k, body.mode, body.filters)
@@ -347,11 +366,12 @@ def create_app(settings: RagSettings | None = None, load_in_background: bool = F
                          headings=c.headings, metadata=c.metadata, dense_rank=h.dense_rank, bm25_rank=h.bm25_rank)
                 for h in hits if (c := chunks.get(h.chunk_id)) is not None]
 
-    @app.post("/generate", response_model=GenerateOut)
+    @app.post("/generate", response_model=GenerateOut, responses=ERRORS)
     def generate(body: GenerateIn, svc: Service = Depends(ready)):
         _check_top_k(body.top_k)
         if body.max_length > settings.max_new_tokens:
-            raise HTTPException(422, f"max_length must be <= {settings.max_new_tokens}, got {body.max_length}")
+            raise _unprocessable(("body", "max_length"),
+                                 f"max_length must be <= {settings.max_new_tokens}, got {body.max_length}")
         rag = svc.ensure_model()
         if rag is None:
             raise HTTPException(503, "no answering model: start the service with --checkpoint=path/to/best.pt"

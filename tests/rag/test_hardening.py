@@ -105,3 +105,20 @@ def test_generate_says_why_a_small_context_has_no_sources(char_data, tmp_path):
         assert c.post("/documents", json={"text": "The ring buffer lives in Redis."}).status_code == 201
         r = c.post("/generate", json={"query": "Where does the ring buffer live?", "max_length": 8, "seed": 0}).json()
         assert r["sources"] == [] and "32-token context" in r["note"] and "block_size" in r["note"]
+
+
+def test_every_error_status_is_in_the_openapi_schema_with_its_body(client):
+    schema = client.get("/openapi.json").json()
+    for path, methods in schema["paths"].items():
+        for method, op in methods.items():
+            if path == "/health":
+                continue
+            codes = set(op["responses"])
+            assert {"400", "401", "413", "503"} <= codes, (method, path, codes)
+            if "{doc_id" in path:
+                assert "404" in codes
+    # our own 422s have FastAPI's validation-error shape (detail: a list of {loc, msg, type})
+    r = client.post("/query", json={"query": "x", "top_k": 101})
+    assert r.status_code == 422
+    (err,) = r.json()["detail"]
+    assert err["loc"] == ["body", "top_k"] and "top_k must be <= 100" in err["msg"] and err["type"]
