@@ -36,7 +36,9 @@ RUN set -e; \
       fi; \
     else src="--find-links /wheels --extra-index-url $TORCH_INDEX_URL"; fi; \
     python3 -m venv /opt/venv; \
-    /opt/venv/bin/pip install $src -r /tmp/requirements.lock
+    /opt/venv/bin/pip install $src -r /tmp/requirements.lock; \
+    # torch's own C++ test binaries (83 MB) serve no service here; headers and tools stay (inductor uses them)
+    rm -rf /opt/venv/lib/python3*/site-packages/torch/test
 COPY pyproject.toml README.md /src/
 COPY services/ /src/services/
 RUN set -e; \
