@@ -225,7 +225,7 @@ def test_concurrent_uploads_never_mix(generator, ckpt_dir):
             goods = [pool.submit(upload, data) for _ in range(3)]
             bads = [pool.submit(upload, garbage) for _ in range(3)]
             assert [f.result() for f in goods] == [True] * 3 and [f.result() for f in bads] == [False] * 3
-    assert len(list((ckpt_dir / "uploads").glob("upload-*.pt"))) == 1
+    assert len(list((ckpt_dir / "uploads").glob("upload-*.pt"))) == 1  # this server's served model only
 
 
 # --- 6. Redis' maxmemory and eviction policy ---------------------------------------------------------------------
@@ -352,6 +352,7 @@ def test_an_upload_still_loading_keeps_its_file_when_another_finishes(generator,
 
     handle, core, stub, channel = generator()
     data = (ckpt_dir / "run" / "best.pt").read_bytes()
+    before = set((ckpt_dir / "uploads").glob("upload-*.pt"))  # earlier tests' servers kept theirs
     real_load, calls = core.load, []
 
     def slow_first_load(path, *a, **kw):
@@ -366,5 +367,5 @@ def test_an_upload_still_loading_keeps_its_file_when_another_finishes(generator,
     assert wait_until(lambda: len(calls) == 1, 30)
     assert stub.UploadModel(chunks(), timeout=60).model.model_version == 1
     assert first.result(timeout=60).model.model_version == 2
-    kept = list((ckpt_dir / "uploads").glob("upload-*.pt"))
-    assert kept == [calls[0]]  # the served model's own file, and nothing else
+    kept = set((ckpt_dir / "uploads").glob("upload-*.pt")) - before
+    assert kept == {calls[0]}  # the served model's own file, and nothing else of this server's

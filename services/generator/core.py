@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from services.common.token_files import open_split, read_meta
 from services.generator.settings import GeneratorSettings
 
 log = logging.getLogger(__name__)
+RETRY_LOAD_S = 2.0  # a start-up checkpoint that could not be loaded (Redis down, full) is tried again this often
 
 
 def _redis_errors():
@@ -48,6 +50,7 @@ class GeneratorCore:
         self.worker: EnhancedSampleGenerator | None = None
         self._lock = threading.Lock()
         self._served = RateMeter()  # fragments per served batch
+        self._next_retry = 0.0  # monotonic time of the next try to load the start-up checkpoint
         self._upload_path: Path | None = None  # the uploaded file of the served model, if it came that way
         self.tokenizer = self._data_tokenizer()
         self.not_ready_reason = "no model loaded yet: send UpdateModel"
@@ -169,11 +172,13 @@ class GeneratorCore:
     def check_health(self) -> str:
         """'' when serving, else the reason (also what GetStatus reports as degraded_reason)."""
         if self.worker is None:
-            if self.pending is None:
+            if self.pending is None or time.monotonic() < self._next_retry:
                 return self.not_ready_reason
             try:
                 self.load(self.pending)
             except (Unavailable, FailedPrecondition) as e:
+                # Redis down or full at start: retry, but not at the monitor's 5 Hz (each try rebuilds the model)
+                self._next_retry = time.monotonic() + RETRY_LOAD_S
                 self.not_ready_reason = str(e)
                 return self.not_ready_reason
         try:
