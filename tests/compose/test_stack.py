@@ -222,6 +222,11 @@ def test_sigterm_saves_the_checkpoint_and_down_leaves_nothing(stack):
     stack.compose("stop", "-t", "30")
     for service in ("generator", "augment", "rag"):
         assert stack.state(service)["ExitCode"] == 0, service
+    # no service has an anonymous volume (the image once declared VOLUME /runs: a plain `down` left them)
+    for service in ("redis", "generator", "augment", "rag", "trainer"):
+        mounts = json.loads(subprocess.run(["docker", "inspect", "-f", "{{json .Mounts}}", stack.container(service)],
+                                           capture_output=True, text=True).stdout or "[]")
+        assert all(m.get("Type") != "volume" or m.get("Name", "").endswith("_runs") for m in mounts), (service, mounts)
     stack.compose("down", "-v", "--remove-orphans")
     left = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"],
                           capture_output=True, text=True).stdout.strip()
