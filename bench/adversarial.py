@@ -182,8 +182,8 @@ def main() -> None:
 
         def augment_abuse():
             sample = augment_pb2.PointerSample()
-            from services.augment.codec import sample_to_proto
-            from services.augment.transforms import PointerSample
+            from services.augment.pointer.codec import sample_to_proto
+            from services.augment.pointer.transforms import PointerSample
 
             raw = np.random.default_rng(0).standard_normal((80, 400)).astype(np.float32)
             p = np.arange(300) % 400

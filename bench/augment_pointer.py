@@ -26,11 +26,11 @@ import numpy as np  # noqa: E402
 from _stack import ROOT, free_port, peak_rss_mb  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from services.augment.augmentor import Augmentor  # noqa: E402
-from services.augment.client import AugmentClient  # noqa: E402
-from services.augment.config import AugmentationConfig  # noqa: E402
-from services.augment.transforms import PointerSample, chunk_shuffle  # noqa: E402
-from services.augment.wav_samples import edit_plan  # noqa: E402
+from services.augment.pointer.augmentor import Augmentor  # noqa: E402
+from services.augment.pointer.client import AugmentClient  # noqa: E402
+from services.augment.pointer.config import AugmentationConfig  # noqa: E402
+from services.augment.pointer.transforms import PointerSample, chunk_shuffle  # noqa: E402
+from services.augment.pointer.wav_samples import edit_plan  # noqa: E402
 from services.common.atomic import atomic_write_text  # noqa: E402
 
 N_MELS = 80

@@ -141,7 +141,7 @@ def speech_wavs(tmp_path_factory) -> list[Path]:
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory, speech_wavs) -> Path:
     """Samples built from the speech by the builder CLI (3 recordings x 3 samples)."""
-    from services.augment.wav_samples import main
+    from services.augment.pointer.wav_samples import main
 
     d = tmp_path_factory.mktemp("samples")
     main([*map(str, speech_wavs), "--out", str(d), "--per-file", "3", "--seed", "1"])

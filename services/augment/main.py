@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from services.augment.servicer import SERVICE_NAME, AugmentServicer
+from services.augment.pointer.servicer import SERVICE_NAME, AugmentServicer
 from services.augment.settings import AugmentSettings
 from services.common.cli_errors import UserError, exit_on_user_error
 from services.common.genproto.moredata.augment.v1 import augment_pb2_grpc

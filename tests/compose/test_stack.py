@@ -178,8 +178,8 @@ def test_trainer_finishes_with_enhanced_rows_and_a_checkpoint(stack):
 
 
 def test_augment_service_answers_through_compose(stack):
-    from services.augment.client import AugmentClient
-    from services.augment.transforms import PointerSample
+    from services.augment.pointer.client import AugmentClient
+    from services.augment.pointer.transforms import PointerSample
 
     raw = np.random.default_rng(0).standard_normal((80, 500)).astype(np.float32)
     p = np.arange(100, 300)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.augment.transforms import PointerSample, check_pointer_range
+from services.augment.pointer.transforms import PointerSample, check_pointer_range
 from services.common.atomic import atomic_write_with
 from services.common.errors import InvalidArgument
 

@@ -11,11 +11,11 @@ import json
 import queue
 import threading
 
-from services.augment.augmentor import Augmentor
-from services.augment.codec import sample_from_proto, sample_to_proto, uses_delta
-from services.augment.config import AugmentationConfig
+from services.augment.pointer.augmentor import Augmentor
+from services.augment.pointer.codec import sample_from_proto, sample_to_proto, uses_delta
+from services.augment.pointer.config import AugmentationConfig
+from services.augment.pointer.transforms import concatenate
 from services.augment.settings import AugmentSettings
-from services.augment.transforms import concatenate
 from services.common.errors import InvalidArgument
 from services.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
 

@@ -14,14 +14,14 @@ from conftest import ROOT, free_port
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from services.augment.augmentor import Augmentor
-from services.augment.client import AugmentClient
-from services.augment.codec import sample_to_proto
-from services.augment.config import AugmentationConfig
 from services.augment.main import serve
-from services.augment.sample_io import load_sample
+from services.augment.pointer.augmentor import Augmentor
+from services.augment.pointer.client import AugmentClient
+from services.augment.pointer.codec import sample_to_proto
+from services.augment.pointer.config import AugmentationConfig
+from services.augment.pointer.sample_io import load_sample
+from services.augment.pointer.transforms import PointerSample
 from services.augment.settings import AugmentSettings
-from services.augment.transforms import PointerSample
 from services.common.genproto.moredata.augment.v1 import augment_pb2
 from services.common.tensor_codec import tensor_to_proto
 

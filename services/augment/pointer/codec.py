@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.augment.sample_io import check_mel, check_pointers, checked_sample
-from services.augment.transforms import PointerSample
+from services.augment.pointer.sample_io import check_mel, check_pointers, checked_sample
+from services.augment.pointer.transforms import PointerSample
 from services.common.errors import InvalidArgument
 from services.common.genproto.moredata.augment.v1 import augment_pb2
 from services.common.tensor_codec import array_from_proto, tensor_to_proto

@@ -8,7 +8,7 @@ import sys
 
 from conftest import ROOT, free_port
 
-README = ROOT / "services" / "augment" / "README.md"
+README = ROOT / "services" / "augment" / "pointer" / "README.md"
 
 
 def test_readme_snippets_run(tmp_path, speech_wavs, sample_dir):

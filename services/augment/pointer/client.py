@@ -18,9 +18,9 @@ from typing import Iterable, Iterator
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.augment.codec import sample_from_proto, sample_to_proto
-from services.augment.config import AugmentationConfig
-from services.augment.transforms import PointerSample
+from services.augment.pointer.codec import sample_from_proto, sample_to_proto
+from services.augment.pointer.config import AugmentationConfig
+from services.augment.pointer.transforms import PointerSample
 from services.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
 
 

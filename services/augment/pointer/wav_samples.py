@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from services.augment.frontend import MelFrontEnd, read_wav, write_wav
-from services.augment.sample_io import save_sample
-from services.augment.transforms import PointerSample
+from services.augment.pointer.frontend import MelFrontEnd, read_wav, write_wav
+from services.augment.pointer.sample_io import save_sample
+from services.augment.pointer.transforms import PointerSample
 from services.common.cli_errors import UserError, exit_on_user_error
 
 
