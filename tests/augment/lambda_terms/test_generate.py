@@ -1,0 +1,121 @@
+"""Chunked generation: exact counts, per-chunk seeds, worker-count independence, resume after a kill,
+the CLI's subcommands and their errors, and every finished trace checked by the independent normaliser."""
+import gzip
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from services.augment.lambda_terms.cli import main
+from services.augment.lambda_terms.generate import GenerateJob, generate, progress_path
+from services.augment.lambda_terms.traces import TraceSettings, chunk_lines
+from services.augment.lambda_terms.verify import verify_file
+
+
+def _lines(path):
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt") as f:
+        return f.read().splitlines()
+
+
+def test_chunks_have_distinct_seeds_and_are_reproducible():
+    s = TraceSettings()
+    a = chunk_lines(11, 0, 200, s)
+    assert a == chunk_lines(11, 0, 200, s) and len(a) == 200
+    assert a != chunk_lines(11, 1, 200, s) and a != chunk_lines(12, 0, 200, s)
+    seeds = {int(np.random.SeedSequence([11, c]).generate_state(1)[0]) for c in range(10_000)}
+    assert len(seeds) == 10_000
+    metas = [json.loads(x)["meta"] for x in chunk_lines(11, 13, 300, s)]
+    assert {m["cycle"] for m in metas} == {3} and {m["seed"] for m in metas} == {11}
+
+
+def test_exact_count_of_a_100k_run_the_same_for_1_and_2_workers(tmp_path):
+    one = generate(GenerateJob(tmp_path / "one.jsonl", 100_000, seed=3, workers=1, progress=False))
+    two = generate(GenerateJob(tmp_path / "two.jsonl", 100_000, seed=3, workers=2, progress=False))
+    assert one["examples"] == two["examples"] == 100_000
+    a, b = _lines(tmp_path / "one.jsonl"), _lines(tmp_path / "two.jsonl")
+    assert len(a) == 100_000 and a == b
+    v = verify_file(tmp_path / "one.jsonl")
+    assert v["checked"] > 1000 and v["mismatches"] == 0  # every finished trace ends in NbE's normal form
+
+
+def test_odd_counts_gzip_and_dedup(tmp_path):
+    s = generate(GenerateJob(tmp_path / "g.jsonl.gz", 2_345, seed=1, chunk_size=500, progress=False))
+    assert s["examples"] == 2_345 and len(_lines(tmp_path / "g.jsonl.gz")) == 2_345
+    d = generate(GenerateJob(tmp_path / "d.jsonl", 3_000, seed=1, chunk_size=500, dedup=True, progress=False))
+    pairs = [(x["input"], x["target"]) for x in map(json.loads, _lines(tmp_path / "d.jsonl"))]
+    assert d["examples"] == len(pairs) == 3_000 and len(set(pairs)) == 3_000
+
+
+def test_resume_after_a_kill_gives_the_uninterrupted_file(tmp_path):
+    out = tmp_path / "run.jsonl"
+    cmd = [sys.executable, "-m", "services.augment.lambda_terms.cli", "generate", str(out), "150000", "--seed", "9",
+           "--chunk-size", "500"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prog = progress_path(out)
+    deadline = time.time() + 120  # a ceiling; the wait is on chunks written
+    while time.time() < deadline and proc.poll() is None:
+        if prog.is_file() and json.loads(prog.read_text())["chunks_done"] >= 20:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = json.loads(prog.read_text())["chunks_done"]
+    assert 20 <= done_before < 300
+    with open(out, "ab") as f:
+        f.write(b'{"input": "half a line')  # what a kill mid-write leaves
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+    generate(GenerateJob(tmp_path / "straight.jsonl", 150_000, seed=9, chunk_size=500, progress=False))
+    assert out.read_bytes() == (tmp_path / "straight.jsonl").read_bytes()
+
+
+def test_cli_subcommands(tmp_path, capsys):
+    out = tmp_path / "t.jsonl"
+    main(["generate", str(out), "5000", "--seed", "4", "--verify", "--depths", "6,8", "--sizes", "40,60"])
+    text = capsys.readouterr().out
+    assert "generated 5,000 examples" in text and "0 mismatches" in text
+    metas = [json.loads(x)["meta"] for x in _lines(out)]
+    assert {m["cycle"] for m in metas} == {0, 1}
+    main(["coverage", str(out), "--png", str(tmp_path / "c.png"), "--json", str(tmp_path / "c.json")])
+    cov = json.loads((tmp_path / "c.json").read_text())
+    assert cov["examples"] == 5000 and (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    # predictions: the truth for even lines, a wrong term for odd ones
+    preds = tmp_path / "p.jsonl"
+    rows = [json.loads(x) for x in _lines(out)[:400]]
+    preds.write_text("\n".join(json.dumps({"input": r["input"], "target": r["target"],
+                                           "prediction": r["target"] if i % 2 == 0 else "\\.0 0 0"})
+                               for i, r in enumerate(rows)) + "\n")
+    main(["diagnose", str(preds), "--json", str(tmp_path / "s.json")])
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert scores["overall"] == {"accuracy": 0.5, "n": 400}
+    assert sum(scores[k]["n"] for k in ("size_lt20", "size_20_50", "size_50_80", "size_gt80")) == 400
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["generate", "x.jsonl", "0"], "count must be at least 1"),
+    (["generate", "x.jsonl", "-5"], "count must be at least 1"),
+    (["generate", "x.jsonl", "ten"], "whole number"),
+    (["generate", "x.jsonl", "10", "--depths", "6,7", "--sizes", "80"], "same, non-zero length"),
+    (["coverage", "/no/such/file.jsonl"], "no such file"),
+    (["diagnose", "/no/such/file.jsonl"], "no such file"),
+    (["step", "(\\.0"], "never closed"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_existing_output_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "mine.jsonl"
+    out.write_text("my data\n")
+    with pytest.raises(SystemExit) as e:
+        main(["generate", str(out), "10"])
+    assert e.value.code == 2 and "exists" in capsys.readouterr().err and out.read_text() == "my data\n"
