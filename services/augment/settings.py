@@ -23,5 +23,7 @@ class AugmentSettings(ServiceSettings):
     idle_timeout_s: float = Field(30.0, gt=0, description="a request stream silent this long is cancelled")
     stream_prefetch: int = Field(2, ge=1, description="AugmentStream results computed ahead of the one "
                                  "being sent (memory: this many augmented samples per stream)")
+    max_lambda_count: int = Field(100_000_000, ge=1, description="most examples one StreamTraces request "
+                                  "may ask for")
     config_cache: int = Field(64, ge=1, description="distinct request configs kept parsed")
     grace_s: float = Field(5.0, ge=0, description="seconds in-flight RPCs get on SIGTERM")
