@@ -52,14 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("count", type=_count)
     g.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     g.add_argument("--seed", type=int, default=None, help="run seed (default: from the clock, printed)")
-    g.add_argument("--max-steps", type=int, default=None, help="steps per trace before it is cut (200)")
-    g.add_argument("--max-size", type=int, default=None, help="a term past this many nodes stops its trace (2000)")
+    g.add_argument("--max-steps", type=int, default=None, help="steps per trace before it is cut (150)")
+    g.add_argument("--max-size", type=int, default=None, help="a term past this many nodes stops its trace (600)")
     g.add_argument("--chunk-size", type=int, default=1000, help="examples per chunk (the unit of work and resume)")
     g.add_argument("--depths", type=_ints, default=None, help="max depth per cycle (10 values: 6,...,15)")
     g.add_argument("--sizes", type=_ints, default=None, help="max size per cycle (80,100,...,110)")
     g.add_argument("--config", type=Path, default=None,
                    help="TOML with any of max_steps, max_size, depths, sizes (flags override it)")
     g.add_argument("--dedup", action="store_true", help="drop repeated (input, target) pairs")
+    g.add_argument("--ray", default=None, metavar="ADDR",
+                   help="run the chunks on a Ray cluster: its address, 'auto' (the running one) or 'local'")
     g.add_argument("--verify", action="store_true",
                    help="check every finished trace's last term against the independent normaliser")
     c = sub.add_parser("coverage", help="histograms and shares of a generated file")
@@ -120,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
 def _generate(args) -> None:
     from services.augment.lambda_terms.generate import GenerateJob, generate
 
-    job = GenerateJob(args.out, args.count, args.seed, args.workers, args.chunk_size, args.dedup, _settings(args))
+    job = GenerateJob(args.out, args.count, args.seed, args.workers, args.chunk_size, args.dedup, _settings(args),
+                      ray=args.ray)
     s = generate(job)
     print(f"generated {s['examples']:,} examples in {s['chunks']} chunks to {s['out']} (seed {s['seed']}, "
           f"{s['workers']} workers, {s['seconds']} s, {s['examples_per_s']:,.0f} examples/s"

@@ -5,7 +5,7 @@
 The run is cut into chunks of `chunk_size` examples, as many as the count needs (no cap anywhere). Each
 chunk's seed comes from (run seed, chunk id) through numpy's SeedSequence, so no two chunks share one and
 the file is the same for any number of workers. Chunks are computed by a local process pool (or inline
-with one worker) and written in chunk order, each followed by an atomic update of `<out>.progress.json`
+with one worker, or as tasks on a Ray cluster with `ray`) and written in chunk order, each followed by an atomic update of `<out>.progress.json`
 (chunks written, bytes, examples); after an interrupt the same command resumes: the file is cut back to
 the last whole chunk and finished chunks are skipped. A `.gz` name writes each chunk as one gzip member
 (a multi-member gzip file, read by every gzip reader). With `dedup`, an (input, target) pair seen before
@@ -39,6 +39,7 @@ class GenerateJob:
     dedup: bool = False
     settings: TraceSettings = field(default_factory=TraceSettings)
     progress: bool = True
+    ray: str | None = None  # a Ray cluster address, "auto" (the running cluster) or "local": chunks run there
 
     def validate(self) -> None:
         if self.count < 1:
@@ -65,6 +66,25 @@ def _identity(job: GenerateJob, seed: int) -> dict:
 def _work(args) -> tuple[int, list[str]]:
     seed, chunk_id, size, settings = args
     return chunk_id, chunk_lines(seed, chunk_id, size, settings)
+
+
+WINDOW = 256  # chunks in flight at most
+
+
+def _ray_map(address: str, batch: list):
+    """The chunk tasks on a Ray cluster (the same `_work`), results in chunk order. `address`: a cluster
+    address, "auto" for the running one, or "local" to start one in this process. The cluster's workers
+    need this package installed (as they need any task's code)."""
+    try:
+        import ray
+    except ImportError:
+        raise FailedPrecondition("--ray needs the ray package: pip install 'moredata[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False)
+    work = ray.remote(_work)
+    refs = [work.remote(args) for args in batch]
+    for ref in refs:
+        yield ray.get(ref)
 
 
 def _pair_key(line: str) -> bytes:
@@ -110,15 +130,19 @@ def generate(job: GenerateJob) -> dict:
     resumed_from = state["examples"]
     bar = tqdm(total=job.count, initial=state["examples"], unit="ex", dynamic_ncols=True, disable=not job.progress,
                desc=f"generate (seed {seed})", smoothing=0.1)
-    pool = mp.get_context("spawn").Pool(job.workers) if job.workers > 1 else None
+    pool = mp.get_context("spawn").Pool(job.workers) if job.workers > 1 and job.ray is None else None
     try:
         next_chunk = state["chunks_done"]
         with open(out, "ab") as f:
             while state["examples"] < job.count:
                 left = job.count - state["examples"]
                 n_new = max(1, -(-left // job.chunk_size)) if not job.dedup else job.workers * 2
+                n_new = min(n_new, WINDOW)  # bounded: finished chunks wait in memory only this many deep
                 batch = [(seed, c, job.chunk_size, job.settings) for c in range(next_chunk, next_chunk + n_new)]
-                results = pool.imap(_work, batch) if pool is not None else map(_work, batch)
+                if job.ray is not None:
+                    results = _ray_map(job.ray, batch)
+                else:
+                    results = pool.imap(_work, batch) if pool is not None else map(_work, batch)
                 for chunk_id, lines in results:
                     if job.dedup:
                         kept = []

@@ -30,7 +30,9 @@ def settings_from_request(r) -> TraceSettings:
         raise InvalidArgument(f"max_size must be at most {MAX_TERM_SIZE}, got {r.max_size}")
     if r.max_size == 1:
         raise InvalidArgument("max_size must be >= 2 (or 0 for the default)")
-    return TraceSettings(max_steps=r.max_steps or 200, max_size=r.max_size or 2_000, depths=depths, sizes=sizes)
+    d = TraceSettings()
+    return TraceSettings(max_steps=r.max_steps or d.max_steps, max_size=r.max_size or d.max_size, depths=depths,
+                         sizes=sizes)
 
 
 class LambdaTraceServicer(lambda_traces_pb2_grpc.LambdaTraceServiceServicer):

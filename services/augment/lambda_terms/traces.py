@@ -6,7 +6,8 @@ Each step of a term's normal-order reduction is one example:
 `size` counts nodes, `depth` nodes on the longest path (both of the input), `redex_depth` the nodes above
 the reduced redex (-1 for a normal form), `grows` whether the target is larger than the input,
 `stopped` why the trace ended: "normal", "max_steps" (divergent or slow) or "max_size" (exploding).
-A trace that stops at a limit has no normal-form example: its last target is a real next step.
+A trace that stops at a limit has no normal-form example, and only its first `cut_trace_examples` steps
+are kept (`total_steps` still says how far it ran).
 """
 from __future__ import annotations
 
@@ -26,13 +27,21 @@ DEFAULT_SIZES = (80, 100, 120, 140, 160, 180, 200, 150, 130, 110)  # cycle 0..9:
 
 @dataclass(frozen=True)
 class TraceSettings:
-    max_steps: int = 200  # steps per trace before it is cut (a divergent term stops here)
-    max_size: int = 2_000  # a term growing past this many nodes stops the trace
+    # steps per trace before it is cut (a divergent term stops here; normal traces rarely pass 50)
+    max_steps: int = 150
+    # a term growing past this many nodes stops its trace: 3x the largest cycle's terms, and about what
+    # a small model's context holds in characters
+    max_size: int = 600
+    # examples kept from a trace cut by a limit: its first steps. Without this bound the few divergent
+    # terms (7% of traces) gave 72% of all examples, 200 near-identical loop steps each
+    cut_trace_examples: int = 16
     depths: tuple[int, ...] = DEFAULT_DEPTHS
     sizes: tuple[int, ...] = DEFAULT_SIZES
     weights: SamplerWeights = field(default_factory=SamplerWeights)
 
     def validate(self) -> None:
+        if self.cut_trace_examples < 0:
+            raise ValueError(f"cut_trace_examples must be >= 0, got {self.cut_trace_examples}")
         if self.max_steps < 1 or self.max_size < 2:
             raise ValueError(f"max_steps must be >= 1 and max_size >= 2, got {self.max_steps}, {self.max_size}")
         if len(self.depths) != len(self.sizes) or not self.depths:
@@ -66,10 +75,12 @@ def trace_lines(term: Term, settings: TraceSettings, cycle: int, seed: int) -> l
     """The trace of one term as JSON lines (each term printed once: a target is the next input)."""
     steps, why = trace(term, settings)
     total = len(steps)
+    if why != "normal":
+        steps = steps[: settings.cut_trace_examples]
     lines = []
     texts = [to_text(s[0]) for s in steps]
     for k, (t, nxt, rdepth, d) in enumerate(steps):
-        target = NF_MARKER if nxt is None else (texts[k + 1] if k + 1 < total else to_text(nxt))
+        target = NF_MARKER if nxt is None else (texts[k + 1] if k + 1 < len(texts) else to_text(nxt))
         lines.append(json.dumps({"input": texts[k], "target": target, "meta": {
             "depth": d, "size": len(t), "redex_depth": rdepth, "step": k, "total_steps": total,
             "grows": nxt is not None and len(nxt) > len(t), "stopped": why, "cycle": cycle, "seed": seed}},

@@ -119,3 +119,16 @@ def test_an_existing_output_is_never_overwritten(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["generate", str(out), "10"])
     assert e.value.code == 2 and "exists" in capsys.readouterr().err and out.read_text() == "my data\n"
+
+
+def test_ray_with_a_local_instance_writes_the_same_file(tmp_path):
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        s = generate(GenerateJob(tmp_path / "ray.jsonl", 5_000, seed=21, chunk_size=500, ray="auto", progress=False))
+    finally:
+        ray.shutdown()
+    generate(GenerateJob(tmp_path / "pool.jsonl", 5_000, seed=21, chunk_size=500, workers=2, progress=False))
+    assert s["examples"] == 5_000
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "pool.jsonl").read_bytes()
