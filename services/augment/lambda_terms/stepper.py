@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.augment.lambda_terms.terms import APP, LAM, Term, subterm_end
+from services.augment.lambda_terms.terms import APP, LAM, Term, subterm_end, walk_depths
 
 
 def find_redex(t: Term) -> int:
@@ -57,6 +57,8 @@ def shift(t: Term, by: int, cutoff: int = 0) -> Term:
     return out
 
 
+# shift and substitute walk the term with the same inline stack (binder depth per position): written out
+# in each, not shared through a callback, since this loop is the generator's hot path
 def substitute(body: Term, arg: Term) -> Term:
     """body[0 := arg] with the binder of index 0 removed (the contractum of `(\\.body) arg`)."""
     out: list[int] = []
@@ -102,23 +104,7 @@ class Step:
 
 def node_depth(t: Term, i: int) -> int:
     """Nodes above position i (its depth in the tree, the root at 0)."""
-    d = 0
-    stack: list[int] = []
-    for x in t[:i]:
-        d += 1
-        if x == APP:
-            stack.append(2)
-        elif x == LAM:
-            stack.append(1)
-        else:
-            d -= 1
-            while stack:
-                stack[-1] -= 1
-                if stack[-1]:
-                    break
-                stack.pop()
-                d -= 1
-    return d
+    return walk_depths(t, i)[0]
 
 
 def step(t: Term) -> Step | None:

@@ -130,9 +130,14 @@ def subterm_end(t: Term, i: int) -> int:
 
 def depth(t: Term) -> int:
     """Nodes on the longest path from the root (a lone index has depth 1)."""
+    return walk_depths(t, len(t))[1]
+
+
+def walk_depths(t: Term, upto: int) -> tuple[int, int]:
+    """(nodes above position `upto`, the deepest path among t[:upto]) in one pass with a stack."""
     best = d = 0
     stack: list[int] = []  # children still to come, per open node
-    for x in t:
+    for x in t[:upto] if upto < len(t) else t:
         d += 1
         best = d if d > best else best
         if x == APP:
@@ -147,7 +152,7 @@ def depth(t: Term) -> int:
                     break
                 stack.pop()
                 d -= 1
-    return best
+    return d, best
 
 
 def is_closed(t: Term) -> bool:
