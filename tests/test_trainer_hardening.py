@@ -115,14 +115,14 @@ def test_ddp_sigterm_on_one_rank_stops_every_rank(char_data, tmp_path):
             time.sleep(0.2)
         assert proc.poll() is None and metrics.is_file(), "training did not start"
         rank1 = [p for p in _children(proc.pid) if _rank_of(p) == 1]
-        assert len(rank1) == 1, _children(proc.pid)
+        assert len(rank1) == 1, (_children(proc.pid), [_rank_of(p) for p in _children(proc.pid)])
         os.kill(rank1[0], signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err[-3000:]
-    assert "saved" in out and "continue with --init_from=resume" in out
+    assert "saved" in out and "continue with --init_from=resume" in out, (out[-2000:], err[-2000:])
     from services.common.checkpoint import load_checkpoint
 
     assert load_checkpoint(tmp_path / "ckpt.pt")["iter_num"] >= 20

@@ -12,7 +12,7 @@ from services.rag.app import create_app
 from services.rag.settings import RagSettings
 
 DOCS = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
-        for p in [ROOT / "README.md", ROOT / "services" / "augment" / "README.md"]}
+        for p in [ROOT / "README.md", ROOT / "services" / "augment" / "pointer" / "README.md"]}
 
 
 @pytest.fixture(scope="module")
