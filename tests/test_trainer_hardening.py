@@ -59,19 +59,23 @@ def test_the_trainer_logs_the_generators_info_lines(char_data, tmp_path):
 
 
 def test_importing_the_library_leaves_the_process_as_it_was(tmp_path):
+    """No process-wide side effects: the umask is neither changed nor frozen at import (a later umask
+    applies to atomic writes), and a generator client leaves the interpreter's switch interval alone."""
     code = f"""
 import os, sys
 os.umask(0o027)
 before = sys.getswitchinterval()
-import services.common.atomic as a, services.trainer.generator_client, services.generator.core
-assert os.umask(0o027) == 0o027, "umask changed"
+import services.common.atomic as a, services.trainer.generator_client as gc, services.generator.core
+assert os.umask(0o077) == 0o027, "umask changed"
+client = gc.RemoteSampleSource("127.0.0.1:1", rows_per_batch=2, fragment_len=9, vocab_size=65)
+client.close()
 assert sys.getswitchinterval() == before, "switch interval changed"
 a.atomic_write_text({str(tmp_path / 'f.txt')!r}, "x")
 print(oct(os.stat({str(tmp_path / 'f.txt')!r}).st_mode & 0o777))
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "0o640"  # 0666 under the umask, as open() would make it
+    assert proc.stdout.strip() == "0o600"  # 0666 under the umask in force at write time (0o077), as open()
 
 
 def _children(pid: int) -> list[int]:
