@@ -92,22 +92,21 @@ def check_weights(config: GPTConfig, state_dict: dict, max_bytes: int | None = N
     """The declared config against the tensors actually in the file, before anything is allocated:
     same layer count, same names, same shapes; then the float32 size against `max_bytes`. A file of a
     few MB that declares a 4M-token vocabulary is refused here, not after gigabytes are allocated."""
-    present = {k: v for k, v in state_dict.items()}
-    for k, v in present.items():
+    for k, v in state_dict.items():
         if not isinstance(v, torch.Tensor):
             raise InvalidArgument(f"weights entry {k!r} is not a tensor")
-    layers = {k.split(".")[2] for k in present if k.startswith("transformer.h.")}
+    layers = {k.split(".")[2] for k in state_dict if k.startswith("transformer.h.")}
     if len(layers) != config.n_layer:
         raise InvalidArgument(f"model_args declares n_layer {config.n_layer}, the weights hold {len(layers)} layers")
     with torch.device("meta"):  # shapes only: no memory, whatever the config declares
         expected = {k: tuple(v.shape) for k, v in GPT(config).state_dict().items()}
-    missing = sorted(set(expected) - set(present))
-    unexpected = sorted(set(present) - set(expected))
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
     if missing or unexpected:
         raise InvalidArgument(f"weights do not match model_args: missing {missing[:3]}, unexpected {unexpected[:3]}")
     for k, shape in expected.items():
-        if tuple(present[k].shape) != shape:
-            raise InvalidArgument(f"weights do not match model_args: {k} has shape {tuple(present[k].shape)}, "
+        if tuple(state_dict[k].shape) != shape:
+            raise InvalidArgument(f"weights do not match model_args: {k} has shape {tuple(state_dict[k].shape)}, "
                                   f"model_args imply {shape}")
     if max_bytes is not None:
         need = 4 * sum(math.prod(s) for k, s in expected.items() if k != "lm_head.weight")  # lm_head is tied

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from services.augment.lambda_terms.report import read_jsonl
 from services.augment.lambda_terms.traces import TraceSettings, chunk_lines
 from services.common.atomic import atomic_write_text
 from services.common.errors import FailedPrecondition, InvalidArgument
@@ -87,18 +88,9 @@ def _ray_map(address: str, batch: list):
         yield ray.get(ref)
 
 
-def _pair_key(line: str) -> bytes:
-    """A stable 8-byte key of a line's (input, target) pair (the same in a resumed process)."""
-    d = json.loads(line)
+def _pair_key(d: dict) -> bytes:
+    """A stable 8-byte key of an example's (input, target) pair (the same in a resumed process)."""
     return hashlib.blake2b(f"{d['input']}\t{d['target']}".encode(), digest_size=8).digest()
-
-
-def _read_lines(path: Path):
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield line.rstrip("\n")
 
 
 def generate(job: GenerateJob) -> dict:
@@ -106,8 +98,13 @@ def generate(job: GenerateJob) -> dict:
     job.validate()
     out, prog = Path(job.out), progress_path(Path(job.out))
     state = json.loads(prog.read_text()) if prog.is_file() else None
+    if job.seed is not None:
+        seed = job.seed
+    elif state is not None:  # resuming: the run's own seed
+        seed = state["identity"]["seed"]
+    else:
+        seed = time.time_ns() % 2**63
     if state is not None:
-        seed = state["identity"]["seed"] if job.seed is None else job.seed
         if state["identity"] != _identity(job, seed):
             raise FailedPrecondition(f"{out} is an unfinished run of another job ({prog}): use the same "
                                      f"count, seed and settings to resume it, or another output name")
@@ -115,8 +112,6 @@ def generate(job: GenerateJob) -> dict:
             raise FailedPrecondition(f"{out} is already complete ({state['examples']} examples)")
     elif out.exists():
         raise FailedPrecondition(f"{out} exists and is no unfinished run of this command: choose another name")
-    seed = (time.time_ns() % 2**63) if job.seed is None and state is None else (state["identity"]["seed"]
-                                                                                 if job.seed is None else job.seed)
     if state is None:
         state = {"identity": _identity(job, seed), "chunks_done": 0, "bytes": 0, "examples": 0, "done": False}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +119,7 @@ def generate(job: GenerateJob) -> dict:
     with open(out, "ab") as f:
         f.truncate(state["bytes"])  # cut a half-written tail
     if job.dedup and state["examples"]:
-        seen.update(_pair_key(line) for line in _read_lines(out))
+        seen.update(_pair_key(d) for d in read_jsonl(out))
     zipped = out.name.endswith(".gz")
     start = time.time()
     resumed_from = state["examples"]
@@ -147,7 +142,7 @@ def generate(job: GenerateJob) -> dict:
                     if job.dedup:
                         kept = []
                         for line in lines:
-                            key = _pair_key(line)
+                            key = _pair_key(json.loads(line))
                             if key not in seen:
                                 seen.add(key)
                                 kept.append(line)
