@@ -1,5 +1,6 @@
 """moredata-augment: the augment gRPC service, one server for every data domain: pointer-aware augmentation
-of audio-edit samples (AugmentService) and lambda-calculus reduction traces (LambdaTraceService).
+of audio-edit samples (AugmentService), lambda-calculus reduction traces (LambdaTraceService) and code
+instruction data (CodeDataService).
 
     moredata-augment --address=127.0.0.1:50052 --config=augment.json
     moredata-augment --help
@@ -13,12 +14,14 @@ from __future__ import annotations
 import logging
 import sys
 
+from services.augment.code.servicer import SERVICE_NAME as CODE_SERVICE_NAME
+from services.augment.code.servicer import CodeDataServicer
 from services.augment.lambda_terms.servicer import SERVICE_NAME as LAMBDA_SERVICE_NAME
 from services.augment.lambda_terms.servicer import LambdaTraceServicer
 from services.augment.pointer.servicer import SERVICE_NAME, AugmentServicer
 from services.augment.settings import AugmentSettings
 from services.common.cli_errors import UserError, exit_on_user_error
-from services.common.genproto.moredata.augment.v1 import augment_pb2_grpc, lambda_traces_pb2_grpc
+from services.common.genproto.moredata.augment.v1 import augment_pb2_grpc, code_data_pb2_grpc, lambda_traces_pb2_grpc
 from services.common.grpc_server import ServerHandle, build_server
 
 
@@ -26,10 +29,12 @@ def serve(settings: AugmentSettings, install_signals: bool = True) -> ServerHand
     """Starts the server, SERVING at once (the service needs nothing but its config)."""
     servicer = AugmentServicer(settings)
     traces = LambdaTraceServicer(settings.max_lambda_count)
+    code = CodeDataServicer(settings.max_code_files, int(settings.max_code_file_mb * 2**20))
     # one server, one servicer per data domain
     handle = build_server([lambda s: augment_pb2_grpc.add_AugmentServiceServicer_to_server(servicer, s),
-                           lambda s: lambda_traces_pb2_grpc.add_LambdaTraceServiceServicer_to_server(traces, s)],
-                          [SERVICE_NAME, LAMBDA_SERVICE_NAME], address=settings.address,
+                           lambda s: lambda_traces_pb2_grpc.add_LambdaTraceServiceServicer_to_server(traces, s),
+                           lambda s: code_data_pb2_grpc.add_CodeDataServiceServicer_to_server(code, s)],
+                          [SERVICE_NAME, LAMBDA_SERVICE_NAME, CODE_SERVICE_NAME], address=settings.address,
                           max_message_bytes=int(settings.max_message_mb * 2**20), max_workers=settings.max_workers,
                           reserved_workers=settings.reserved_workers, idle_timeout_s=settings.idle_timeout_s)
     handle.servicer = servicer  # for tests and embedding code: the cache and settings it runs with

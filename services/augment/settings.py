@@ -25,5 +25,8 @@ class AugmentSettings(ServiceSettings):
                                  "being sent (memory: this many augmented samples per stream)")
     max_lambda_count: int = Field(100_000_000, ge=1, description="most examples one StreamTraces request "
                                   "may ask for")
+    max_code_files: int = Field(10_000, ge=1, description="most files one BuildDataset request may send")
+    max_code_file_mb: float = Field(1.0, gt=0, description="larger files are refused by SplitFile and skipped "
+                                    "by BuildDataset")
     config_cache: int = Field(64, ge=1, description="distinct request configs kept parsed")
     grace_s: float = Field(5.0, ge=0, description="seconds in-flight RPCs get on SIGTERM")

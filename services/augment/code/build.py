@@ -9,6 +9,7 @@ object per line, in a reproducible order (file path, then line, then kind).
 
 from __future__ import annotations
 
+import fnmatch
 import gzip
 import json
 import multiprocessing as mp
@@ -45,7 +46,8 @@ class BuildOptions:
     dedup: DedupOptions = field(default_factory=DedupOptions)
     benchmarks: tuple[str, ...] = ("humaneval",)  # decontaminate against these ('humaneval' or files)
     decontam_ngram: int = 10
-    max_per_language: int | None = None  # None: 2x the median language count; 0: no cap
+    max_per_language: int | str = 0  # 0: no cap; "auto": 2x the median language count; N: at most N per language
+    exclude: tuple[str, ...] = ()  # glob patterns (fnmatch on the path below its source root) left out
     workers: int = 1
     files_per_task: int = 32
     ray: str | None = None
@@ -57,8 +59,9 @@ class BuildOptions:
             raise InvalidArgument(f"unknown augmentations {sorted(unknown)}; known: {', '.join(AUGMENTATIONS)}")
         if self.workers < 1 or self.files_per_task < 1 or self.max_file_bytes < 1:
             raise InvalidArgument("workers, files_per_task and max_file_bytes must be at least 1")
-        if self.max_per_language is not None and self.max_per_language < 0:
-            raise InvalidArgument("max_per_language must be 0 (no cap) or more")
+        if self.max_per_language != "auto" and (not isinstance(self.max_per_language, int) or self.max_per_language < 0):
+            raise InvalidArgument(f"max_per_language must be 0 (no cap), a positive count or 'auto', "
+                                  f"got {self.max_per_language!r}")
         if not 0.0 <= self.min_quality <= 1.0:
             raise InvalidArgument("min_quality must be in [0, 1]")
 
@@ -161,10 +164,11 @@ def ray_pair_finder(keys: np.ndarray) -> np.ndarray:
 
 
 # -- corpus-wide steps -----------------------------------------------------------------------------------
-def balance(languages: list[str], quality: np.ndarray, cap: int | None) -> tuple[np.ndarray, int]:
-    """Keep mask capping each language at `cap` samples, best quality first; None = 2x the median count."""
+def balance(languages: list[str], quality: np.ndarray, cap: int | str) -> tuple[np.ndarray, int]:
+    """Keep mask capping each language at `cap` samples, best quality first; "auto" = 2x the median count
+    (it suits corpora where every language is there on purpose; one stray file per language drags it down)."""
     counts = Counter(languages)
-    if cap is None:
+    if cap == "auto":
         cap = int(2 * np.median(list(counts.values()))) if counts else 0
     keep = np.ones(len(languages), dtype=bool)
     if cap <= 0:
@@ -265,7 +269,8 @@ def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
         if not os.path.exists(r):
             raise InvalidArgument(f"source {r} does not exist")
     t0 = time.perf_counter()
-    items = list(walk_sources(roots))
+    items = [(p, r) for p, r in walk_sources(roots)
+             if not any(fnmatch.fnmatch(os.path.relpath(p, r) if r else p, pat) for pat in opts.exclude)]
     batches = [items[i: i + opts.files_per_task] for i in range(0, len(items), opts.files_per_task)]
     rows, skipped, files, nbytes = [], Counter(), 0, 0
     pool = mp.get_context("spawn").Pool(opts.workers) if opts.workers > 1 and opts.ray is None else None
@@ -302,3 +307,26 @@ def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
 
 def _work_star(args):
     return _work(*args)
+
+
+def build_from_blobs(blobs: list[tuple[str, bytes]], opts: BuildOptions,
+                     is_active: Callable[[], bool] = lambda: True) -> tuple[list[dict], dict] | None:
+    """The pipeline over in-memory files (the RPC); None when `is_active()` turns false (client gone)."""
+    opts.check()
+    t0 = time.perf_counter()
+    rows, skipped, files, nbytes = [], Counter(), 0, 0
+    for i in range(0, len(blobs), opts.files_per_task):
+        if not is_active():
+            return None
+        r, s, f, b = samples_of_blobs(blobs[i: i + opts.files_per_task], opts)
+        rows += r
+        skipped += s
+        files += f
+        nbytes += b
+    summary = {"files_seen": len(blobs), "files_read": files, "mb_read": round(nbytes / 2**20, 2),
+               "files_skipped": dict(sorted(skipped.items())), "split_seconds": round(time.perf_counter() - t0, 2)}
+    if not is_active():
+        return None
+    rows = finish(rows, opts, summary)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    return rows, summary

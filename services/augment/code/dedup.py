@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,12 +200,18 @@ def _benchmark_texts(spec: str) -> list[str]:
         raise InvalidArgument(f"cannot read benchmark {spec}: {e}") from None
 
 
+_NUMBERS = re.compile(r"\b\d+\b")
+
+
 class Decontaminator:
-    """Drops samples that share a word n-gram (default 10) with any benchmark text."""
+    """Drops samples that share a word n-gram (default 10) with any benchmark text.
+
+    Numbers are removed from both sides first: otherwise a table of digits (`0, 1, 2, ... 9`) in any
+    source file "matches" a benchmark's test data."""
 
     def __init__(self, benchmarks: list[str], n: int = 10):
         self.n = n
-        texts = [t for spec in benchmarks for t in _benchmark_texts(spec)]
+        texts = [_NUMBERS.sub(" ", t) for spec in benchmarks for t in _benchmark_texts(spec)]
         self.benchmark_items = len(texts)
         grams, offsets, tokens = ngram_hashes(texts, n)
         # a short item is represented by its token hashes: those would match single words, so they go
@@ -215,7 +222,7 @@ class Decontaminator:
         """Boolean (N,): True where a sample shares an n-gram with a benchmark."""
         if not texts or self.grams.size == 0:
             return np.zeros(len(texts), dtype=bool)
-        grams, offsets, tokens = ngram_hashes(texts, self.n)
+        grams, offsets, tokens = ngram_hashes([_NUMBERS.sub(" ", t) for t in texts], self.n)
         hit = np.isin(grams, self.grams)
         row = np.repeat(np.arange(len(texts)), np.diff(offsets))
         bad = np.bincount(row[hit], minlength=len(texts)) > 0

@@ -7,9 +7,9 @@ Four kinds, each on a real syntactic boundary found by the language's tree-sitte
   `ast` calls the body); in the brace languages it is the body node itself, braces included.
 - ``class``: context = the file through the header and the first members; completion = the remaining members
   (and the closing brace).
-- ``docstring``: the definition without its docstring (Python) or its leading doc comment (other languages)
-  -> the docstring or comment.
-- ``fallback``: when a file does not parse cleanly or holds no definitions, a split at a top-level statement
+- ``docstring``: the definition (dedented) without its docstring (Python) or its leading doc comment (other
+  languages) -> the docstring or comment.
+- ``fallback``: when a file yields no definition whose own subtree parses cleanly, a split at a top-level statement
   boundary near the middle of the file.
 
 Contexts longer than `max_context_chars` keep their tail, cut at a line start, so a sample stays a
@@ -19,7 +19,8 @@ useful length; `meta.context_truncated` says so.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field
+import textwrap
+from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
@@ -53,7 +54,9 @@ class CodeSample:
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = dict(self.__dict__)  # dataclasses.asdict deep-copies recursively: 5x slower, and meta is flat
+        d["meta"] = dict(self.meta)
+        return d
 
 
 TASK_OF_KIND = {"function": "function_completion", "class": "class_completion", "docstring": "add_docstring",
@@ -62,6 +65,12 @@ TASK_OF_KIND = {"function": "function_completion", "class": "class_completion", 
 
 def _text(data: bytes, start: int, end: int) -> str:
     return data[start:end].decode("utf-8", errors="replace")
+
+
+def _definition(data: bytes, start: int, end: int) -> str:
+    """A definition's text from the start of its line (so a method's body dedents with it)."""
+    line = _line_start(data, start)
+    return _text(data, line if not data[line:start].strip() else start, end)
 
 
 def _line_start(data: bytes, pos: int) -> int:
@@ -103,13 +112,20 @@ def python_docstring(body: ts.Node) -> ts.Node | None:
     return None
 
 
+ATTRIBUTES = frozenset({"attribute_item", "decorator", "annotation", "marker_annotation"})
+
+
 def leading_comment(defn: ts.Node, comments: tuple[str, ...]) -> tuple[int, int] | None:
-    """Byte span of the comment block directly above a definition (each comment on the line above the next)."""
+    """Byte span of the comment block directly above a definition (each comment on the line above the next);
+    attributes between the comment and the definition (`#[inline]`, `@Override`) are stepped over."""
     start = end = None
     row = defn.start_point[0]
     node = defn.prev_sibling
+    while node is not None and node.type in ATTRIBUTES and node.end_point[0] in (row - 1, row):
+        row = node.start_point[0]
+        node = node.prev_sibling
     while node is not None and node.type in comments and node.end_point[0] in (row - 1, row) \
-            and node.end_point[0] < defn.start_point[0] + 1:
+            and node.end_point[0] < defn.start_point[0]:
         start = node.start_byte
         end = end if end is not None else node.end_byte
         row = node.start_point[0]
@@ -131,9 +147,10 @@ class FileSplitter:
         tree = tree or self.parse(data, source.language)
         root = tree.root_node
         samples: list[CodeSample] = []
-        if not root.has_error:
-            samples += self._functions(source, data, root)
-            samples += self._classes(source, data, root)
+        # definitions are taken from a file with parse errors too, as long as their own subtree has none
+        # (C/C++ macros often confuse the grammar somewhere in a file that is otherwise fine)
+        samples += self._functions(source, data, root)
+        samples += self._classes(source, data, root)
         if not samples:
             fallback = self._fallback(source, data, root, seed)
             samples = [fallback] if fallback else []
@@ -164,6 +181,8 @@ class FileSplitter:
         out = []
         for _, caps in ts.QueryCursor(g.functions).matches(root):
             defn, body, name = caps["def"][0], caps["body"][0], function_name(caps["name"][0])
+            if defn.has_error:
+                continue
             if source.language == "python":
                 stmts = _members(body, comments)
                 if not stmts:
@@ -188,17 +207,17 @@ class FileSplitter:
             # the definition with the docstring's lines removed (they hold nothing else in real code)
             a, b = _line_start(data, doc.start_byte), data.find(b"\n", doc.end_byte)
             b = len(data) if b < 0 else b + 1
-            code = _text(data, defn.start_byte, a) + _text(data, b, defn.end_byte)
+            code = _definition(data, defn.start_byte, a) + _text(data, b, defn.end_byte)
             s = self._sample(source, data, "docstring", defn, name, 0, doc.start_byte, doc.end_byte)
         else:
             span = leading_comment(defn, comments)
             if span is None:
                 return None
-            code = _text(data, defn.start_byte, defn.end_byte)
+            code = _definition(data, defn.start_byte, defn.end_byte)
             s = self._sample(source, data, "docstring", defn, name, 0, span[0], span[1])
         if s is None:
             return None
-        s.context, s.meta["context_truncated"] = _trim_context(code, self.options.max_context_chars)
+        s.context, s.meta["context_truncated"] = _trim_context(textwrap.dedent(code), self.options.max_context_chars)
         return s
 
     def _classes(self, source: SourceFile, data: bytes, root: ts.Node) -> list[CodeSample]:
@@ -207,6 +226,8 @@ class FileSplitter:
         out = []
         for _, caps in ts.QueryCursor(g.classes).matches(root):
             defn, body = caps["def"][0], caps["body"][0]
+            if defn.has_error:
+                continue
             members = _members(body, comments)
             if len(members) < 2:
                 continue

@@ -14,6 +14,7 @@ import numpy as np
 from services.augment.lambda_terms.terms import TermSyntaxError, depth, parse
 from services.augment.lambda_terms.traces import NF_MARKER
 from services.common.errors import InvalidArgument
+from services.common.text_table import table  # noqa: F401  (the CLI and bench print with it)
 
 SIZE_BUCKETS = (("size_lt20", 0, 20), ("size_20_50", 20, 50), ("size_50_80", 50, 80), ("size_gt80", 80, 10**9))
 
@@ -128,9 +129,3 @@ def diagnose(path: Path) -> dict:
     out["depth_le7"] = acc(dep <= 7)
     out["depth_gt7"] = acc(dep > 7)
     return out
-
-
-def table(rows: list[tuple[str, str]], head: tuple[str, str]) -> str:
-    w = max(len(r[0]) for r in [head, *rows])
-    lines = [f"{head[0]:<{w}}  {head[1]}", f"{'-' * w}  {'-' * len(head[1])}"]
-    return "\n".join(lines + [f"{a:<{w}}  {b}" for a, b in rows])
