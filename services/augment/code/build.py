@@ -64,6 +64,12 @@ class BuildOptions:
                                   f"got {self.max_per_language!r}")
         if not 0.0 <= self.min_quality <= 1.0:
             raise InvalidArgument("min_quality must be in [0, 1]")
+        d = self.dedup
+        if not 0.0 < d.threshold <= 1.0:
+            raise InvalidArgument(f"dedup threshold must be in (0, 1], got {d.threshold}")
+        if d.num_perm < 1 or d.ngram < 1 or not 0 <= d.bands <= d.num_perm or d.chunk < 1:
+            raise InvalidArgument(f"num_perm and ngram must be at least 1 and bands in [0, num_perm], got "
+                                  f"num_perm={d.num_perm} ngram={d.ngram} bands={d.bands}")
 
 
 # -- per file --------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ _COMMENT_TYPES = {
 # the node types that hold string literals, so augmentations can prove they never touched one
 STRING_TYPES = frozenset({
     "string", "string_content", "template_string", "interpreted_string_literal", "raw_string_literal",
-    "string_literal", "char_literal", "character_literal", "text_block", "concatenated_string",
+    "string_literal", "char_literal", "character_literal", "text_block",
 })
 # code_type words the instruction templates use
 CODE_TYPE = {"function": "function", "class": "class", "docstring": "function", "fallback": "code"}
