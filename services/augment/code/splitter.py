@@ -77,10 +77,11 @@ def _line_start(data: bytes, pos: int) -> int:
     return data.rfind(b"\n", 0, pos) + 1
 
 
-def _trim_context(text: str, limit: int) -> tuple[str, bool]:
-    if limit <= 0 or len(text) <= limit:
+def _trim_context(text: str, limit: int, cut_already: bool = False) -> tuple[str, bool]:
+    """The text's tail of at most `limit` characters, starting at a line start; (text, truncated)."""
+    if limit <= 0 or (len(text) <= limit and not cut_already):
         return text, False
-    cut = text.find("\n", len(text) - limit)
+    cut = text.find("\n", max(0, len(text) - limit) if not cut_already else 0)
     return (text[cut + 1:] if cut >= 0 else text[-limit:]), True
 
 
@@ -146,20 +147,24 @@ class FileSplitter:
         data = source.data
         tree = tree or self.parse(data, source.language)
         root = tree.root_node
-        samples: list[CodeSample] = []
+        limit = self.options.max_samples_per_file
         # definitions are taken from a file with parse errors too, as long as their own subtree has none
         # (C/C++ macros often confuse the grammar somewhere in a file that is otherwise fine)
-        samples += self._functions(source, data, root)
-        samples += self._classes(source, data, root)
+        matches = [caps for _, caps in grammar(source.language).matches(root)
+                   if not (caps.get("fn") or caps["cls"])[0].has_error]
+        rng = random.Random(f"{seed}:{source.path}")
+        if len(matches) > limit:  # choose before building any text: a huge file costs what its sample costs
+            matches = [matches[i] for i in sorted(rng.sample(range(len(matches)), limit))]
+        samples: list[CodeSample] = []
+        for caps in matches:
+            samples += self._function(source, data, caps) if "fn" in caps else self._class(source, data, caps)
         if not samples:
             fallback = self._fallback(source, data, root, seed)
             samples = [fallback] if fallback else []
         for s in samples:
             s.meta["parses"] = not root.has_error
-        if len(samples) > self.options.max_samples_per_file:
-            rng = random.Random(f"{seed}:{source.path}")
-            keep = sorted(rng.sample(range(len(samples)), self.options.max_samples_per_file))
-            samples = [samples[i] for i in keep]
+        if len(samples) > limit:  # a function gives a completion and a docstring sample
+            samples = [samples[i] for i in sorted(rng.sample(range(len(samples)), limit))]
         return samples
 
     # -- the kinds -------------------------------------------------------------------------------------
@@ -169,34 +174,27 @@ class FileSplitter:
         o = self.options
         if not (o.min_completion_chars <= len(completion.strip()) and len(completion) <= o.max_completion_chars):
             return None
-        context, truncated = _trim_context(_text(data, ctx_start, ctx_end), o.max_context_chars)
+        if o.max_context_chars > 0 and ctx_end - ctx_start > o.max_context_chars:
+            ctx_start = ctx_end - o.max_context_chars  # decode only the tail: at most that many characters
+        context, truncated = _trim_context(_text(data, ctx_start, ctx_end), o.max_context_chars, ctx_start > 0)
         return CodeSample(kind, source.language, source.path, defn.start_point[0] + 1, defn.end_point[0] + 1, name,
                           context, completion, task=TASK_OF_KIND[kind],
                           meta={"context_truncated": truncated, "completion_span": [comp_start, comp_end],
                                 "def_span": [defn.start_byte, defn.end_byte]})
 
-    def _functions(self, source: SourceFile, data: bytes, root: ts.Node) -> list[CodeSample]:
-        g = grammar(source.language)
+    def _function(self, source: SourceFile, data: bytes, caps: dict) -> list[CodeSample]:
         comments = comment_types(source.language)
-        out = []
-        for _, caps in ts.QueryCursor(g.functions).matches(root):
-            defn, body, name = caps["def"][0], caps["body"][0], function_name(caps["name"][0])
-            if defn.has_error:
-                continue
-            if source.language == "python":
-                stmts = _members(body, comments)
-                if not stmts:
-                    continue
-                start, end = stmts[0].start_byte, stmts[-1].end_byte
-            else:
-                start, end = body.start_byte, body.end_byte
-            s = self._sample(source, data, "function", defn, name, start, start, end)
-            if s:
-                out.append(s)
-            doc = self._docstring(source, data, defn, body, name, comments)
-            if doc:
-                out.append(doc)
-        return out
+        defn, body, name = caps["fn"][0], caps["body"][0], function_name(caps["name"][0])
+        if source.language == "python":
+            stmts = _members(body, comments)
+            if not stmts:
+                return []
+            start, end = stmts[0].start_byte, stmts[-1].end_byte
+        else:
+            start, end = body.start_byte, body.end_byte
+        out = [self._sample(source, data, "function", defn, name, start, start, end),
+               self._docstring(source, data, defn, body, name, comments)]
+        return [s for s in out if s is not None]
 
     def _docstring(self, source: SourceFile, data: bytes, defn: ts.Node, body: ts.Node, name: str,
                    comments: tuple[str, ...]) -> CodeSample | None:
@@ -220,24 +218,16 @@ class FileSplitter:
         s.context, s.meta["context_truncated"] = _trim_context(textwrap.dedent(code), self.options.max_context_chars)
         return s
 
-    def _classes(self, source: SourceFile, data: bytes, root: ts.Node) -> list[CodeSample]:
-        g = grammar(source.language)
-        comments = comment_types(source.language)
-        out = []
-        for _, caps in ts.QueryCursor(g.classes).matches(root):
-            defn, body = caps["def"][0], caps["body"][0]
-            if defn.has_error:
-                continue
-            members = _members(body, comments)
-            if len(members) < 2:
-                continue
-            k = max(1, min(3, len(members) // 2))  # header plus the first k members -> the rest
-            start = members[k].start_byte
-            end = members[-1].end_byte if source.language == "python" else body.end_byte
-            s = self._sample(source, data, "class", defn, function_name(caps["name"][0]), start, start, end)
-            if s:
-                out.append(s)
-        return out
+    def _class(self, source: SourceFile, data: bytes, caps: dict) -> list[CodeSample]:
+        defn, body = caps["cls"][0], caps["body"][0]
+        members = _members(body, comment_types(source.language))
+        if len(members) < 2:
+            return []
+        k = max(1, min(3, len(members) // 2))  # header plus the first k members -> the rest
+        start = members[k].start_byte
+        end = members[-1].end_byte if source.language == "python" else body.end_byte
+        s = self._sample(source, data, "class", defn, function_name(caps["name"][0]), start, start, end)
+        return [s] if s else []
 
     def _fallback(self, source: SourceFile, data: bytes, root: ts.Node, seed: int) -> CodeSample | None:
         """Split at a top-level statement boundary near the middle (ERROR regions are never a boundary)."""
