@@ -229,13 +229,14 @@ def planted_scores(texts: list[str], origin: list[int], opts: DedupOptions) -> t
 
 
 def tfidf_dedup(texts: list[str], threshold: float = 0.7) -> int:
-    """The users' old filter: TF-IDF vectors, all-pairs cosine, drop a text similar to an earlier one."""
+    """The users' old filter: TF-IDF vectors, all-pairs cosine, drop a text similar to an earlier one.
+    Made as fast as it goes (sparse product, vectorised threshold): the comparison is with its best."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    x = TfidfVectorizer(token_pattern=r"[A-Za-z0-9_]+").fit_transform(texts)
-    sim = (x @ x.T).tocoo()
-    dup = set(int(j) for i, j, v in zip(sim.row, sim.col, sim.data) if i < j and v >= threshold)
-    return len(dup)
+    x = TfidfVectorizer(token_pattern=r"[A-Za-z0-9_]+").fit_transform(texts)  # rows L2-normalised
+    sim = (x @ x.T).tocoo()  # (n, n) cosine, every pair computed: the quadratic part
+    later = (sim.row < sim.col) & (sim.data >= threshold)
+    return int(np.unique(sim.col[later]).size)
 
 
 def dedup_scaling(sizes: list[int], tfidf_sizes: list[int]) -> dict:
@@ -256,14 +257,18 @@ def dedup_scaling(sizes: list[int], tfidf_sizes: list[int]) -> dict:
                 r, p, k = planted_scores(texts, origin, opts)
                 out.update(planted_recall=round(r, 4), planted_precision=round(p, 4), planted_pairs=k, planted_at=n)
                 print(f"dedup: planted recall {r:.4f} precision {p:.4f} over {k:,} pairs at {n:,}")
-    for n in tfidf_sizes:
+    for n in tfidf_sizes:  # best of two runs each, alternating, so neither side pays the warm-up
         texts, _ = dataset(n, base, rng)
-        t = time.perf_counter()
-        tfidf_dedup(texts)
-        out["tfidf_s"][str(n)] = round(time.perf_counter() - t, 2)
-        t = time.perf_counter()
-        near_dedup(texts, np.ones(n), opts)
-        out.setdefault("dedup_same_run_s", {})[str(n)] = round(time.perf_counter() - t, 3)
+        best_tfidf = best_minhash = float("inf")
+        for _ in range(2):
+            t = time.perf_counter()
+            tfidf_dedup(texts)
+            best_tfidf = min(best_tfidf, time.perf_counter() - t)
+            t = time.perf_counter()
+            near_dedup(texts, np.ones(n), opts)
+            best_minhash = min(best_minhash, time.perf_counter() - t)
+        out["tfidf_s"][str(n)] = round(best_tfidf, 3)
+        out.setdefault("dedup_same_run_s", {})[str(n)] = round(best_minhash, 3)
         print(f"dedup: tf-idf {n:,} in {out['tfidf_s'][str(n)]} s; minhash {out['dedup_same_run_s'][str(n)]} s")
     return out
 
@@ -295,7 +300,7 @@ def main() -> None:
     args = ap.parse_args()
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     split = split_rates(2.0 if args.quick else 20.0)
-    dedup = dedup_scaling(sizes, [2_000, 5_000] if args.quick else [5_000, 10_000])
+    dedup = dedup_scaling(sizes, [2_000, 5_000] if args.quick else [5_000, 10_000, 20_000])
     corp = {} if args.quick else real_corpus_summaries(args.workers)
     speedup = (dedup["tfidf_s"].get("10000", 0) / dedup["dedup_same_run_s"]["10000"]
                if "10000" in dedup.get("dedup_same_run_s", {}) else None)

@@ -17,6 +17,7 @@ band, buckets come from a sort, verification compares signature rows in chunks o
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -72,6 +73,7 @@ def _fp_fn(threshold: float, b: int, r: int) -> tuple[float, float]:
     return fp, fn
 
 
+@functools.lru_cache(maxsize=64)
 def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising FP + FN area under the LSH S-curve (datasketch's rule, equal weights)."""
     best, best_err = (1, num_perm), float("inf")
@@ -229,12 +231,16 @@ class Decontaminator:
         long_enough = np.repeat(tokens >= n, np.diff(offsets))
         self.grams = np.unique(grams[long_enough])
 
-    def contaminated(self, texts: list[str]) -> np.ndarray:
+    def contaminated(self, texts: list[str], chunk: int = 20_000) -> np.ndarray:
         """Boolean (N,): True where a sample shares an n-gram with a benchmark."""
-        if not texts or self.grams.size == 0:
-            return np.zeros(len(texts), dtype=bool)
-        grams, offsets, tokens = ngram_hashes([_NUMBERS.sub(" ", t) for t in texts], self.n)
-        hit = np.isin(grams, self.grams)
-        row = np.repeat(np.arange(len(texts)), np.diff(offsets))
-        bad = np.bincount(row[hit], minlength=len(texts)) > 0
-        return bad & (tokens >= self.n)  # short samples are hashed by tokens: never call those contaminated
+        bad = np.zeros(len(texts), dtype=bool)
+        if self.grams.size == 0:
+            return bad
+        for lo in range(0, len(texts), chunk):  # chunks bound the byte buffer and the index arrays
+            part = [_NUMBERS.sub(" ", t) for t in texts[lo: lo + chunk]]
+            grams, offsets, tokens = ngram_hashes(part, self.n)
+            hit = np.isin(grams, self.grams)
+            row = np.repeat(np.arange(len(part)), np.diff(offsets))
+            # short samples are hashed by their tokens: never call those contaminated
+            bad[lo: lo + len(part)] = (np.bincount(row[hit], minlength=len(part)) > 0) & (tokens >= self.n)
+        return bad

@@ -33,25 +33,21 @@ with np.errstate(over="ignore"):
 def token_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(token hashes uint64 (T,), document of each token int64 (T,)) for all documents, in order."""
     buf = np.frombuffer("\0".join(texts).encode("utf-8", errors="replace"), dtype=np.uint8)
-    if buf.size == 0:
+    idx_type = np.int32 if buf.size < 2**31 else np.int64  # half the memory traffic for every index array
+    w_idx = np.flatnonzero(_WORD[buf]).astype(idx_type)  # (W,) positions of word bytes
+    if w_idx.size == 0:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    word = _WORD[buf]
-    edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    if starts.size == 0:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    # each byte's offset inside its token: position minus the latest token start at or before it
-    pos = np.arange(buf.size, dtype=np.int64)
-    mark = np.zeros(buf.size, dtype=np.int64)
-    mark[starts] = starts
-    offset = pos - np.maximum.accumulate(mark)
+    # a word byte starts a token when the byte before it is not a word byte
+    gap = np.empty(w_idx.size, dtype=bool)
+    gap[0] = True
+    np.not_equal(w_idx[1:], w_idx[:-1] + 1, out=gap[1:])
+    first = np.flatnonzero(gap).astype(idx_type)  # (T,) index into w_idx of each token's first byte
+    offset = np.arange(w_idx.size, dtype=idx_type) - first[np.cumsum(gap, dtype=idx_type) - 1]  # byte within token
     with np.errstate(over="ignore"):
-        vals = (buf.astype(np.uint64) + np.uint64(1)) * _POW[offset & 63]
-        vals[~word] = 0  # the bytes between tokens add nothing to the segment sums below
-        hashes = np.add.reduceat(vals, starts) * _MIX[12] + _MIX[3]
+        vals = (buf[w_idx].astype(np.uint64) + np.uint64(1)) * _POW[offset & 63]
+        hashes = np.add.reduceat(vals, first) * _MIX[12] + _MIX[3]
     # documents are separated by NUL bytes: a token's document is the number of separators before it
-    seps = np.flatnonzero(buf == 0)
-    doc = np.searchsorted(seps, starts, side="right").astype(np.int64)
+    doc = np.searchsorted(np.flatnonzero(buf == 0), w_idx[first], side="right").astype(np.int64)
     return hashes, doc
 
 

@@ -19,6 +19,7 @@ useful length; `meta.context_truncated` says so.
 from __future__ import annotations
 
 import random
+import re
 import textwrap
 from dataclasses import dataclass, field
 
@@ -59,6 +60,7 @@ class CodeSample:
         return d
 
 
+_COLUMN_ZERO = re.compile(rb"\n(?=[^ \t\n}])")
 TASK_OF_KIND = {"function": "function_completion", "class": "class_completion", "docstring": "add_docstring",
                 "fallback": "function_completion"}
 
@@ -152,8 +154,8 @@ class FileSplitter:
         # (C/C++ macros often confuse the grammar somewhere in a file that is otherwise fine)
         matches = [caps for _, caps in grammar(source.language).matches(root)
                    if not (caps.get("fn") or caps["cls"])[0].has_error]
-        rng = random.Random(f"{seed}:{source.path}")
-        if len(matches) > limit:  # choose before building any text: a huge file costs what its sample costs
+        rng = random.Random(f"{seed}:{source.path}") if len(matches) > limit else None
+        if rng is not None:  # choose before building any text: a huge file costs what its sample costs
             matches = [matches[i] for i in sorted(rng.sample(range(len(matches)), limit))]
         samples: list[CodeSample] = []
         for caps in matches:
@@ -164,6 +166,7 @@ class FileSplitter:
         for s in samples:
             s.meta["parses"] = not root.has_error
         if len(samples) > limit:  # a function gives a completion and a docstring sample
+            rng = rng or random.Random(f"{seed}:{source.path}")
             samples = [samples[i] for i in sorted(rng.sample(range(len(samples)), limit))]
         return samples
 
@@ -235,9 +238,8 @@ class FileSplitter:
         bounds = [c.start_byte for c in root.children
                   if c.type != "ERROR" and not c.is_missing and c.start_byte == _line_start(data, c.start_byte)
                   and 0.2 * n <= c.start_byte <= 0.8 * n]
-        if not bounds:  # nothing parsed at top level: a line that starts at column 0
-            bounds = [i + 1 for i in range(int(0.2 * n), int(0.8 * n)) if data[i] == 10 and i + 1 < n
-                      and data[i + 1] not in b" \t\n}"]
+        if not bounds:  # nothing parsed at top level: a line that starts at column 0 (one regex scan)
+            bounds = [m.end() for m in _COLUMN_ZERO.finditer(data, int(0.2 * n), int(0.8 * n))]
         if not bounds:
             return None
         target = random.Random(f"{seed}:{source.path}:fallback").uniform(0.3, 0.7) * n
