@@ -84,7 +84,7 @@ def samples_of_file(source: SourceFile, opts: BuildOptions, book: InstructionBoo
         out.append(s)
         rng = random.Random(f"{opts.seed}:{s.path}:{s.start_line}:{s.kind}:{s.name}")
         out += augment(s, data, rng, opts.augmentations)
-    rows, units = [], {}
+    rows, seen = [], set()
     for s in out:
         s.quality = sample_quality(s)
         s.weight = round(sampling_weight(s.quality, opts.quality_k), 6)
@@ -94,43 +94,39 @@ def samples_of_file(source: SourceFile, opts: BuildOptions, book: InstructionBoo
         span = s.meta.pop("def_span", None) or s.meta.get("completion_span")
         s.meta.pop("completion_span", None)
         unit = f"{s.path}:{span[0]}-{span[1]}" if span else f"{s.path}:{s.start_line}"
-        if unit not in units:
-            units[unit] = data[span[0]:span[1]].decode("utf-8", "replace") if span else s.context + s.completion
         row = s.to_dict()
         row["meta"]["unit"] = unit
-        row["_unit_text"] = units.pop(unit) if unit in units else None
+        row["_unit_text"] = None  # the unit's text travels once, with its first sample
+        if unit not in seen:
+            seen.add(unit)
+            row["_unit_text"] = data[span[0]:span[1]].decode("utf-8", "replace") if span else s.context + s.completion
         rows.append(row)
     return rows
 
 
-def _work(items: list[tuple[str, str]], opts: BuildOptions) -> tuple[list[dict], Counter, int, int]:
-    """(samples, skipped by reason, files read, bytes read) for a batch of (path, root) on disk."""
+def _samples_of_sources(decoded: Iterable[tuple[SourceFile | None, str | None]], opts: BuildOptions
+                        ) -> tuple[list[dict], Counter, int, int]:
+    """(samples, skipped by reason, files read, bytes read) for decoded files (None + the skip reason)."""
     book, splitter = InstructionBook.with_user_file(opts.templates_file), FileSplitter(opts.split)
     rows, skipped, files, nbytes = [], Counter(), 0, 0
-    for path, root in items:
-        source, reason = read_source(path, root, opts.max_file_bytes)
+    for source, reason in decoded:
         if source is None:
             skipped[reason] += 1
             continue
         files += 1
-        nbytes += len(source.text)
+        nbytes += len(source.data)
         rows += samples_of_file(source, opts, book, splitter)
     return rows, skipped, files, nbytes
+
+
+def _work(items: list[tuple[str, str]], opts: BuildOptions) -> tuple[list[dict], Counter, int, int]:
+    """A batch of (path, root) on disk: the unit of work of a process or a Ray task."""
+    return _samples_of_sources((read_source(path, root, opts.max_file_bytes) for path, root in items), opts)
 
 
 def samples_of_blobs(blobs: Iterable[tuple[str, bytes]], opts: BuildOptions) -> tuple[list[dict], Counter, int, int]:
     """Like `_work` for in-memory files (the RPC): (name, content) pairs."""
-    book, splitter = InstructionBook.with_user_file(opts.templates_file), FileSplitter(opts.split)
-    rows, skipped, files, nbytes = [], Counter(), 0, 0
-    for name, data in blobs:
-        source, reason = check_source(name, data, opts.max_file_bytes)
-        if source is None:
-            skipped[reason] += 1
-            continue
-        files += 1
-        nbytes += len(data)
-        rows += samples_of_file(source, opts, book, splitter)
-    return rows, skipped, files, nbytes
+    return _samples_of_sources((check_source(name, data, opts.max_file_bytes) for name, data in blobs), opts)
 
 
 def _ray_results(address: str, batches: list, opts: BuildOptions):
