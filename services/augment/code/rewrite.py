@@ -14,7 +14,7 @@ import random
 
 import tree_sitter as ts
 
-from services.augment.code.languages import grammar, parser
+from services.augment.code.languages import STRING_TYPES, grammar, parser
 
 _OPERATORS = {
     "python": "[(binary_operator operator: _ @op) (comparison_operator operators: _ @op) (boolean_operator operator: _ @op)]",
@@ -73,13 +73,19 @@ def strip_comments(text: str, language: str) -> str | None:
     return _edit(data, edits).decode("utf-8")
 
 
+def _joins_strings(op: ts.Node) -> bool:
+    """`"a" + x` is a concatenation: `-` there is a type error any compiler finds, not a logic bug."""
+    return any(c.type in STRING_TYPES or c.type in ("string", "template_string", "interpreted_string_literal")
+               for c in op.parent.named_children)
+
+
 def plant_bug(text: str, language: str, rng: random.Random) -> tuple[str, str] | None:
     """Swap one binary operator (`<` -> `<=`, `+` -> `-`, `and` -> `or` ...): (buggy code, what changed)."""
     data, tree = _parse(text, language)
     if tree.root_node.has_error:
         return None
     ops = [n for n in ts.QueryCursor(_operator_query(language)).captures(tree.root_node).get("op", [])
-           if n.type in _SWAP]
+           if n.type in _SWAP and not (n.type in "+-" and _joins_strings(n))]
     if not ops:
         return None
     op = rng.choice(sorted(ops, key=lambda n: n.start_byte))

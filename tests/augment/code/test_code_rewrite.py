@@ -192,3 +192,9 @@ def test_doctests_become_a_pytest_test():
     exec(test_code, namespace)
     namespace["test_double"]()  # the generated test runs and passes against the real function
     assert "assert double(2) == 4" in tests[0].completion and "y = 5" in tests[0].completion
+
+
+def test_string_concatenation_is_not_turned_into_a_type_error():
+    assert plant_bug('func f() string { return "a" + g() }', "go", random.Random(0)) is None
+    assert plant_bug("def f(a):\n    return 'x' + a\n", "python", random.Random(0)) is None
+    assert plant_bug("def f(a):\n    return a + 1\n", "python", random.Random(0))[1] == "+ -> -"
