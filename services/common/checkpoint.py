@@ -133,11 +133,44 @@ def model_from_checkpoint(ckpt: dict, device="cpu", max_bytes: int | None = None
     """The model of a loaded checkpoint; its declared sizes are checked against its weights (and
     `max_bytes`) before the model is built, so a lying or oversized file fails fast (InvalidArgument,
     ResourceExhausted) instead of allocating what it declares."""
-    config = check_model_args(ckpt["model_args"])
-    check_weights(config, ckpt["model"], max_bytes)
-    model = GPT(config)
-    model.load_state_dict(ckpt["model"])
-    return model.to(device)
+    from services.common.models import model_type_of
+
+    model_type = model_type_of(ckpt)
+    if model_type == "decoder_only":
+        config = check_model_args(ckpt["model_args"])
+        check_weights(config, ckpt["model"], max_bytes)
+        model = GPT(config)
+        model.load_state_dict(ckpt["model"])
+        return model.to(device)
+    return _load_other(model_type, ckpt, max_bytes).to(device)
+
+
+def _load_other(model_type: str, ckpt: dict, max_bytes: int | None):
+    """An encoder or encoder-decoder: every tensor's shape checked against a model built on the meta
+    device (no memory) before the real one is allocated."""
+    from services.common.models import build_model
+
+    args = ckpt["model_args"]
+    if not isinstance(args, dict):
+        raise InvalidArgument(f"model_args must be a dict, got {type(args).__name__}")
+    state = ckpt["model"]
+    if max_bytes is not None:
+        total = sum(t.numel() * t.element_size() for t in state.values() if isinstance(t, torch.Tensor))
+        if total > max_bytes:
+            raise ResourceExhausted(f"the model's weights take {total / 2**20:.1f} MB, more than the "
+                                    f"{max_bytes / 2**20:.1f} MB allowed")
+    with torch.device("meta"):
+        shape_model = build_model(model_type, args)
+    expected = {k: tuple(v.shape) for k, v in shape_model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if expected != got:
+        missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+        wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])
+        raise InvalidArgument(f"{model_type} weights do not match model_args: missing {missing[:3]}, "
+                              f"unexpected {extra[:3]}, wrong shapes {wrong[:3]}")
+    model = build_model(model_type, args)
+    model.load_state_dict(state)
+    return model
 
 
 def tokenizer_from_checkpoint(ckpt: dict) -> Tokenizer | None:

@@ -11,6 +11,11 @@ from typing import Iterable, Protocol
 
 import numpy as np
 
+# Special tokens for encoders (masked LM, classification): ids after the regular vocabulary, so adding them
+# never moves an existing id and every checkpoint written before them still loads with the same ids.
+# Text never encodes to them; decode skips them. A model that uses them has `total_vocab_size` rows.
+SPECIAL_TOKENS = ("<pad>", "<mask>", "<cls>", "<sep>")
+
 
 class Tokenizer(Protocol):
     kind: str
@@ -21,7 +26,41 @@ class Tokenizer(Protocol):
     def to_dict(self) -> dict: ...
 
 
-class CharTokenizer:
+class SpecialTokens:
+    """`special_ids` ({"<pad>": id, ...}) and `total_vocab_size` for a tokenizer with `vocab_size`."""
+
+    vocab_size: int
+
+    @property
+    def special_ids(self) -> dict[str, int]:
+        return {name: self.vocab_size + i for i, name in enumerate(SPECIAL_TOKENS)}
+
+    @property
+    def total_vocab_size(self) -> int:
+        return self.vocab_size + len(SPECIAL_TOKENS)
+
+    @property
+    def pad_id(self) -> int:
+        return self.vocab_size
+
+    @property
+    def mask_id(self) -> int:
+        return self.vocab_size + 1
+
+    @property
+    def cls_id(self) -> int:
+        return self.vocab_size + 2
+
+    @property
+    def sep_id(self) -> int:
+        return self.vocab_size + 3
+
+    def _regular(self, ids: Iterable[int]) -> np.ndarray:
+        arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64).reshape(-1)
+        return arr[(arr >= 0) & (arr < self.vocab_size)]  # special ids decode to nothing
+
+
+class CharTokenizer(SpecialTokens):
     """One id per distinct character of the training text, sorted (nanoGPT's stoi/itos)."""
 
     kind = "char"
@@ -60,13 +99,13 @@ class CharTokenizer:
         return ids
 
     def decode(self, ids: Iterable[int]) -> str:
-        return "".join(self._itos[np.asarray(list(ids), dtype=np.int64)])
+        return "".join(self._itos[self._regular(ids)])
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "chars": self.chars}
 
 
-class BPETokenizer:
+class BPETokenizer(SpecialTokens):
     """Byte-level BPE (GPT-2 style pre-tokenisation) trained with Hugging Face `tokenizers`."""
 
     kind = "bpe"
@@ -115,7 +154,7 @@ class BPETokenizer:
         return np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encs])
 
     def decode(self, ids: Iterable[int]) -> str:
-        return self._tok.decode(list(int(i) for i in ids))
+        return self._tok.decode(self._regular(ids).tolist())
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "tokenizer_json": self._tok.to_str()}

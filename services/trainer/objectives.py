@@ -1,0 +1,58 @@
+"""What a training step computes for each model type, from the loop's (x, y) token windows.
+
+The loop draws (x, y) windows (B, T) as for the GPT; `to_batch` turns them into the model's inputs (with
+the batch generator, so a resumed run redraws the same masks), `loss_of` returns the loss, and
+`eval_counts` the extra numbers an evaluation reports:
+
+| model_type     | batch                                     | loss                         | eval extra          |
+|----------------|-------------------------------------------|------------------------------|---------------------|
+| decoder_only   | (x, y)                                    | next-token cross-entropy     | -                   |
+| encoder_only   | (masked x, None, labels): BERT's 80/10/10 | cross-entropy at masked ids  | masked-token acc.   |
+| transformer    | (first half, None, <cls>+second half[:-1], second half) | teacher forcing | -             |
+"""
+from __future__ import annotations
+
+import torch
+
+from services.common.models.encoder_only import IGNORE_INDEX
+from services.common.models.masking import mask_tokens
+from services.common.tokenizers import SPECIAL_TOKENS
+
+
+class Objective:
+    def __init__(self, model_type: str, vocab_size: int, mask_prob: float = 0.15):
+        self.model_type = model_type
+        self.vocab_size = vocab_size  # regular ids; the specials follow (see tokenizers.SPECIAL_TOKENS)
+        self.pad_id, self.mask_id, self.cls_id = vocab_size, vocab_size + 1, vocab_size + 2
+        self.specials = torch.arange(vocab_size, vocab_size + len(SPECIAL_TOKENS))
+        self.mask_prob = mask_prob
+
+    def model_vocab(self, data_vocab: int) -> int:
+        """Rows the model needs: the GPT only the data's ids, the others the special tokens too."""
+        return data_vocab if self.model_type == "decoder_only" else data_vocab + len(SPECIAL_TOKENS)
+
+    def to_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> tuple:
+        if self.model_type == "decoder_only":
+            return x, y
+        if self.model_type == "encoder_only":
+            inputs, labels = mask_tokens(x, self.specials, self.mask_id, self.vocab_size, generator, self.mask_prob)
+            return inputs, None, labels
+        half = x.size(1) // 2
+        src, tgt = x[:, :half], x[:, half:]
+        tgt_in = torch.cat([torch.full_like(tgt[:, :1], self.cls_id), tgt[:, :-1]], dim=1)
+        return src, None, tgt_in, tgt
+
+    def loss_of(self, model, batch: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, logits)."""
+        if self.model_type == "decoder_only":
+            logits, loss = model(*batch)
+            return loss, logits
+        return model(*batch)  # encoder and encoder-decoder: forward with labels returns (loss, logits)
+
+    def eval_counts(self, batch: tuple, logits: torch.Tensor) -> tuple[int, int]:
+        """(correct, counted) masked tokens for the encoder; (0, 0) otherwise."""
+        if self.model_type != "encoder_only":
+            return 0, 0
+        labels = batch[2]
+        sel = labels != IGNORE_INDEX
+        return int((logits.argmax(-1)[sel] == labels[sel]).sum()), int(sel.sum())
