@@ -45,11 +45,18 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     batch_size: int = Field(12, ge=1, description="micro-batch size (rows)")
     block_size: int = Field(1024, ge=1, description="context length")
     # model
+    model_type: Literal["decoder_only", "encoder_only", "transformer"] = Field(
+        "decoder_only", description="decoder_only: the GPT; encoder_only: a masked-LM encoder (BERT); "
+        "transformer: an encoder-decoder trained to continue the first half of each window with the second")
     n_layer: int = Field(12, ge=1)
     n_head: int = Field(12, ge=1)
     n_embd: int = Field(768, ge=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="0 for pretraining, 0.1+ for finetuning")
     bias: bool = Field(False, description="bias in LayerNorm and Linear layers")
+    d_ff: int = Field(0, ge=0, description="feed-forward width of encoder/transformer blocks (0: 4 * n_embd; "
+                      "the GPT's is always 4 * n_embd)")
+    mlm_probability: float = Field(0.15, gt=0.0, lt=1.0, description="share of tokens an encoder batch masks "
+                                   "(of those 80% -> <mask>, 10% random, 10% kept)")
     # AdamW
     learning_rate: float = Field(6e-4, gt=0.0, description="max learning rate")
     max_iters: int = Field(600000, ge=0, description="total number of training iterations")
@@ -67,6 +74,12 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
                                          "improvement of the monitored loss; 0 disables")
     early_stopping_min_delta: float = Field(0.0, ge=0.0, description="an improvement must beat the best by more")
     early_stopping_monitor: Literal["val", "train"] = Field("val", description="which evaluated loss to monitor")
+    continue_after_early_stop: bool = Field(False, description="resume a run that stopped early and train on "
+                                            "(its patience starts again); without it such a resume only says so")
+    # continued training (init_from = a checkpoint path): keep its step count, weights and tokenizer
+    continue_training: bool = Field(False, description="with init_from=<path>: start at that checkpoint's step "
+                                    "with its optimizer state (new learning rate) instead of at step 0")
+    reset_optimizer: bool = Field(False, description="with continue_training: a fresh optimizer")
     # enhanced data (not in nanoGPT): rows continued by the current best checkpoint from real prefixes
     enhanced_data_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a training row is "
                                              "enhanced; 0 creates and starts nothing")

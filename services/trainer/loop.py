@@ -20,11 +20,12 @@ from tqdm import tqdm
 from services.common.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from services.common.cli_errors import UserError
 from services.common.errors import MoredataError
-from services.common.model import GPT, GPTConfig
+from services.common.models import build_model, model_type_of
 from services.trainer.config import TrainerSettings
 from services.trainer.data import TokenData
 from services.trainer.early_stopping import EarlyStopping
 from services.trainer.metrics import MetricsLog, plot_losses, read_metrics
+from services.trainer.objectives import Objective
 
 MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "bias", "vocab_size", "dropout")
 
@@ -177,9 +178,13 @@ class Trainer:
             self.device = resolve_device(cfg)
 
     def _model_args(self, vocab_size: int) -> dict:
-        args = {k: getattr(self.cfg, k) for k in MODEL_KEYS if k != "vocab_size"}
-        args["vocab_size"] = vocab_size
-        return args
+        cfg = self.cfg
+        if cfg.model_type == "decoder_only":  # nanoGPT's names: the GPT's checkpoint format
+            args = {k: getattr(cfg, k) for k in MODEL_KEYS if k != "vocab_size"}
+            args["vocab_size"] = vocab_size
+            return args
+        return {"vocab_size": vocab_size, "d_model": cfg.n_embd, "num_heads": cfg.n_head, "num_layers": cfg.n_layer,
+                "d_ff": cfg.d_ff, "max_seq_len": cfg.block_size, "dropout": cfg.dropout, "bias": cfg.bias}
 
     def _init_model(self) -> dict | None:
         """Builds the model; returns the checkpoint to restore optimizer/RNG state from on resume."""
@@ -188,36 +193,55 @@ class Trainer:
         if cfg.init_from == "scratch":
             # nanoGPT's default for data without a vocabulary: GPT-2's 50257 rounded up to 50304
             vocab = self.data.vocab_size or 50304
-            self.model_args = self._model_args(vocab)
-            model = GPT(GPTConfig(**self.model_args))
+            self.model_type = cfg.model_type
+            self.objective = Objective(self.model_type, vocab, cfg.mlm_probability)
+            self.model_args = self._model_args(self.objective.model_vocab(vocab))
+            try:
+                model = build_model(self.model_type, self.model_args)
+            except MoredataError as e:
+                raise UserError(f"model config: {e}") from None
         else:
             path = self.out_dir / "ckpt.pt" if cfg.init_from == "resume" else Path(cfg.init_from)
             try:
                 ckpt = load_checkpoint(path)
             except (FileNotFoundError, ValueError, MoredataError) as e:
                 raise UserError(f"config key 'init_from': {e}") from None
-            # the architecture comes from the checkpoint; dropout may be overridden (finetuning)
+            # the architecture (and model type) comes from the checkpoint; dropout may be overridden
+            self.model_type = model_type_of(ckpt)
             self.model_args = dict(ckpt["model_args"])
             if cfg.init_from != "resume":
                 self.model_args["dropout"] = cfg.dropout
             model = model_from_checkpoint({**ckpt, "model_args": self.model_args})
-            if self.data.vocab_size and self.data.vocab_size > self.model_args["vocab_size"]:
+            ckpt_vocab = self.model_args["vocab_size"]
+            regular = ckpt_vocab if self.model_type == "decoder_only" else ckpt_vocab - 4  # minus the specials
+            if self.data.vocab_size and self.data.vocab_size > regular:
                 raise UserError(f"data vocabulary ({self.data.vocab_size}) is larger than the checkpoint's "
-                                f"({self.model_args['vocab_size']})")
-        if cfg.block_size < model.config.block_size:
-            model.crop_block_size(cfg.block_size)  # model surgery, as nanoGPT
-            self.model_args["block_size"] = cfg.block_size
-        elif cfg.block_size > model.config.block_size:
+                                f"({regular})")
+            self.objective = Objective(self.model_type, self.data.vocab_size or regular, cfg.mlm_probability)
+        if self.model_type == "decoder_only":
+            if cfg.block_size < model.config.block_size:
+                model.crop_block_size(cfg.block_size)  # model surgery, as nanoGPT
+                self.model_args["block_size"] = cfg.block_size
+            elif cfg.block_size > model.config.block_size:
+                raise UserError(f"config key 'block_size': {cfg.block_size} exceeds the checkpoint's "
+                                f"{model.config.block_size}")
+        elif cfg.block_size > model.config.max_seq_len:
             raise UserError(f"config key 'block_size': {cfg.block_size} exceeds the checkpoint's "
-                            f"{model.config.block_size}")
+                            f"{model.config.max_seq_len}")
         self.model = model.to(self.device)
-        if cfg.init_from == "resume":
+        if cfg.init_from == "resume" or (ckpt is not None and cfg.continue_training):
             return ckpt
         return None
 
     def _restore(self, ckpt: dict) -> None:
-        self.optimizer.load_state_dict(ckpt["optimizer"])
+        continuing = self.cfg.init_from != "resume"  # continued training on new data: step and optimizer only
+        if "optimizer" in ckpt and not (continuing and self.cfg.reset_optimizer):
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            for group in self.optimizer.param_groups:  # the new run's learning rate, not the saved one
+                group["lr"] = self.cfg.learning_rate
         self.iter_num = int(ckpt["iter_num"])
+        if continuing:
+            return  # best loss, patience and RNG belong to the old data: this run measures its own
         self.best_val_loss = float(ckpt["best_val_loss"])
         state = ckpt.get("trainer_state") or {}
         self.best_iter = state.get("best_iter")
@@ -236,28 +260,38 @@ class Trainer:
 
     # --- pieces of the loop -----------------------------------------------------------------------
 
-    def next_batch(self):
-        """The next training micro-batch; remembers the RNG state it was drawn from (for resume)."""
+    def next_batch(self) -> tuple:
+        """The next training micro-batch, as the model type takes it; remembers the RNG state it was drawn
+        from (for resume: the masks of an encoder batch come from the same generator)."""
         self._batch_rng_before = self.batch_gen.get_state()
         if self.enhanced is None:
-            return self.data.get_batch("train", self.cfg.batch_size, self.batch_gen)
-        x, y = self.data.get_batch_cpu("train", self.cfg.batch_size, self.batch_gen)
-        self.enhanced.mix(x, y)  # enhanced rows replaced on the CPU, then one copy to the device
-        return self.data.to_device(x, y)
+            x, y = self.data.get_batch("train", self.cfg.batch_size, self.batch_gen)
+        else:
+            x, y = self.data.get_batch_cpu("train", self.cfg.batch_size, self.batch_gen)
+            self.enhanced.mix(x, y)  # enhanced rows replaced on the CPU, then one copy to the device
+            x, y = self.data.to_device(x, y)
+        return self.objective.to_batch(x, y, self.batch_gen)
 
     @torch.no_grad()
     def estimate_loss(self) -> dict[str, float]:
-        """Mean loss over eval_iters batches of each split, with the model in eval mode."""
+        """Mean loss over eval_iters batches of each split, with the model in eval mode; for an encoder
+        also the masked-token accuracy of each split (`<split>_masked_acc`)."""
         out = {}
         self.model.eval()
         for split in ("train", "val"):
             losses = torch.zeros(self.cfg.eval_iters)
+            correct = counted = 0
             for k in range(self.cfg.eval_iters):
-                X, Y = self.data.get_batch(split, self.cfg.batch_size, self.eval_gen)
+                x, y = self.data.get_batch(split, self.cfg.batch_size, self.eval_gen)
+                batch = self.objective.to_batch(x, y, self.eval_gen)
                 with self.ctx:
-                    _, loss = self.model(X, Y)
+                    loss, logits = self.objective.loss_of(self.model, batch)
                 losses[k] = loss.item()
+                c, n = self.objective.eval_counts(batch, logits)
+                correct, counted = correct + c, counted + n
             out[split] = losses.mean().item()
+            if counted:
+                out[f"{split}_masked_acc"] = correct / counted
         self.model.train()
         return out
 
@@ -277,6 +311,7 @@ class Trainer:
         return {
             "model": self.raw_model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "model_type": self.model_type,
             "model_args": self.model_args,
             "iter_num": self.iter_num,
             "best_val_loss": self.best_val_loss,
@@ -316,14 +351,17 @@ class Trainer:
             self._say(f"step {self.iter_num}: evaluating ({self.cfg.eval_iters} batches of train and of val)...", bar)
         losses = self.estimate_loss()
         self.last_val = losses["val"]
-        self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"]})
+        extra = {f"{k}": v for k, v in losses.items() if k.endswith("_masked_acc")}
+        self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"], **extra})
         metrics.write({"type": "eval", "iter": self.iter_num, "train_loss": losses["train"],
-                       "val_loss": losses["val"], "lr": lr})
-        self._say(f"step {self.iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}", bar)
+                       "val_loss": losses["val"], "lr": lr, **extra})
+        acc = f", val masked acc {extra['val_masked_acc']:.3f}" if "val_masked_acc" in extra else ""
+        self._say(f"step {self.iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}{acc}", bar)
         improved = losses["val"] < self.best_val_loss
         if improved:
             self.best_val_loss, self.best_iter = losses["val"], self.iter_num
         stop = self.stopper.update(losses[self.cfg.early_stopping_monitor])
+        self.stopper.stopped = stop  # in the checkpoint saved below: a resume knows this run stopped early
         # nanoGPT never saves at iter 0 (random weights); a run initialised from a checkpoint may be best there
         may_save = self.iter_num > 0 or self.cfg.init_from != "scratch"
         if (improved or self.cfg.always_save_checkpoint) and may_save:
@@ -359,7 +397,21 @@ class Trainer:
                    disable=not show_bar, mininterval=0.5) if self.master else None
         bar = bar if show_bar else None
         raw_model = self.raw_model
-        X, Y = self.next_batch()  # fetch the very first batch
+        if resumed and self.stopper.stopped and not cfg.continue_after_early_stop:
+            # the run being resumed ended by early stopping: training again would undo that decision
+            self._say(f"this run stopped early at iter {self.iter_num} (no improvement for "
+                      f"{self.stopper.bad_evals} evaluations); not training again. Pass "
+                      f"--continue_after_early_stop=true to train on.", bar)
+            if bar is not None:
+                bar.close()
+            restore_signals()
+            self.last_val = None
+            summary = self._finish(metrics, start_iter, start_iter, dts, time.time() - t_start)
+            summary.stopped_early, summary.stopped_at_iter = True, start_iter
+            return summary
+        if resumed and self.stopper.stopped:  # asked to continue: patience starts again
+            self.stopper.stopped, self.stopper.bad_evals = False, 0
+        batch = self.next_batch()  # fetch the very first batch
         t0 = time.time()
         local_iter_num = 0  # iterations in this process's lifetime
         running_mfu = -1.0
@@ -396,9 +448,9 @@ class Trainer:
                     # this is what nanoGPT does and it avoids a context manager)
                     self.model.require_backward_grad_sync = micro_step == self.gradient_accumulation_steps - 1
                 with self.ctx:
-                    logits, loss = self.model(X, Y)
+                    loss, _ = self.objective.loss_of(self.model, batch)
                     loss = loss / self.gradient_accumulation_steps  # scale the loss to account for accumulation
-                X, Y = self.next_batch()  # prefetch the next batch while the model is busy on the GPU
+                batch = self.next_batch()  # prefetch the next batch while the model is busy on the GPU
                 self.scaler.scale(loss).backward()
             if cfg.grad_clip != 0.0:
                 self.scaler.unscale_(self.optimizer)
@@ -413,7 +465,7 @@ class Trainer:
             if self.iter_num % cfg.log_interval == 0 and self.master:
                 # loss.item() syncs with the device: only at log_interval
                 lossf = loss.item() * self.gradient_accumulation_steps
-                if local_iter_num >= 5 and self.device_type == "cuda":  # MFU means nothing on a CPU
+                if local_iter_num >= 5 and self.device_type == "cuda" and self.model_type == "decoder_only":
                     mfu = raw_model.estimate_mfu(cfg.batch_size * self.gradient_accumulation_steps, dt)
                     running_mfu = mfu if running_mfu == -1.0 else 0.9 * running_mfu + 0.1 * mfu
                 row = {"type": "train", "iter": self.iter_num, "loss": lossf, "lr": lr, "ms": dt * 1000,
