@@ -39,8 +39,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.augment.code.build import BuildOptions, build_dataset  # noqa: E402
-from services.augment.code.dedup import (  # noqa: E402
+from moredata.augment.code.build import BuildOptions, build_dataset  # noqa: E402
+from moredata.augment.code.dedup import (  # noqa: E402
     DedupOptions,
     band_keys,
     bucket_pairs,
@@ -50,10 +50,10 @@ from services.augment.code.dedup import (  # noqa: E402
     signatures,
     verify_pairs,
 )
-from services.augment.code.languages import EXTENSIONS, parser  # noqa: E402
-from services.augment.code.sources import check_source  # noqa: E402
-from services.augment.code.splitter import FileSplitter, SplitOptions  # noqa: E402
-from services.common.text_table import table  # noqa: E402
+from moredata.augment.code.languages import EXTENSIONS, parser  # noqa: E402
+from moredata.augment.code.sources import check_source  # noqa: E402
+from moredata.augment.code.splitter import FileSplitter, SplitOptions  # noqa: E402
+from moredata.common.text_table import table  # noqa: E402
 
 OUT = ROOT / "bench" / "results"
 CACHE = ROOT / "bench" / ".cache"

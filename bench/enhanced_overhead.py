@@ -26,10 +26,10 @@ import torch  # noqa: E402
 from _stack import ROOT, ensure_char_data, free_port, quick_checkpoint, start_redis  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from services.common.atomic import atomic_write_text  # noqa: E402
-from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc  # noqa: E402
-from services.trainer.config import load_settings  # noqa: E402
-from services.trainer.loop import Trainer  # noqa: E402
+from moredata.common.atomic import atomic_write_text  # noqa: E402
+from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc  # noqa: E402
+from moredata.trainer.config import load_settings  # noqa: E402
+from moredata.trainer.loop import Trainer  # noqa: E402
 
 ITERS, ROUNDS = 30, 3
 
@@ -37,7 +37,7 @@ ITERS, ROUNDS = 30, 3
 def start_generator(flags: list[str]):
     import subprocess
 
-    return subprocess.Popen([sys.executable, "-m", "services.generator", *flags], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "moredata.generator", *flags], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -107,7 +107,7 @@ def main() -> None:
             time.sleep(0.2)
 
         # retrieval latency at the trainer: mix() on a (64, 256) batch, paced like a training step
-        from services.trainer.enhanced import EnhancedBatchMixer
+        from moredata.trainer.enhanced import EnhancedBatchMixer
 
         cfg = load_settings([f"--{k}={v}" for k, v in {**base, "out_dir": work / "lat", "generator": f"127.0.0.1:{port}",
                                                        "enhanced_data_probability": 0.5, "max_prefix_length": 64}.items()])

@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stack import ROOT  # noqa: E402
 
-from services.common.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
-from services.trainer.config import load_settings  # noqa: E402
-from services.trainer.loop import Trainer  # noqa: E402
-from services.trainer.prepare import prepare  # noqa: E402
+from moredata.common.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
+from moredata.trainer.config import load_settings  # noqa: E402
+from moredata.trainer.loop import Trainer  # noqa: E402
+from moredata.trainer.prepare import prepare  # noqa: E402
 
 PS = [0.0, 0.1, 0.2, 0.3, 0.5]
 

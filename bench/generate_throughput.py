@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from services.common.atomic import atomic_write_text  # noqa: E402
-from services.common.generation import generate, generate_nocache  # noqa: E402
-from services.common.model import GPT, GPTConfig  # noqa: E402
+from moredata.common.atomic import atomic_write_text  # noqa: E402
+from moredata.common.generation import generate, generate_nocache  # noqa: E402
+from moredata.common.model import GPT, GPTConfig  # noqa: E402
 
 PREFIX, NEW = 64, 192
 

@@ -21,10 +21,10 @@ import torch  # noqa: E402
 from _stack import ROOT, ensure_char_data, quick_checkpoint, start_redis  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from services.common.atomic import atomic_write_text  # noqa: E402
-from services.common.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer  # noqa: E402
-from services.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings  # noqa: E402
-from services.common.token_files import open_split  # noqa: E402
+from moredata.common.atomic import atomic_write_text  # noqa: E402
+from moredata.common.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer  # noqa: E402
+from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings  # noqa: E402
+from moredata.common.token_files import open_split  # noqa: E402
 
 ROUNDS = 3
 BATCHES = [4, 16, 64]

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.augment.lambda_terms.generate import GenerateJob, generate  # noqa: E402
-from services.augment.lambda_terms.report import coverage, coverage_plot  # noqa: E402
-from services.augment.lambda_terms.verify import verify_file  # noqa: E402
+from moredata.augment.lambda_terms.generate import GenerateJob, generate  # noqa: E402
+from moredata.augment.lambda_terms.report import coverage, coverage_plot  # noqa: E402
+from moredata.augment.lambda_terms.verify import verify_file  # noqa: E402
 
 OUT = ROOT / "bench" / "results"
 

@@ -28,10 +28,10 @@ import numpy as np  # noqa: E402
 from rag_retrieval import DEFAULT, load_collection  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from services.common.atomic import atomic_write_text  # noqa: E402
-from services.rag.embedders import MiniLMEmbedder  # noqa: E402
-from services.rag.retrieval import Retriever  # noqa: E402
-from services.rag.store import DocStore, NewDocument  # noqa: E402
+from moredata.common.atomic import atomic_write_text  # noqa: E402
+from moredata.rag.embedders import MiniLMEmbedder  # noqa: E402
+from moredata.rag.retrieval import Retriever  # noqa: E402
+from moredata.rag.store import DocStore, NewDocument  # noqa: E402
 
 _COPY = re.compile(r"\n\[copy \d+\]$")
 

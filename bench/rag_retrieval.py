@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from tqdm import tqdm  # noqa: E402
 
-from services.common.atomic import atomic_write_text  # noqa: E402
-from services.rag.embedders import load_embedder  # noqa: E402
-from services.rag.retrieval import Retriever  # noqa: E402
-from services.rag.store import DocStore, NewDocument  # noqa: E402
+from moredata.common.atomic import atomic_write_text  # noqa: E402
+from moredata.rag.embedders import load_embedder  # noqa: E402
+from moredata.rag.retrieval import Retriever  # noqa: E402
+from moredata.rag.store import DocStore, NewDocument  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "data" / "cranfield"
 

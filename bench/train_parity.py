@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from services.common.atomic import atomic_write_text  # noqa: E402
-from services.trainer.config import load_settings  # noqa: E402
-from services.trainer.loop import Trainer  # noqa: E402
-from services.trainer.prepare import prepare  # noqa: E402
+from moredata.common.atomic import atomic_write_text  # noqa: E402
+from moredata.trainer.config import load_settings  # noqa: E402
+from moredata.trainer.loop import Trainer  # noqa: E402
+from moredata.trainer.prepare import prepare  # noqa: E402
 
 REFERENCE = {
     "cpu": {"best_val_loss": 1.8857, "ms_per_iter": 50.0, "source": "nanoGPT CPU variant, this machine kind"},

@@ -4,7 +4,7 @@
     python scripts/gen_protos.py --check   # exit 1 if the committed code is stale
 
 protoc writes imports by proto path (`from moredata.common.v1 import common_pb2`); we rewrite them to
-the package the code lives in (`from services.common.genproto.moredata.common.v1 import ...`), so the
+the package the code lives in (`from moredata.common.genproto.moredata.common.v1 import ...`), so the
 generated code needs no extra top-level package on sys.path. grpcio-tools is pinned in pyproject.toml:
 another version writes different code and --check would flag it.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_DIR = ROOT / "protos"
 OUT_DIR = ROOT / "services" / "common" / "genproto"
-PACKAGE = "services.common.genproto"
+PACKAGE = "moredata.common.genproto"
 _IMPORT = re.compile(r"^(from|import) (moredata)([.\w]*)", re.M)
 
 

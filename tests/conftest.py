@@ -24,7 +24,7 @@ def shakespeare_text() -> str:
 @pytest.fixture(scope="session")
 def char_data(tmp_path_factory, shakespeare_text) -> Path:
     """The first 200k characters of tiny Shakespeare, prepared char-level (real text, quick to train on)."""
-    from services.trainer.prepare import prepare
+    from moredata.trainer.prepare import prepare
 
     d = tmp_path_factory.mktemp("data")
     src = d / "input.txt"
@@ -141,7 +141,7 @@ def speech_wavs(tmp_path_factory) -> list[Path]:
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory, speech_wavs) -> Path:
     """Samples built from the speech by the builder CLI (3 recordings x 3 samples)."""
-    from services.augment.pointer.wav_samples import main
+    from moredata.augment.pointer.wav_samples import main
 
     d = tmp_path_factory.mktemp("samples")
     main([*map(str, speech_wavs), "--out", str(d), "--per-file", "3", "--seed", "1"])

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from services.common.generation import generate, generate_nocache
-from services.common.model import GPT, GPTConfig
+from moredata.common.generation import generate, generate_nocache
+from moredata.common.model import GPT, GPTConfig
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_decoders_are_reused_and_do_not_keep_models_alive():
     import gc
     import weakref
 
-    from services.common import generation
+    from moredata.common import generation
 
     m = GPT(GPTConfig(block_size=16, vocab_size=11, n_layer=1, n_head=1, n_embd=8)).eval()
     x = torch.zeros(2, 3, dtype=torch.long)

@@ -34,7 +34,7 @@ def test_every_proto_has_a_versioned_package():
 
 
 def test_generated_services_import():
-    from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
+    from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
 
     svc = generator_pb2.DESCRIPTOR.services_by_name["GeneratorService"]
     assert {m.name for m in svc.methods} == {"StreamSamples", "UpdateModel", "UploadModel", "GetStatus"}

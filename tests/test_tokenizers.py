@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from services.common import tokenizers
-from services.common.tokenizers import BPETokenizer
+from moredata.common import tokenizers
+from moredata.common.tokenizers import BPETokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 

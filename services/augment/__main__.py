@@ -1,3 +1,3 @@
-from services.augment.main import main
+from moredata.augment.main import main
 
 main()

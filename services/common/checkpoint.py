@@ -6,7 +6,7 @@ A checkpoint is a `torch.save`d dict (nanoGPT's keys, plus ours):
     iter_num       iteration the weights belong to
     best_val_loss  best validation loss seen so far
     config         the trainer config (plain JSON-able values)
-    tokenizer      tokenizer dict (see services.common.tokenizers), None for a bare nanoGPT import
+    tokenizer      tokenizer dict (see moredata.common.tokenizers), None for a bare nanoGPT import
     optimizer      optimizer state dict (absent in inference-only checkpoints)
     trainer_state  RNG states and early-stopping counters, for an exact resume
     format         "moredata.checkpoint.v1"
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
-from services.common.atomic import atomic_write_with
-from services.common.errors import InvalidArgument, NotFound, ResourceExhausted
-from services.common.model import GPT, GPTConfig
-from services.common.tokenizers import Tokenizer, tokenizer_from_dict
+from moredata.common.atomic import atomic_write_with
+from moredata.common.errors import InvalidArgument, NotFound, ResourceExhausted
+from moredata.common.model import GPT, GPTConfig
+from moredata.common.tokenizers import Tokenizer, tokenizer_from_dict
 
 FORMAT = "moredata.checkpoint.v1"
 _COMPILE_PREFIX = "_orig_mod."
@@ -133,7 +133,7 @@ def model_from_checkpoint(ckpt: dict, device="cpu", max_bytes: int | None = None
     """The model of a loaded checkpoint; its declared sizes are checked against its weights (and
     `max_bytes`) before the model is built, so a lying or oversized file fails fast (InvalidArgument,
     ResourceExhausted) instead of allocating what it declares."""
-    from services.common.models import model_type_of
+    from moredata.common.models import model_type_of
 
     model_type = model_type_of(ckpt)
     if model_type == "decoder_only":
@@ -148,7 +148,7 @@ def model_from_checkpoint(ckpt: dict, device="cpu", max_bytes: int | None = None
 def _load_other(model_type: str, ckpt: dict, max_bytes: int | None):
     """An encoder or encoder-decoder: every tensor's shape checked against a model built on the meta
     device (no memory) before the real one is allocated."""
-    from services.common.models import build_model
+    from moredata.common.models import build_model
 
     args = ckpt["model_args"]
     if not isinstance(args, dict):

@@ -27,8 +27,8 @@ import torch
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pad_sequence
 
-from services.common.kv_cache import CacheStep, KVCache
-from services.common.model import GPT
+from moredata.common.kv_cache import CacheStep, KVCache
+from moredata.common.model import GPT
 
 
 def sample_next(logits: torch.Tensor, temperature: float, top_k: int | None, generator=None) -> torch.Tensor:

@@ -6,7 +6,7 @@ graceful shutdown.
     handle.start(); handle.set_serving(True)       # NOT_SERVING until the service says it is ready
     handle.stop_on_signals(on_shutdown=core.close)  # SIGTERM: NOT_SERVING, stop(grace), then flush
 
-Handlers raise the project's error types (`services.common.errors`); `ErrorInterceptor` maps them to
+Handlers raise the project's error types (`moredata.common.errors`); `ErrorInterceptor` maps them to
 their status codes in one place and answers anything else INTERNAL, logged once with its traceback.
 
 Health and status must always answer, whatever the clients do. The sync server runs each RPC on a
@@ -30,7 +30,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.errors import MoredataError, ResourceExhausted, Unavailable
+from moredata.common.errors import MoredataError, ResourceExhausted, Unavailable
 
 __all__ = ["ErrorInterceptor", "ServerHandle", "Unavailable", "build_server", "status_for"]
 

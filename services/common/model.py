@@ -1,7 +1,7 @@
 """GPT language model: nanoGPT's architecture, with an optional KV cache for fast generation.
 
 State-dict names are nanoGPT's (`transformer.wte`, `transformer.h.0.attn.c_attn`, ...), so a nanoGPT
-`ckpt.pt` loads as it is (see `services.common.checkpoint`). The only addition is the `cache` argument of
+`ckpt.pt` loads as it is (see `moredata.common.checkpoint`). The only addition is the `cache` argument of
 `forward`: with a `KVCache`, each layer writes its keys/values for the new tokens and attends over what
 the cache already holds, so generation costs one token's forward per step instead of the whole window.
 """
@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from services.common.kv_cache import CacheStep, KVCache
+from moredata.common.kv_cache import CacheStep, KVCache
 
 
 @dataclass

@@ -11,8 +11,8 @@ import math
 import numpy as np
 import torch
 
-from services.common.errors import InvalidArgument
-from services.common.genproto.moredata.common.v1 import common_pb2
+from moredata.common.errors import InvalidArgument
+from moredata.common.genproto.moredata.common.v1 import common_pb2
 
 # proto dtype <-> (torch dtype, numpy dtype or None when numpy has no such type)
 _DTYPES = {

@@ -1,1 +1,1 @@
-"""Generator service: serves enhanced fragments from a Redis ring over gRPC (core in services.common.enhanced)."""
+"""Generator service: serves enhanced fragments from a Redis ring over gRPC (core in moredata.common.enhanced)."""

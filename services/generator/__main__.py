@@ -1,3 +1,3 @@
-from services.generator.main import main
+from moredata.generator.main import main
 
 main()

@@ -1,3 +1,3 @@
-from services.rag.main import main
+from moredata.rag.main import main
 
 main()

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from services.common.checkpoint import load_model
-from services.common.errors import InvalidArgument
-from services.common.generation import generate
-from services.common.tokenizers import CharTokenizer
-from services.rag.retrieval import Hit, Retriever
+from moredata.common.checkpoint import load_model
+from moredata.common.errors import InvalidArgument
+from moredata.common.generation import generate
+from moredata.common.tokenizers import CharTokenizer
+from moredata.rag.retrieval import Hit, Retriever
 
 
 @dataclass

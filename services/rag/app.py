@@ -22,12 +22,12 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.common.errors import MoredataError
-from services.rag.embedders import load_embedder
-from services.rag.retrieval import Retriever
-from services.rag.settings import RagSettings
-from services.rag.splitting import METHODS
-from services.rag.store import DocStore, NewDocument, check_doc_id
+from moredata.common.errors import MoredataError
+from moredata.rag.embedders import load_embedder
+from moredata.rag.retrieval import Retriever
+from moredata.rag.settings import RagSettings
+from moredata.rag.splitting import METHODS
+from moredata.rag.store import DocStore, NewDocument, check_doc_id
 
 SplitMethod = Literal["paragraph", "sentence", "chunk", "semantic", "regex"]
 assert set(METHODS) == set(SplitMethod.__args__)  # one list of methods
@@ -253,7 +253,7 @@ class Service:
             except FileNotFoundError:
                 return self.rag
             if self.rag is None or mtime != self._model_mtime:
-                from services.rag.answer import RAGModel
+                from moredata.rag.answer import RAGModel
 
                 self.rag = RAGModel.from_checkpoint(self.store, path, self.s.device, self.retriever)
                 self._model_mtime = mtime

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.common.errors import InvalidArgument
+from moredata.common.errors import InvalidArgument
 
 MODES = ("dense", "bm25", "hybrid")
 

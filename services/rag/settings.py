@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from services.common.settings import ServiceSettings, service_config
+from moredata.common.settings import ServiceSettings, service_config
 
 
 def default_store_dir() -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import regex as re_timeout  # the `regex` package: like `re`, plus a timeout per call
 
-from services.common.errors import InvalidArgument
+from moredata.common.errors import InvalidArgument
 
 METHODS = ("paragraph", "sentence", "chunk", "semantic", "regex")
 REGEX_TIMEOUT_S = 1.0

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from services.common.atomic import atomic_write_with
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.rag.splitting import split
+from moredata.common.atomic import atomic_write_with
+from moredata.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from moredata.rag.splitting import split
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -1,3 +1,3 @@
-from services.trainer.cli import main
+from moredata.trainer.cli import main
 
 main()

@@ -17,9 +17,9 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from services.common.cli_errors import UserError
-from services.common.enhanced.settings import EnhancedGenerationKeys
-from services.common.settings import ServiceSettings, first_error, service_config, unknown_key_message
+from moredata.common.cli_errors import UserError
+from moredata.common.enhanced.settings import EnhancedGenerationKeys
+from moredata.common.settings import ServiceSettings, first_error, service_config, unknown_key_message
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 

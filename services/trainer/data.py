@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from services.common.cli_errors import UserError
-from services.common.token_files import open_split, read_meta
+from moredata.common.cli_errors import UserError
+from moredata.common.token_files import open_split, read_meta
 
 
 class TokenData:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from services.common.enhanced.ring_buffer import MemorySampleBuffer
-from services.common.enhanced.worker import EnhancedSampleGenerator
+from moredata.common.enhanced.ring_buffer import MemorySampleBuffer
+from moredata.common.enhanced.worker import EnhancedSampleGenerator
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class EnhancedBatchMixer:
         self.rng = np.random.default_rng(seed + 4)
         self.stats = MixStats()
         if cfg.generator:
-            from services.trainer.generator_client import RemoteSampleSource
+            from moredata.trainer.generator_client import RemoteSampleSource
 
             self.source = RemoteSampleSource(cfg.generator, cfg.batch_size, cfg.block_size + 1, vocab_size)
         else:

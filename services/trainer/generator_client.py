@@ -21,8 +21,8 @@ import grpc
 import numpy as np
 import torch
 
-from services.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
-from services.common.tensor_codec import tensor_from_proto
+from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
+from moredata.common.tensor_codec import tensor_from_proto
 
 log = logging.getLogger(__name__)
 UPLOAD_CHUNK = 1 << 20

@@ -1,7 +1,7 @@
 """The training loop: nanoGPT's train.py, feature for feature, plus early stopping and exact resume.
 
 Single process:  moredata-train shakespeare_char_cpu
-DDP, one node:   torchrun --standalone --nproc_per_node=4 -m services.trainer shakespeare_char
+DDP, one node:   torchrun --standalone --nproc_per_node=4 -m moredata.trainer shakespeare_char
 """
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from services.common.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-from services.common.cli_errors import UserError
-from services.common.errors import MoredataError
-from services.common.models import build_model, model_type_of
-from services.trainer.config import TrainerSettings
-from services.trainer.data import TokenData
-from services.trainer.early_stopping import EarlyStopping
-from services.trainer.metrics import MetricsLog, plot_losses, read_metrics
-from services.trainer.objectives import Objective
+from moredata.common.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from moredata.common.cli_errors import UserError
+from moredata.common.errors import MoredataError
+from moredata.common.models import build_model, model_type_of
+from moredata.trainer.config import TrainerSettings
+from moredata.trainer.data import TokenData
+from moredata.trainer.early_stopping import EarlyStopping
+from moredata.trainer.metrics import MetricsLog, plot_losses, read_metrics
+from moredata.trainer.objectives import Objective
 
 MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "bias", "vocab_size", "dropout")
 
@@ -124,7 +124,7 @@ class Trainer:
         resume_state = self._init_model()
         self.enhanced = None
         if cfg.enhanced_data_probability > 0:  # with p = 0 nothing of the feature exists
-            from services.trainer.enhanced import EnhancedBatchMixer
+            from moredata.trainer.enhanced import EnhancedBatchMixer
 
             self.enhanced = EnhancedBatchMixer(cfg, self.data.splits["train"], self.data.splits["train"].dtype,
                                                cfg.seed + self.seed_offset, self.model_args["vocab_size"],

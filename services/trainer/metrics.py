@@ -5,7 +5,7 @@ import io
 import json
 from pathlib import Path
 
-from services.common.atomic import atomic_write_bytes, atomic_write_text
+from moredata.common.atomic import atomic_write_bytes, atomic_write_text
 
 
 class MetricsLog:

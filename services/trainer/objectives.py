@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from services.common.models.encoder_only import IGNORE_INDEX
-from services.common.models.masking import mask_tokens
-from services.common.tokenizers import SPECIAL_TOKENS
+from moredata.common.models.encoder_only import IGNORE_INDEX
+from moredata.common.models.masking import mask_tokens
+from moredata.common.tokenizers import SPECIAL_TOKENS
 
 
 class Objective:

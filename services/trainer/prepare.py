@@ -13,9 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from services.common.atomic import atomic_write_bytes, atomic_write_text
-from services.common.cli_errors import UserError, exit_on_user_error
-from services.common.tokenizers import BPETokenizer, CharTokenizer, token_dtype
+from moredata.common.atomic import atomic_write_bytes, atomic_write_text
+from moredata.common.cli_errors import UserError, exit_on_user_error
+from moredata.common.tokenizers import BPETokenizer, CharTokenizer, token_dtype
 
 
 def read_text(path: Path) -> str:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from services.common.checkpoint import load_model
-from services.common.cli_errors import UserError, exit_on_user_error
-from services.common.errors import MoredataError
-from services.common.generation import generate
-from services.common.tokenizers import CharTokenizer, tokenizer_from_dict
+from moredata.common.checkpoint import load_model
+from moredata.common.cli_errors import UserError, exit_on_user_error
+from moredata.common.errors import MoredataError
+from moredata.common.generation import generate
+from moredata.common.tokenizers import CharTokenizer, tokenizer_from_dict
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT
 
-from services.rag.splitting import METHODS, split
+from moredata.rag.splitting import METHODS, split
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 AUGMENT = (ROOT / "services" / "augment" / "pointer" / "README.md").read_text(encoding="utf-8")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, wait_until
 
-from services.common.errors import FailedPrecondition, NotFound
-from services.rag.embedders import HashingEmbedder
-from services.rag.retrieval import Retriever
-from services.rag.store import DocStore, NewDocument
+from moredata.common.errors import FailedPrecondition, NotFound
+from moredata.rag.embedders import HashingEmbedder
+from moredata.rag.retrieval import Retriever
+from moredata.rag.store import DocStore, NewDocument
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 AUGMENT = (ROOT / "services" / "augment" / "pointer" / "README.md").read_text(encoding="utf-8")
@@ -60,8 +60,8 @@ def test_replacing_a_document_and_batches(tmp_path):
 INGEST_FOREVER = """
 import sys, time
 sys.path.insert(0, sys.argv[2])
-from services.rag.embedders import HashingEmbedder
-from services.rag.store import DocStore
+from moredata.rag.embedders import HashingEmbedder
+from moredata.rag.store import DocStore
 
 class Slow(HashingEmbedder):
     def embed(self, texts):

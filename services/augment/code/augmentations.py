@@ -25,7 +25,7 @@ from dataclasses import replace
 
 import tree_sitter as ts
 
-from services.augment.code.rewrite import (
+from moredata.augment.code.rewrite import (
     _function_node,
     _parse,
     plant_bug,
@@ -33,7 +33,7 @@ from services.augment.code.rewrite import (
     strip_comments,
     strip_python_type_hints,
 )
-from services.augment.code.splitter import CodeSample, python_docstring
+from moredata.augment.code.splitter import CodeSample, python_docstring
 
 AUGMENTATIONS = ("strip_comments", "plant_bug", "rename", "strip_type_hints", "add_type_hints",
                  "implement_from_spec", "doctest_tests", "explain")
@@ -112,7 +112,7 @@ def _python_docstring_parts(code: str) -> tuple[str, str, str] | None:
 
 
 def _string_content_query() -> ts.Query:
-    from services.augment.code.languages import grammar
+    from moredata.augment.code.languages import grammar
     global _SCQ
     try:
         return _SCQ

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from services.augment.code.augmentations import AUGMENTATIONS, augment
-from services.augment.code.dedup import Decontaminator, DedupOptions, exact_dedup, near_dedup, sample_text
-from services.augment.code.instructions import InstructionBook
-from services.augment.code.quality import sample_quality, sampling_weight
-from services.augment.code.sources import SourceFile, check_source, read_source, walk_sources
-from services.augment.code.splitter import FileSplitter, SplitOptions
-from services.common.errors import FailedPrecondition, InvalidArgument
+from moredata.augment.code.augmentations import AUGMENTATIONS, augment
+from moredata.augment.code.dedup import Decontaminator, DedupOptions, exact_dedup, near_dedup, sample_text
+from moredata.augment.code.instructions import InstructionBook
+from moredata.augment.code.quality import sample_quality, sampling_weight
+from moredata.augment.code.sources import SourceFile, check_source, read_source, walk_sources
+from moredata.augment.code.splitter import FileSplitter, SplitOptions
+from moredata.common.errors import FailedPrecondition, InvalidArgument
 
 
 @dataclass

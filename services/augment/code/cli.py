@@ -14,10 +14,10 @@ import argparse
 import json
 import sys
 
-from services.augment.code.augmentations import AUGMENTATIONS
-from services.common.cli_errors import UserError, exit_on_user_error
-from services.common.errors import MoredataError
-from services.common.text_table import table
+from moredata.augment.code.augmentations import AUGMENTATIONS
+from moredata.common.cli_errors import UserError, exit_on_user_error
+from moredata.common.errors import MoredataError
+from moredata.common.text_table import table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args):
-    from services.augment.code.build import BuildOptions
-    from services.augment.code.dedup import DedupOptions
-    from services.augment.code.splitter import SplitOptions
+    from moredata.augment.code.build import BuildOptions
+    from moredata.augment.code.dedup import DedupOptions
+    from moredata.augment.code.splitter import SplitOptions
 
     return BuildOptions(
         seed=args.seed, max_file_bytes=args.max_file_bytes,
@@ -137,7 +137,7 @@ def summary_rows(s: dict) -> list[tuple[str, str]]:
 
 
 def _build(args) -> None:
-    from services.augment.code.build import build_dataset
+    from moredata.augment.code.build import build_dataset
 
     _, s = build_dataset(args.sources, args.out, _options(args), log=lambda m: print(m, file=sys.stderr))
     print(table(summary_rows(s), ("build-dataset", args.out)))
@@ -147,9 +147,9 @@ def _build(args) -> None:
 
 
 def _split(args) -> None:
-    from services.augment.code.build import BuildOptions, samples_of_file
-    from services.augment.code.instructions import InstructionBook
-    from services.augment.code.sources import read_source
+    from moredata.augment.code.build import BuildOptions, samples_of_file
+    from moredata.augment.code.instructions import InstructionBook
+    from moredata.augment.code.sources import read_source
 
     opts = BuildOptions(seed=args.seed)
     source, reason = read_source(args.file, "", opts.max_file_bytes)

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import quad
 
-from services.augment.code.shingles import ngram_hashes
-from services.common.errors import InvalidArgument
+from moredata.augment.code.shingles import ngram_hashes
+from moredata.common.errors import InvalidArgument
 
 
 @dataclass

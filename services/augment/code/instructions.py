@@ -14,8 +14,8 @@ import random
 import string
 from importlib import resources
 
-from services.augment.code.languages import CODE_TYPE, DISPLAY
-from services.common.errors import InvalidArgument
+from moredata.augment.code.languages import CODE_TYPE, DISPLAY
+from moredata.common.errors import InvalidArgument
 
 FIELDS = frozenset({"name", "language", "code_type"})
 
@@ -47,7 +47,7 @@ def parse_templates(obj) -> dict[str, list[str]]:
 
 
 def shipped_templates() -> dict[str, list[str]]:
-    text = resources.files("services.augment.code").joinpath("templates/instructions.json").read_text("utf-8")
+    text = resources.files("moredata.augment.code").joinpath("templates/instructions.json").read_text("utf-8")
     return parse_templates(json.loads(text))
 
 

@@ -14,7 +14,7 @@ import random
 
 import tree_sitter as ts
 
-from services.augment.code.languages import STRING_TYPES, grammar, parser
+from moredata.augment.code.languages import STRING_TYPES, grammar, parser
 
 _OPERATORS = {
     "python": "[(binary_operator operator: _ @op) (comparison_operator operators: _ @op) (boolean_operator operator: _ @op)]",

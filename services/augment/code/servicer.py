@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 import random
 
-from services.augment.code.augmentations import AUGMENTATIONS, augment
-from services.augment.code.build import BuildOptions, build_from_blobs, samples_of_file
-from services.augment.code.dedup import DedupOptions
-from services.augment.code.instructions import InstructionBook
-from services.augment.code.languages import LANGUAGES, language_for
-from services.augment.code.sources import SourceFile, check_source
-from services.augment.code.splitter import FileSplitter, SplitOptions
-from services.common.errors import InvalidArgument
-from services.common.genproto.moredata.augment.v1 import code_data_pb2, code_data_pb2_grpc
+from moredata.augment.code.augmentations import AUGMENTATIONS, augment
+from moredata.augment.code.build import BuildOptions, build_from_blobs, samples_of_file
+from moredata.augment.code.dedup import DedupOptions
+from moredata.augment.code.instructions import InstructionBook
+from moredata.augment.code.languages import LANGUAGES, language_for
+from moredata.augment.code.sources import SourceFile, check_source
+from moredata.augment.code.splitter import FileSplitter, SplitOptions
+from moredata.common.errors import InvalidArgument
+from moredata.common.genproto.moredata.augment.v1 import code_data_pb2, code_data_pb2_grpc
 
 SERVICE_NAME = code_data_pb2.DESCRIPTOR.services_by_name["CodeDataService"].full_name
 _EXT = {"python": ".py", "javascript": ".js", "typescript": ".ts", "tsx": ".tsx", "go": ".go", "rust": ".rs",

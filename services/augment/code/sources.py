@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from services.augment.code.languages import language_for
+from moredata.augment.code.languages import language_for
 
 SKIP_REASONS = ("unsupported", "too_large", "binary", "undecodable", "minified", "empty", "unreadable")
 MAX_LINE_CHARS = 1000

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
-from services.augment.code.languages import comment_types, grammar, parser
-from services.augment.code.sources import SourceFile
+from moredata.augment.code.languages import comment_types, grammar, parser
+from moredata.augment.code.sources import SourceFile
 
 
 @dataclass

@@ -16,8 +16,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from services.common.cli_errors import UserError, exit_on_user_error
-from services.common.errors import MoredataError
+from moredata.common.cli_errors import UserError, exit_on_user_error
+from moredata.common.errors import MoredataError
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args):
-    from services.augment.lambda_terms.traces import TraceSettings
+    from moredata.augment.lambda_terms.traces import TraceSettings
 
     values = {}
     if args.config is not None:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _generate(args) -> None:
-    from services.augment.lambda_terms.generate import GenerateJob, generate
+    from moredata.augment.lambda_terms.generate import GenerateJob, generate
 
     job = GenerateJob(args.out, args.count, args.seed, args.workers, args.chunk_size, args.dedup, _settings(args),
                       ray=args.ray)
@@ -129,7 +129,7 @@ def _generate(args) -> None:
           f"{s['workers']} workers, {s['seconds']} s, {s['examples_per_s']:,.0f} examples/s"
           + (f", resumed at {s['resumed_from']:,}" if s["resumed_from"] else "") + ")")
     if args.verify:
-        from services.augment.lambda_terms.verify import verify_file
+        from moredata.augment.lambda_terms.verify import verify_file
 
         v = verify_file(args.out)
         print(f"verified {v['checked']:,} finished traces against the normaliser: {v['mismatches']} mismatches")
@@ -138,7 +138,7 @@ def _generate(args) -> None:
 
 
 def _coverage(args) -> None:
-    from services.augment.lambda_terms.report import coverage, coverage_plot, table
+    from moredata.augment.lambda_terms.report import coverage, coverage_plot, table
 
     cov = coverage(args.file)
     rows = [(k, str(cov[k])) for k in ("examples", "traces", "max_depth", "max_size", "mean_depth", "mean_size",
@@ -154,7 +154,7 @@ def _coverage(args) -> None:
 
 
 def _diagnose(args) -> None:
-    from services.augment.lambda_terms.report import diagnose, table
+    from moredata.augment.lambda_terms.report import diagnose, table
 
     scores = diagnose(args.file)
     rows = [(k, f"{v['accuracy']:.1%} of {v['n']:,}" if v["accuracy"] is not None else f"- of {v['n']}")
@@ -165,8 +165,8 @@ def _diagnose(args) -> None:
 
 
 def _step(args) -> None:
-    from services.augment.lambda_terms.stepper import step
-    from services.augment.lambda_terms.terms import parse, to_text
+    from moredata.augment.lambda_terms.stepper import step
+    from moredata.augment.lambda_terms.terms import parse, to_text
 
     t = parse(args.term)
     print(f"0: {to_text(t)}")

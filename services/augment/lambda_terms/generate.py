@@ -24,10 +24,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from services.augment.lambda_terms.report import read_jsonl
-from services.augment.lambda_terms.traces import TraceSettings, chunk_lines
-from services.common.atomic import atomic_write_text
-from services.common.errors import FailedPrecondition, InvalidArgument
+from moredata.augment.lambda_terms.report import read_jsonl
+from moredata.augment.lambda_terms.traces import TraceSettings, chunk_lines
+from moredata.common.atomic import atomic_write_text
+from moredata.common.errors import FailedPrecondition, InvalidArgument
 
 
 @dataclass

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from services.augment.lambda_terms.terms import TermSyntaxError, depth, parse
-from services.augment.lambda_terms.traces import NF_MARKER
-from services.common.errors import InvalidArgument
-from services.common.text_table import table  # noqa: F401  (the CLI and bench print with it)
+from moredata.augment.lambda_terms.terms import TermSyntaxError, depth, parse
+from moredata.augment.lambda_terms.traces import NF_MARKER
+from moredata.common.errors import InvalidArgument
+from moredata.common.text_table import table  # noqa: F401  (the CLI and bench print with it)
 
 SIZE_BUCKETS = (("size_lt20", 0, 20), ("size_20_50", 20, 50), ("size_50_80", 50, 80), ("size_gt80", 80, 10**9))
 

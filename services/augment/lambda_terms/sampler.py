@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from services.augment.lambda_terms.terms import APP, LAM, Term, depth
+from moredata.augment.lambda_terms.terms import APP, LAM, Term, depth
 
 
 @dataclass(frozen=True)

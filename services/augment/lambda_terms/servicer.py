@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import time
 
-from services.augment.lambda_terms.traces import DEFAULT_DEPTHS, DEFAULT_SIZES, TraceSettings, chunk_lines
-from services.common.errors import InvalidArgument
-from services.common.genproto.moredata.augment.v1 import lambda_traces_pb2, lambda_traces_pb2_grpc
+from moredata.augment.lambda_terms.traces import DEFAULT_DEPTHS, DEFAULT_SIZES, TraceSettings, chunk_lines
+from moredata.common.errors import InvalidArgument
+from moredata.common.genproto.moredata.augment.v1 import lambda_traces_pb2, lambda_traces_pb2_grpc
 
 SERVICE_NAME = lambda_traces_pb2.DESCRIPTOR.services_by_name["LambdaTraceService"].full_name
 # bounds of one request: the work a request may ask for, and what fits a message

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.augment.lambda_terms.terms import APP, LAM, Term, subterm_end, walk_depths
+from moredata.augment.lambda_terms.terms import APP, LAM, Term, subterm_end, walk_depths
 
 
 def find_redex(t: Term) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from services.common.errors import InvalidArgument
+from moredata.common.errors import InvalidArgument
 
 LAM, APP = -1, -2
 Term = list  # prefix order: LAM / APP / index

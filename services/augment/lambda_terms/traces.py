@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.augment.lambda_terms.sampler import SamplerWeights, sample_term
-from services.augment.lambda_terms.stepper import step
-from services.augment.lambda_terms.terms import Term, depth, to_text
+from moredata.augment.lambda_terms.sampler import SamplerWeights, sample_term
+from moredata.augment.lambda_terms.stepper import step
+from moredata.augment.lambda_terms.terms import Term, depth, to_text
 
 NF_MARKER = "<nf>"
 DEFAULT_DEPTHS = (6, 7, 8, 9, 10, 11, 12, 13, 14, 15)  # cycle 0..9: max depth

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.augment.lambda_terms.normalizer import OutOfFuel, normal_form
-from services.augment.lambda_terms.report import read_jsonl
-from services.augment.lambda_terms.terms import parse
+from moredata.augment.lambda_terms.normalizer import OutOfFuel, normal_form
+from moredata.augment.lambda_terms.report import read_jsonl
+from moredata.augment.lambda_terms.terms import parse
 
 
 def verify_file(path: Path, fuel: int = 2_000_000) -> dict:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.augment.pointer import transforms as T
-from services.augment.pointer.config import AugmentationConfig
+from moredata.augment.pointer import transforms as T
+from moredata.augment.pointer.config import AugmentationConfig
 
 
 class Augmentor:

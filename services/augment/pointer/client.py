@@ -18,10 +18,10 @@ from typing import Iterable, Iterator
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.augment.pointer.codec import sample_from_proto, sample_to_proto
-from services.augment.pointer.config import AugmentationConfig
-from services.augment.pointer.transforms import PointerSample
-from services.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
+from moredata.augment.pointer.codec import sample_from_proto, sample_to_proto
+from moredata.augment.pointer.config import AugmentationConfig
+from moredata.augment.pointer.transforms import PointerSample
+from moredata.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
 
 
 def _config_text(config: AugmentationConfig | str | None) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.augment.pointer.sample_io import check_mel, check_pointers, checked_sample
-from services.augment.pointer.transforms import PointerSample
-from services.common.errors import InvalidArgument
-from services.common.genproto.moredata.augment.v1 import augment_pb2
-from services.common.tensor_codec import array_from_proto, tensor_to_proto
+from moredata.augment.pointer.sample_io import check_mel, check_pointers, checked_sample
+from moredata.augment.pointer.transforms import PointerSample
+from moredata.common.errors import InvalidArgument
+from moredata.common.genproto.moredata.augment.v1 import augment_pb2
+from moredata.common.tensor_codec import array_from_proto, tensor_to_proto
 
 
 def sample_to_proto(s: PointerSample, delta: bool = False, out: augment_pb2.PointerSample | None = None,

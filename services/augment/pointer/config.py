@@ -23,8 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from services.common.errors import InvalidArgument
-from services.common.settings import first_error
+from moredata.common.errors import InvalidArgument
+from moredata.common.settings import first_error
 
 SHIPPED = Path(__file__).parent / "configs"
 

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from services.augment.pointer.augmentor import Augmentor
-from services.augment.pointer.config import AugmentationConfig
-from services.augment.pointer.sample_io import load_sample
+from moredata.augment.pointer.augmentor import Augmentor
+from moredata.augment.pointer.config import AugmentationConfig
+from moredata.augment.pointer.sample_io import load_sample
 
 IGNORE_INDEX = -100  # F.cross_entropy's default ignore_index: padded pointer targets cost nothing
 
@@ -62,7 +62,7 @@ class PointerDataset(Dataset):
         return load_sample(self.files[other])
 
     def client(self):
-        from services.augment.pointer.client import AugmentClient
+        from moredata.augment.pointer.client import AugmentClient
 
         if self._client is None or self._client_pid != os.getpid():
             self._client, self._client_pid = AugmentClient(self.service), os.getpid()

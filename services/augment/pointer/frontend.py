@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from services.common.atomic import atomic_open
+from moredata.common.atomic import atomic_open
 
 # Slaney's auditory-toolbox mel scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above
 _F_SP = 200.0 / 3

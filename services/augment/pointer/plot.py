@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from services.augment.pointer.augmentor import Augmentor
-from services.augment.pointer.config import AugmentationConfig
-from services.augment.pointer.frontend import MelFrontEnd, read_wav
-from services.augment.pointer.sample_io import load_sample
-from services.augment.pointer.transforms import PointerSample
-from services.augment.pointer.wav_samples import build_sample
-from services.common.atomic import atomic_write_with
-from services.common.cli_errors import UserError, exit_on_user_error
+from moredata.augment.pointer.augmentor import Augmentor
+from moredata.augment.pointer.config import AugmentationConfig
+from moredata.augment.pointer.frontend import MelFrontEnd, read_wav
+from moredata.augment.pointer.sample_io import load_sample
+from moredata.augment.pointer.transforms import PointerSample
+from moredata.augment.pointer.wav_samples import build_sample
+from moredata.common.atomic import atomic_write_with
+from moredata.common.cli_errors import UserError, exit_on_user_error
 
 # a config that shows every frame-preserving and pointer-aware transform at once, for the default plot
 SHOWCASE = {"augmentation": {
@@ -88,7 +88,7 @@ def _run(args: argparse.Namespace) -> None:
         else:
             sample = load_sample(path)
         if args.service:
-            from services.augment.pointer.client import AugmentClient
+            from moredata.augment.pointer.client import AugmentClient
 
             with AugmentClient(args.service) as client:
                 after, applied = client.augment(sample, args.seed, args.epoch, config=config)

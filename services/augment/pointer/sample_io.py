@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from services.augment.pointer.transforms import PointerSample, check_pointer_range
-from services.common.atomic import atomic_write_with
-from services.common.errors import InvalidArgument
+from moredata.augment.pointer.transforms import PointerSample, check_pointer_range
+from moredata.common.atomic import atomic_write_with
+from moredata.common.errors import InvalidArgument
 
 
 def save_sample(path: str | Path, sample: PointerSample) -> None:

@@ -11,13 +11,13 @@ import json
 import queue
 import threading
 
-from services.augment.pointer.augmentor import Augmentor
-from services.augment.pointer.codec import sample_from_proto, sample_to_proto, uses_delta
-from services.augment.pointer.config import AugmentationConfig
-from services.augment.pointer.transforms import concatenate
-from services.augment.settings import AugmentSettings
-from services.common.errors import InvalidArgument
-from services.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
+from moredata.augment.pointer.augmentor import Augmentor
+from moredata.augment.pointer.codec import sample_from_proto, sample_to_proto, uses_delta
+from moredata.augment.pointer.config import AugmentationConfig
+from moredata.augment.pointer.transforms import concatenate
+from moredata.augment.settings import AugmentSettings
+from moredata.common.errors import InvalidArgument
+from moredata.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
 
 MAX_CONFIG_CHARS = 64 * 1024  # a full config is about 1 KB
 SERVICE_NAME = augment_pb2.DESCRIPTOR.services_by_name["AugmentService"].full_name

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.common.errors import InvalidArgument
+from moredata.common.errors import InvalidArgument
 
 
 def check_pointer_range(pointers: np.ndarray, t_raw: int) -> None:

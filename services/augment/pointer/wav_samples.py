@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from services.augment.pointer.frontend import MelFrontEnd, read_wav, write_wav
-from services.augment.pointer.sample_io import save_sample
-from services.augment.pointer.transforms import PointerSample
-from services.common.cli_errors import UserError, exit_on_user_error
+from moredata.augment.pointer.frontend import MelFrontEnd, read_wav, write_wav
+from moredata.augment.pointer.sample_io import save_sample
+from moredata.augment.pointer.transforms import PointerSample
+from moredata.common.cli_errors import UserError, exit_on_user_error
 
 
 def edit_plan(n_frames: int, rng: np.random.Generator, n_segments: int = 6, p_cut: float = 0.25,

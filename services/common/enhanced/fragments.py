@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from services.common.generation import generate
-from services.common.model import GPT
+from moredata.common.generation import generate
+from moredata.common.model import GPT
 
 
 def sample_random_fragments(sequences: list[np.ndarray], block_size: int, rng: np.random.Generator | None = None,

@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from services.common.errors import FailedPrecondition, ResourceExhausted
+from moredata.common.errors import FailedPrecondition, ResourceExhausted
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.common.enhanced.generation_settings import GenerationSettings
+from moredata.common.enhanced.generation_settings import GenerationSettings
 
 
 class EnhancedGenerationKeys(BaseModel):

@@ -16,13 +16,13 @@ import threading
 import numpy as np
 import torch
 
-from services.common.checkpoint import load_checkpoint, model_from_checkpoint
-from services.common.enhanced.fragments import generate_enhanced_samples_batch
-from services.common.enhanced.generation_settings import GenerationSettings
-from services.common.enhanced.rate import RateMeter
-from services.common.enhanced.ring_buffer import EnhancedSampleBuffer
-from services.common.errors import InvalidArgument
-from services.common.model import GPT
+from moredata.common.checkpoint import load_checkpoint, model_from_checkpoint
+from moredata.common.enhanced.fragments import generate_enhanced_samples_batch
+from moredata.common.enhanced.generation_settings import GenerationSettings
+from moredata.common.enhanced.rate import RateMeter
+from moredata.common.enhanced.ring_buffer import EnhancedSampleBuffer
+from moredata.common.errors import InvalidArgument
+from moredata.common.model import GPT
 
 log = logging.getLogger(__name__)
 

@@ -11,21 +11,21 @@ A checkpoint without `model_type` is a GPT (every checkpoint written before the 
 """
 from __future__ import annotations
 
-from services.common.errors import InvalidArgument
-from services.common.models.config import MODEL_TYPES, ModelConfig, gpt_config
+from moredata.common.errors import InvalidArgument
+from moredata.common.models.config import MODEL_TYPES, ModelConfig, gpt_config
 
 
 def build_model(model_type: str, model_args: dict):
     if model_type == "decoder_only":
-        from services.common.model import GPT
+        from moredata.common.model import GPT
 
         return GPT(gpt_config(model_args))
     if model_type == "encoder_only":
-        from services.common.models.encoder_only import EncoderOnlyModel
+        from moredata.common.models.encoder_only import EncoderOnlyModel
 
         return EncoderOnlyModel(ModelConfig.from_dict(model_args))
     if model_type == "transformer":
-        from services.common.models.transformer import EncoderDecoderModel
+        from moredata.common.models.transformer import EncoderDecoderModel
 
         return EncoderDecoderModel(ModelConfig.from_dict(model_args))
     raise InvalidArgument(f"unknown model_type {model_type!r}; known: {', '.join(MODEL_TYPES)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from services.common.errors import InvalidArgument
+from moredata.common.errors import InvalidArgument
 
 MODEL_TYPES = ("decoder_only", "encoder_only", "transformer")
 ALIASES = {"n_embd": "d_model", "n_head": "num_heads", "n_layer": "num_layers", "block_size": "max_seq_len"}
@@ -59,7 +59,7 @@ class ModelConfig:
 
 def gpt_config(args: dict):
     """A GPTConfig from nanoGPT's names or the common ones (the GPT's MLP is 4 * d_model by design)."""
-    from services.common.model import GPTConfig
+    from moredata.common.model import GPTConfig
 
     if any(k in args for k in ("d_model", "num_heads", "num_layers", "max_seq_len", "d_ff")):
         c = ModelConfig.from_dict({k: v for k, v in args.items() if k != "num_decoder_layers"})

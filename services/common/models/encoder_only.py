@@ -14,8 +14,8 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from services.common.models.config import ModelConfig
-from services.common.models.layers import Embeddings, EncoderBlock, init_weights, key_padding_mask
+from moredata.common.models.config import ModelConfig
+from moredata.common.models.layers import Embeddings, EncoderBlock, init_weights, key_padding_mask
 
 IGNORE_INDEX = -100
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from services.common.models.config import ModelConfig
+from moredata.common.models.config import ModelConfig
 
 
 def key_padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from services.common.models.encoder_only import IGNORE_INDEX
+from moredata.common.models.encoder_only import IGNORE_INDEX
 
 
 def mask_tokens(input_ids: torch.Tensor, special_ids: torch.Tensor, mask_id: int, n_regular: int,

@@ -11,9 +11,9 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from services.common.models.config import ModelConfig
-from services.common.models.encoder_only import IGNORE_INDEX, configure_adamw
-from services.common.models.layers import DecoderBlock, Embeddings, EncoderBlock, init_weights, key_padding_mask
+from moredata.common.models.config import ModelConfig
+from moredata.common.models.encoder_only import IGNORE_INDEX, configure_adamw
+from moredata.common.models.layers import DecoderBlock, Embeddings, EncoderBlock, init_weights, key_padding_mask
 
 
 class EncoderDecoderModel(nn.Module):

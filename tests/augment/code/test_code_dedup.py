@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.augment.code.dedup import (
+from moredata.augment.code.dedup import (
     Decontaminator,
     DedupOptions,
     candidate_probability,
@@ -18,9 +18,9 @@ from services.augment.code.dedup import (
     near_dedup,
     optimal_bands,
 )
-from services.augment.code.rewrite import rename_python_locals
-from services.augment.code.sources import SourceFile
-from services.augment.code.splitter import FileSplitter, SplitOptions
+from moredata.augment.code.rewrite import rename_python_locals
+from moredata.augment.code.sources import SourceFile
+from moredata.augment.code.splitter import FileSplitter, SplitOptions
 
 DATA = Path(__file__).parent / "data"
 

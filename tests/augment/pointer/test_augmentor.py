@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.augment.pointer.augmentor import Augmentor
-from services.augment.pointer.config import AugmentationConfig
-from services.augment.pointer.transforms import PointerSample
+from moredata.augment.pointer.augmentor import Augmentor
+from moredata.augment.pointer.config import AugmentationConfig
+from moredata.augment.pointer.transforms import PointerSample
 
 EXAMPLE = {"augmentation": {
     "enabled": True,

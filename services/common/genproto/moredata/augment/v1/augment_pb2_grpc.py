@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from services.common.genproto.moredata.augment.v1 import augment_pb2 as moredata_dot_augment_dot_v1_dot_augment__pb2
+from moredata.common.genproto.moredata.augment.v1 import augment_pb2 as moredata_dot_augment_dot_v1_dot_augment__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

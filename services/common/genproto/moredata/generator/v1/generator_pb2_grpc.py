@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from services.common.genproto.moredata.generator.v1 import generator_pb2 as moredata_dot_generator_dot_v1_dot_generator__pb2
+from moredata.common.genproto.moredata.generator.v1 import generator_pb2 as moredata_dot_generator_dot_v1_dot_generator__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
