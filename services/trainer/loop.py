@@ -96,8 +96,11 @@ def get_lr(it: int, cfg: TrainerSettings) -> float:
 class Trainer:
     """Holds model, optimizer, data and bookkeeping; `run()` trains and returns a TrainSummary."""
 
-    def __init__(self, cfg: TrainerSettings):
+    def __init__(self, cfg: TrainerSettings, model=None, data=None):
+        """`model` (a built, untrained model) and `data` (a LoaderData) are the Python API's way in;
+        the CLI passes neither: the model comes from the config or a checkpoint, the data from data_dir."""
         self.cfg = cfg
+        self._given_model = model
         self._setup_distributed()
         self.out_dir = Path(cfg.out_dir)
         self.wrote_best = False  # this run's best.pt exists (an earlier run's stays until it is beaten)
@@ -112,7 +115,7 @@ class Trainer:
         ptdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[self.dtype]
         self.ctx = (nullcontext() if self.device_type == "cpu"
                     else torch.amp.autocast(device_type=self.device_type, dtype=ptdtype))
-        self.data = TokenData(cfg.data_dir, cfg.block_size, torch.device(self.device))
+        self.data = data if data is not None else TokenData(cfg.data_dir, cfg.block_size, torch.device(self.device))
         # separate generators for train batches and eval batches, so a resume can restore each exactly
         self.batch_gen = torch.Generator().manual_seed(cfg.seed + self.seed_offset + 1)
         self.eval_gen = torch.Generator().manual_seed(cfg.seed + self.seed_offset + 2)
@@ -193,13 +196,23 @@ class Trainer:
         if cfg.init_from == "scratch":
             # nanoGPT's default for data without a vocabulary: GPT-2's 50257 rounded up to 50304
             vocab = self.data.vocab_size or 50304
-            self.model_type = cfg.model_type
-            self.objective = Objective(self.model_type, vocab, cfg.mlm_probability)
-            self.model_args = self._model_args(self.objective.model_vocab(vocab))
-            try:
-                model = build_model(self.model_type, self.model_args)
-            except MoredataError as e:
-                raise UserError(f"model config: {e}") from None
+            if self._given_model is not None:  # the Python API: the user's model, as built
+                from moredata.common.models import model_args_of, model_type_for
+
+                model = self._given_model
+                self.model_type, self.model_args = model_type_for(model), model_args_of(model)
+                self.objective = Objective(self.model_type, vocab, cfg.mlm_probability)
+                if self.model_args["vocab_size"] < self.objective.model_vocab(vocab):
+                    raise UserError(f"the model has {self.model_args['vocab_size']} token rows; the tokenizer "
+                                    f"needs {self.objective.model_vocab(vocab)}")
+            else:
+                self.model_type = cfg.model_type
+                self.objective = Objective(self.model_type, vocab, cfg.mlm_probability)
+                self.model_args = self._model_args(self.objective.model_vocab(vocab))
+                try:
+                    model = build_model(self.model_type, self.model_args)
+                except MoredataError as e:
+                    raise UserError(f"model config: {e}") from None
         else:
             path = self.out_dir / "ckpt.pt" if cfg.init_from == "resume" else Path(cfg.init_from)
             try:
@@ -265,12 +278,13 @@ class Trainer:
         from (for resume: the masks of an encoder batch come from the same generator)."""
         self._batch_rng_before = self.batch_gen.get_state()
         if self.enhanced is None:
-            x, y = self.data.get_batch("train", self.cfg.batch_size, self.batch_gen)
+            x, y, *mask = self.data.get_batch("train", self.cfg.batch_size, self.batch_gen)
         else:
             x, y = self.data.get_batch_cpu("train", self.cfg.batch_size, self.batch_gen)
             self.enhanced.mix(x, y)  # enhanced rows replaced on the CPU, then one copy to the device
             x, y = self.data.to_device(x, y)
-        return self.objective.to_batch(x, y, self.batch_gen)
+            mask = []
+        return self.objective.to_batch(x, y, self.batch_gen, *mask)
 
     @torch.no_grad()
     def estimate_loss(self) -> dict[str, float]:
@@ -279,11 +293,13 @@ class Trainer:
         out = {}
         self.model.eval()
         for split in ("train", "val"):
+            if hasattr(self.data, "restart"):  # a DataLoader source: every evaluation sees the same batches
+                self.data.restart(split, self.eval_gen)
             losses = torch.zeros(self.cfg.eval_iters)
             correct = counted = 0
             for k in range(self.cfg.eval_iters):
-                x, y = self.data.get_batch(split, self.cfg.batch_size, self.eval_gen)
-                batch = self.objective.to_batch(x, y, self.eval_gen)
+                x, y, *mask = self.data.get_batch(split, self.cfg.batch_size, self.eval_gen)
+                batch = self.objective.to_batch(x, y, self.eval_gen, *mask)
                 with self.ctx:
                     loss, logits = self.objective.loss_of(self.model, batch)
                 losses[k] = loss.item()

@@ -31,16 +31,21 @@ class Objective:
         """Rows the model needs: the GPT only the data's ids, the others the special tokens too."""
         return data_vocab if self.model_type == "decoder_only" else data_vocab + len(SPECIAL_TOKENS)
 
-    def to_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> tuple:
+    def to_batch(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator,
+                 attention_mask: torch.Tensor | None = None) -> tuple:
+        """The model's inputs from (B, T) windows; `attention_mask` (1 = token, 0 = padding) when padded."""
         if self.model_type == "decoder_only":
             return x, y
         if self.model_type == "encoder_only":
             inputs, labels = mask_tokens(x, self.specials, self.mask_id, self.vocab_size, generator, self.mask_prob)
-            return inputs, None, labels
+            return inputs, attention_mask, labels
         half = x.size(1) // 2
         src, tgt = x[:, :half], x[:, half:]
         tgt_in = torch.cat([torch.full_like(tgt[:, :1], self.cls_id), tgt[:, :-1]], dim=1)
-        return src, None, tgt_in, tgt
+        if attention_mask is None:
+            return src, None, tgt_in, tgt
+        tgt_out = torch.where(attention_mask[:, half:].bool(), tgt, torch.full_like(tgt, IGNORE_INDEX))
+        return src, attention_mask[:, :half], tgt_in, tgt_out
 
     def loss_of(self, model, batch: tuple) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss, logits)."""

@@ -55,20 +55,24 @@ def meta_pkl_candidates(ckpt_path: Path, config: dict) -> list[Path]:
     return out
 
 
+def read_nanogpt_meta(path: Path) -> CharTokenizer:
+    """The char tokenizer in a nanoGPT meta.pkl (plain values only; see _PlainUnpickler)."""
+    try:
+        if path.stat().st_size > 16 * 2**20:
+            raise ValueError("over 16 MiB")
+        with open(path, "rb") as f:
+            meta = _PlainUnpickler(f).load()
+        itos = meta["itos"]
+        return CharTokenizer("".join(itos[i] for i in range(len(itos))))
+    except (OSError, pickle.UnpicklingError, ValueError, KeyError, TypeError, EOFError, AttributeError) as e:
+        raise UserError(f"{path} is not a nanoGPT char-level meta.pkl: {e}") from None
+
+
 def nanogpt_meta_tokenizer(ckpt_path: Path, config: dict):
     """The char tokenizer of a nanoGPT char-level checkpoint, from its meta.pkl; None if there is none."""
     for path in meta_pkl_candidates(ckpt_path, config):
-        if not path.is_file():
-            continue
-        try:
-            if path.stat().st_size > 16 * 2**20:
-                raise ValueError("over 16 MiB")
-            with open(path, "rb") as f:
-                meta = _PlainUnpickler(f).load()
-            itos = meta["itos"]
-            return CharTokenizer("".join(itos[i] for i in range(len(itos))))
-        except (pickle.UnpicklingError, ValueError, KeyError, TypeError, EOFError, AttributeError) as e:
-            raise UserError(f"{path} is not a nanoGPT char-level meta.pkl: {e}") from None
+        if path.is_file():
+            return read_nanogpt_meta(path)
     return None
 
 

@@ -1,0 +1,1 @@
+"""The Python API (re-exported by the top-level package): data, training, extraction."""
