@@ -19,12 +19,13 @@ _EXPORTS = {
     "train_tokenizer": "moredata.api.data",
     "create_dataloaders": "moredata.api.data",
     "extract_model_for_inference": "moredata.api.extract",
-    "load_model_and_tokenizer": "moredata.api.extract",
+    "load_model_and_tokenizer": "moredata.common.model_io",
     "EncoderOnlyModel": "moredata.common.models.encoder_only",
     "EncoderDecoderModel": "moredata.common.models.transformer",
     "GPT": "moredata.common.model",
     "ModelConfig": "moredata.common.models.config",
     "build_model": "moredata.common.models",
+    "read_model": "moredata.common.model_io",
 }
 __all__ = sorted(_EXPORTS)
 

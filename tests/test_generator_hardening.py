@@ -338,8 +338,8 @@ def test_no_empty_batches_and_prompt_recovery_after_a_redis_restart(generator, r
     finally:
         source.close()
     # an empty ring sends no batch at all, it does not pretend with empty ones
+    core.worker.stop()  # first: a round still running could write after the clear
     core.buffer.clear()
-    core.worker.stop()
     assert list(stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=4, max_batches=3),
                                    timeout=30)) == []
     np.testing.assert_equal(core.buffer.size(), 0)

@@ -19,19 +19,10 @@ from pathlib import Path
 import torch
 
 from moredata.common.atomic import atomic_write_text, atomic_write_with
-from moredata.common.checkpoint import load_checkpoint, model_from_checkpoint, tokenizer_from_checkpoint
-from moredata.common.errors import InvalidArgument, NotFound
-from moredata.common.models import build_model, model_args_of, model_type_for, model_type_of
-from moredata.common.tokenizers import CharTokenizer, tokenizer_from_dict
-
-DTYPES = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
-          "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
-
-
-def _dtype(name: str) -> torch.dtype:
-    if name not in DTYPES:
-        raise InvalidArgument(f"dtype must be one of fp32, fp16, bf16, got {name!r}")
-    return DTYPES[name]
+from moredata.common.errors import InvalidArgument
+from moredata.common.model_io import DTYPES, dtype_of, load_model_and_tokenizer, read_model  # noqa: F401
+from moredata.common.models import model_args_of, model_type_for
+from moredata.common.tokenizers import CharTokenizer
 
 
 def extract_model_for_inference(model_path: str | Path, output_path: str | Path, device: str | None = None,
@@ -42,12 +33,12 @@ def extract_model_for_inference(model_path: str | Path, output_path: str | Path,
     model, tokenizer = load_model_and_tokenizer(model_path, device="cpu")
     out = Path(output_path)
     out.mkdir(parents=True, exist_ok=True)
-    model = model.to(_dtype(dtype))
+    model = model.to(dtype_of(dtype))
     tmp = out / f".model.safetensors.tmp-{os.getpid()}"
     save_model(model, str(tmp))  # shared tensors (tied heads) are written once and re-tied by load_model
     os.replace(tmp, out / "model.safetensors")
     config = {"model_type": model_type_for(model), "model_args": model_args_of(model),
-              "dtype": str(_dtype(dtype)).replace("torch.", ""), "source": str(model_path)}
+              "dtype": str(dtype_of(dtype)).replace("torch.", ""), "source": str(model_path)}
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
     if tokenizer is not None:
         atomic_write_text(out / "tokenizer.json", json.dumps(tokenizer.to_dict()) + "\n")
@@ -69,57 +60,41 @@ def _write_nanogpt(model, tokenizer, out: Path, dataset: str) -> None:
         atomic_write_with(out / "meta.pkl", lambda f: pickle.dump(meta, f))
 
 
-def _tokenizer_beside(path: Path):
-    for name in ("tokenizer.json",):
-        p = path / name if path.is_dir() else path.parent / name
-        if p.is_file():
-            return tokenizer_from_dict(json.loads(p.read_text(encoding="utf-8")))
-    meta = (path if path.is_dir() else path.parent) / "meta.pkl"
-    if meta.is_file():
-        from moredata.trainer.sample import read_nanogpt_meta
-
-        return read_nanogpt_meta(meta)
-    return None
 
 
-def load_model_and_tokenizer(model_path: str | Path, tokenizer_path: str | Path | None = None,
-                             device: str | None = None):
-    """(model in eval mode, tokenizer or None) from an extracted directory (or its model.safetensors),
-    a full checkpoint of any model type, or a nanoGPT ckpt.pt. The tokenizer comes from `tokenizer_path`
-    (tokenizer.json or nanoGPT meta.pkl), else the checkpoint, else a tokenizer.json/meta.pkl beside."""
-    from moredata.api.training import pick_device
+def main(argv: list[str] | None = None) -> None:
+    """moredata-extract MODEL OUT_DIR [--dtype fp32|fp16|bf16] [--nanogpt --dataset NAME]"""
+    import argparse
+    import sys
 
-    path = Path(model_path)
-    if not path.exists():
-        raise NotFound(f"{path} does not exist")
-    device = pick_device(device)
-    tokenizer = None
-    if path.is_dir() or path.suffix == ".safetensors":
-        from safetensors.torch import load_model
+    from moredata.common.cli_errors import UserError, exit_on_user_error
+    from moredata.common.errors import MoredataError
 
-        folder = path if path.is_dir() else path.parent
-        cfg_path = folder / "config.json"
-        if not cfg_path.is_file():
-            raise InvalidArgument(f"{folder} has no config.json: not an extracted model")
-        config = json.loads(cfg_path.read_text(encoding="utf-8"))
-        model = build_model(config["model_type"], config["model_args"]).to(_dtype(config.get("dtype", "float32")))
+    class Parser(argparse.ArgumentParser):
+        def error(self, message):  # one line and exit code 2, as every CLI here
+            print(f"error: {message}", file=sys.stderr)
+            raise SystemExit(2)
+
+    p = Parser(prog="moredata-extract", description="Write a model for inference: model.safetensors (weights "
+               "only, tied tensors once), config.json and tokenizer.json, from any checkpoint or nanoGPT ckpt.pt.")
+    p.add_argument("model", help="a checkpoint (.pt), a nanoGPT ckpt.pt, or an extracted directory")
+    p.add_argument("out", help="output directory")
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--nanogpt", action="store_true", help="also write a GPT as nanoGPT's ckpt.pt (+ meta.pkl)")
+    p.add_argument("--dataset", default="moredata", help="config['dataset'] of the nanoGPT ckpt.pt")
+    args = p.parse_args(argv)
+
+    @exit_on_user_error
+    def run():
         try:
-            load_model(model, str(folder / "model.safetensors" if path.is_dir() else path))
-        except (OSError, RuntimeError) as e:
-            raise InvalidArgument(f"cannot load {path}: {e}") from None
-    else:
-        ckpt = load_checkpoint(path)
-        model_type_of(ckpt)  # an unknown type fails here with its name
-        model = model_from_checkpoint(ckpt)
-        tokenizer = tokenizer_from_checkpoint(ckpt)
-    if tokenizer_path is not None:
-        p = Path(tokenizer_path)
-        if p.suffix == ".pkl":
-            from moredata.trainer.sample import read_nanogpt_meta
+            out = extract_model_for_inference(args.model, args.out, dtype=args.dtype, nanogpt=args.nanogpt,
+                                              dataset=args.dataset)
+        except (MoredataError, FileNotFoundError, ValueError) as e:
+            raise UserError(str(e)) from None
+        print(f"wrote {out}: " + ", ".join(sorted(f.name for f in out.iterdir())))
 
-            tokenizer = read_nanogpt_meta(p)
-        else:
-            tokenizer = tokenizer_from_dict(json.loads(p.read_text(encoding="utf-8")))
-    elif tokenizer is None:
-        tokenizer = _tokenizer_beside(path)
-    return model.to(device).eval(), tokenizer
+    run()
+
+
+if __name__ == "__main__":
+    main()

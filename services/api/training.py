@@ -15,21 +15,9 @@ from pathlib import Path
 from moredata.common.checkpoint import load_checkpoint
 from moredata.common.cli_errors import UserError
 from moredata.common.errors import InvalidArgument
+from moredata.common.model_io import pick_device
 from moredata.common.models import model_type_of
 from moredata.common.tokenizers import tokenizer_from_dict
-
-
-def pick_device(device: str | None = None) -> str:
-    """cuda, then mps, then cpu, unless one is named."""
-    import torch
-
-    if device:
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def _settings(**values):

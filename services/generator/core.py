@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from moredata.common.checkpoint import load_checkpoint
 from moredata.common.enhanced.rate import RateMeter
 from moredata.common.enhanced.ring_buffer import RedisSampleBuffer
 from moredata.common.enhanced.worker import EnhancedSampleGenerator, prepare_model
 from moredata.common.errors import FailedPrecondition, InvalidArgument, Unavailable
+from moredata.common.model_io import read_model
 from moredata.common.token_files import open_split, read_meta
 from moredata.generator.settings import GeneratorSettings
 
@@ -101,7 +101,9 @@ class GeneratorCore:
         The model is read, checked (sizes against its weights and max_model_mb, vocabulary and
         tokenizer against the served data, block against the settings) and built before anything
         shared changes: a bad checkpoint leaves the Redis ring and the running model as they were."""
-        ckpt = load_checkpoint(path)
+        ckpt = read_model(path)  # a checkpoint, a nanoGPT ckpt.pt or an extracted model directory
+        if ckpt.get("model_type", "decoder_only") != "decoder_only":
+            raise InvalidArgument(f"{path} is a {ckpt['model_type']} model; the generator needs a GPT (decoder_only)")
         self._check_tokenizer(ckpt)
         gs = self._generation_settings()
         model = prepare_model(ckpt, self.data, gs, vocab_size=self.meta.get("vocab_size"),

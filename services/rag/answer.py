@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from moredata.common.checkpoint import load_model
 from moredata.common.errors import InvalidArgument
 from moredata.common.generation import generate
 from moredata.common.tokenizers import CharTokenizer
@@ -57,7 +56,11 @@ class RAGModel:
 
     @classmethod
     def from_checkpoint(cls, store, path, device: str = "cpu", retriever: Retriever | None = None) -> "RAGModel":
-        model, tok, _ = load_model(path, device)
+        from moredata.common.model_io import load_model_and_tokenizer
+
+        model, tok = load_model_and_tokenizer(path, device=device)
+        if getattr(model, "model_type", "decoder_only") != "decoder_only":
+            raise InvalidArgument(f"{path} is a {model.model_type} model; answers need a GPT (decoder_only)")
         if tok is None:
             raise InvalidArgument(f"{path} carries no tokenizer; train with moredata-train, or import with one")
         return cls(store, model, tok, retriever)

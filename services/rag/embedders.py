@@ -96,7 +96,7 @@ class EncoderEmbedder:
     directory or a checkpoint, loaded with moredata.load_model_and_tokenizer; the tokenizer beside it)."""
 
     def __init__(self, path: str, batch_size: int = 32):
-        from moredata.api.extract import load_model_and_tokenizer
+        from moredata.common.model_io import load_model_and_tokenizer
 
         self.model, self.tokenizer = load_model_and_tokenizer(path, device="cpu")
         if getattr(self.model, "model_type", "") != "encoder_only":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import time
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from moredata.common.checkpoint import load_model
 from moredata.common.cli_errors import UserError, exit_on_user_error
 from moredata.common.errors import MoredataError
 from moredata.common.generation import generate
-from moredata.common.tokenizers import CharTokenizer, tokenizer_from_dict
+from moredata.common.nanogpt_meta import read_nanogpt_meta
+from moredata.common.tokenizers import tokenizer_from_dict
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,15 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """Admits only what pickle builds without globals (dicts, lists, strings, numbers): nanoGPT's
-    meta.pkl is {'vocab_size': int, 'itos': {int: str}, 'stoi': {str: int}}. Any class or function is
-    refused, so a crafted file cannot run code."""
-
-    def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"meta.pkl may hold only plain values, not {module}.{name}")
-
-
 def meta_pkl_candidates(ckpt_path: Path, config: dict) -> list[Path]:
     """Where nanoGPT keeps meta.pkl for a checkpoint: beside it, or data/<dataset>/ of its repo or of here."""
     out = [ckpt_path.parent / "meta.pkl"]
@@ -53,19 +44,6 @@ def meta_pkl_candidates(ckpt_path: Path, config: dict) -> list[Path]:
     if isinstance(dataset, str) and dataset and "/" not in dataset and dataset not in (".", ".."):
         out += [ckpt_path.resolve().parent.parent / "data" / dataset / "meta.pkl", Path("data") / dataset / "meta.pkl"]
     return out
-
-
-def read_nanogpt_meta(path: Path) -> CharTokenizer:
-    """The char tokenizer in a nanoGPT meta.pkl (plain values only; see _PlainUnpickler)."""
-    try:
-        if path.stat().st_size > 16 * 2**20:
-            raise ValueError("over 16 MiB")
-        with open(path, "rb") as f:
-            meta = _PlainUnpickler(f).load()
-        itos = meta["itos"]
-        return CharTokenizer("".join(itos[i] for i in range(len(itos))))
-    except (OSError, pickle.UnpicklingError, ValueError, KeyError, TypeError, EOFError, AttributeError) as e:
-        raise UserError(f"{path} is not a nanoGPT char-level meta.pkl: {e}") from None
 
 
 def nanogpt_meta_tokenizer(ckpt_path: Path, config: dict):
@@ -93,7 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         except (OSError, ValueError, KeyError) as e:
             raise UserError(f"--tokenizer {args.tokenizer}: {e}") from None
     if tok is None:
-        tok = nanogpt_meta_tokenizer(args.ckpt, ckpt_config)
+        try:
+            tok = nanogpt_meta_tokenizer(args.ckpt, ckpt_config)
+        except MoredataError as e:
+            raise UserError(str(e)) from None
     if tok is None:
         where = " or ".join(str(p) for p in meta_pkl_candidates(args.ckpt, ckpt_config))
         raise UserError(f"{args.ckpt} carries no tokenizer: pass --tokenizer path/to/tokenizer.json, or put "

@@ -146,7 +146,7 @@ def test_a_gpt_exports_as_a_nanogpt_checkpoint(tmp_path):
     with torch.no_grad():
         assert torch.allclose(theirs.eval()(x)[0], ours(x)[0], atol=1e-6)
     # meta.pkl holds plain values nanoGPT's sample.py reads, and our own loader reads it back
-    from moredata.trainer.sample import read_nanogpt_meta
+    from moredata.common.nanogpt_meta import read_nanogpt_meta
 
     assert read_nanogpt_meta(out / "meta.pkl").chars == TOK.chars
 
