@@ -161,3 +161,17 @@ def test_loading_names_what_is_wrong(tmp_path):
         load_model_and_tokenizer(tmp_path / "d")
     with pytest.raises(InvalidArgument, match="dtype"):
         extract_model_for_inference(_checkpoint(tmp_path, "encoder_only"), tmp_path / "y", dtype="int8")
+
+
+def test_the_extract_command(tmp_path):
+    import subprocess
+    import sys
+
+    path = _checkpoint(tmp_path, "encoder_only")
+    r = subprocess.run([sys.executable, "-m", "moredata.api.extract", str(path), str(tmp_path / "out"), "--dtype",
+                        "fp16"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "model.safetensors" in r.stdout
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["dtype"] == "float16"
+    bad = subprocess.run([sys.executable, "-m", "moredata.api.extract", str(tmp_path / "nope.pt"), str(tmp_path / "o2")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "does not exist" in bad.stderr
