@@ -64,18 +64,11 @@ def _write_nanogpt(model, tokenizer, out: Path, dataset: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """moredata-extract MODEL OUT_DIR [--dtype fp32|fp16|bf16] [--nanogpt --dataset NAME]"""
-    import argparse
-    import sys
-
+    from moredata.common.cli_args import OneLineParser
     from moredata.common.cli_errors import UserError, exit_on_user_error
     from moredata.common.errors import MoredataError
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message):  # one line and exit code 2, as every CLI here
-            print(f"error: {message}", file=sys.stderr)
-            raise SystemExit(2)
-
-    p = Parser(prog="moredata-extract", description="Write a model for inference: model.safetensors (weights "
+    p = OneLineParser(prog="moredata-extract", description="Write a model for inference: model.safetensors (weights "
                "only, tied tensors once), config.json and tokenizer.json, from any checkpoint or nanoGPT ckpt.pt.")
     p.add_argument("model", help="a checkpoint (.pt), a nanoGPT ckpt.pt, or an extracted directory")
     p.add_argument("out", help="output directory")

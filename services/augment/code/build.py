@@ -29,7 +29,8 @@ from moredata.augment.code.instructions import InstructionBook
 from moredata.augment.code.quality import sample_quality, sampling_weight
 from moredata.augment.code.sources import SourceFile, check_source, read_source, walk_sources
 from moredata.augment.code.splitter import FileSplitter, SplitOptions
-from moredata.common.errors import FailedPrecondition, InvalidArgument
+from moredata.common.errors import InvalidArgument
+from moredata.common.ray_cluster import ray_connected
 
 
 @dataclass
@@ -130,12 +131,7 @@ def samples_of_blobs(blobs: Iterable[tuple[str, bytes]], opts: BuildOptions) -> 
 
 
 def _ray_results(address: str, batches: list, opts: BuildOptions):
-    try:
-        import ray
-    except ImportError:
-        raise FailedPrecondition("--ray needs the ray package: pip install 'moredata[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False)
+    ray = ray_connected(address)
     work = ray.remote(_work)
     opts_ref = ray.put(opts)
     pending = [work.remote(b, opts_ref) for b in batches]

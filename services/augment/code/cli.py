@@ -15,25 +15,10 @@ import json
 import sys
 
 from moredata.augment.code.augmentations import AUGMENTATIONS
+from moredata.common.cli_args import OneLineParser, positive_int
 from moredata.common.cli_errors import UserError, exit_on_user_error
 from moredata.common.errors import MoredataError
 from moredata.common.text_table import table
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own errors: one line and exit code 2, as everywhere
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
 
 
 def _cap(text: str) -> int | str:
@@ -57,13 +42,13 @@ def _augmentations(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="moredata-code", description=__doc__.split("\n\n")[0],
+    p = OneLineParser(prog="moredata-code", description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     b = sub.add_parser("build-dataset", help="run the whole pipeline over source directories or files")
     b.add_argument("sources", nargs="+", metavar="SRC", help="directories (walked) or files")
     b.add_argument("--out", required=True, help="output JSONL (.jsonl.gz for gzip), written atomically")
-    b.add_argument("--workers", type=_positive, default=1, help="processes for the per-file stages (default 1)")
+    b.add_argument("--workers", type=positive_int, default=1, help="processes for the per-file stages (default 1)")
     b.add_argument("--ray", default=None, metavar="ADDR",
                    help="run per-file stages as Ray tasks and the LSH bucketing on Ray Data: an address, "
                         "'auto' (the running cluster) or 'local'")
@@ -72,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cap per language, best quality first (default 0: no cap; auto: 2x the median language count)")
     b.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="leave out paths matching this glob (below their source root; repeatable), e.g. '*/test/*'")
-    b.add_argument("--max-samples-per-file", type=_positive, default=16, help="split samples kept per file (16)")
+    b.add_argument("--max-samples-per-file", type=positive_int, default=16, help="split samples kept per file (16)")
     b.add_argument("--max-context-chars", type=int, default=8192, help="context kept before a split (0: all)")
-    b.add_argument("--max-file-bytes", type=_positive, default=1_000_000, help="larger files are skipped (1 MB)")
+    b.add_argument("--max-file-bytes", type=positive_int, default=1_000_000, help="larger files are skipped (1 MB)")
     b.add_argument("--augment", type=_augmentations, default=AUGMENTATIONS, metavar="A,B",
                    help=f"augmentations to run ('none' for none; default all: {','.join(AUGMENTATIONS)})")
     b.add_argument("--templates", default=None, metavar="FILE",
@@ -82,15 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quality-k", type=float, default=5.0, help="weight = exp(k * (quality - 0.7)) (k = 5)")
     b.add_argument("--min-quality", type=float, default=0.05, help="drop samples scoring below this (0.05)")
     b.add_argument("--threshold", type=float, default=0.7, help="near-duplicate Jaccard threshold (0.7)")
-    b.add_argument("--num-perm", type=_positive, default=256, help="MinHash permutations (256)")
-    b.add_argument("--ngram", type=_positive, default=5, help="word n-gram shingle size (5)")
+    b.add_argument("--num-perm", type=positive_int, default=256, help="MinHash permutations (256)")
+    b.add_argument("--ngram", type=positive_int, default=5, help="word n-gram shingle size (5)")
     b.add_argument("--bands", type=int, default=0, help="LSH bands (0: chosen from the threshold)")
     b.add_argument("--no-near-dedup", action="store_true", help="skip MinHash near-dedup")
     b.add_argument("--no-exact-dedup", action="store_true", help="skip exact dedup")
     b.add_argument("--benchmark", action="append", default=None, metavar="SPEC",
                    help="decontaminate against this: 'humaneval' (default) or a .jsonl(.gz)/text file; repeatable")
     b.add_argument("--no-decontaminate", action="store_true", help="skip decontamination")
-    b.add_argument("--decontam-ngram", type=_positive, default=10, help="shared word n-gram length that "
+    b.add_argument("--decontam-ngram", type=positive_int, default=10, help="shared word n-gram length that "
                    "marks a sample as contaminated (10)")
     b.add_argument("--summary-json", default=None, metavar="FILE", help="also write the summary as JSON")
     b.add_argument("--quiet", action="store_true", help="no progress bars")

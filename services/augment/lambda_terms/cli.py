@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tomllib
 from pathlib import Path
 
+from moredata.common.cli_args import OneLineParser, positive_int
 from moredata.common.cli_errors import UserError, exit_on_user_error
 from moredata.common.errors import MoredataError
 
@@ -27,29 +27,13 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
-def _count(text: str) -> int:
-    try:
-        n = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"the count must be at least 1, got {n}")
-    return n
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own errors: one line and exit code 2, as everywhere
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="moredata-lambda", description=__doc__.split("\n\n")[0],
+    p = OneLineParser(prog="moredata-lambda", description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     g = sub.add_parser("generate", help="write COUNT examples to OUT (.jsonl or .jsonl.gz)")
     g.add_argument("out", type=Path)
-    g.add_argument("count", type=_count)
+    g.add_argument("count", type=positive_int)
     g.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     g.add_argument("--seed", type=int, default=None, help="run seed (default: from the clock, printed)")
     g.add_argument("--max-steps", type=int, default=None, help="steps per trace before it is cut (150)")

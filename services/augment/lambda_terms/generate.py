@@ -28,6 +28,7 @@ from moredata.augment.lambda_terms.report import read_jsonl
 from moredata.augment.lambda_terms.traces import TraceSettings, chunk_lines
 from moredata.common.atomic import atomic_write_text
 from moredata.common.errors import FailedPrecondition, InvalidArgument
+from moredata.common.ray_cluster import ray_connected
 
 
 @dataclass
@@ -76,12 +77,7 @@ def _ray_map(address: str, batch: list):
     """The chunk tasks on a Ray cluster (the same `_work`), results in chunk order. `address`: a cluster
     address, "auto" for the running one, or "local" to start one in this process. The cluster's workers
     need this package installed (as they need any task's code)."""
-    try:
-        import ray
-    except ImportError:
-        raise FailedPrecondition("--ray needs the ray package: pip install 'moredata[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, include_dashboard=False, log_to_driver=False)
+    ray = ray_connected(address)
     work = ray.remote(_work)
     refs = [work.remote(args) for args in batch]
     for ref in refs:

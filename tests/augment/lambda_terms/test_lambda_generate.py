@@ -97,8 +97,8 @@ def test_cli_subcommands(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["generate", "x.jsonl", "0"], "count must be at least 1"),
-    (["generate", "x.jsonl", "-5"], "count must be at least 1"),
+    (["generate", "x.jsonl", "0"], "argument count: must be at least 1"),
+    (["generate", "x.jsonl", "-5"], "argument count: must be at least 1"),
     (["generate", "x.jsonl", "ten"], "whole number"),
     (["generate", "x.jsonl", "10", "--depths", "6,7", "--sizes", "80"], "same, non-zero length"),
     (["coverage", "/no/such/file.jsonl"], "no such file"),
