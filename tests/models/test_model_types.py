@@ -175,3 +175,18 @@ def test_the_extract_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "moredata.api.extract", str(tmp_path / "nope.pt"), str(tmp_path / "o2")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "does not exist" in bad.stderr
+
+
+def test_special_tokens_follow_the_vocabulary_and_move_no_id():
+    from moredata.common.tokenizers import BPETokenizer
+
+    text = "the king, the queen and the crown"
+    char = CharTokenizer.train(text)
+    before = char.encode(text)
+    assert char.special_ids == {"<pad>": char.vocab_size, "<mask>": char.vocab_size + 1,
+                                "<cls>": char.vocab_size + 2, "<sep>": char.vocab_size + 3}
+    assert char.encode(text) == before and char.decode(before + [char.mask_id, char.pad_id]) == text
+    bpe = BPETokenizer.train([text] * 20, vocab_size=300)
+    ids = bpe.encode(text)
+    assert bpe.pad_id == bpe.vocab_size and max(ids) < bpe.vocab_size
+    assert bpe.decode(ids + [bpe.sep_id]) == text and bpe.total_vocab_size == bpe.vocab_size + 4
