@@ -1,0 +1,1 @@
+"""Code instruction data: syntax-aware splits, augmentations, quality weights, dedup (see README.md)."""

@@ -1,0 +1,1 @@
+"""The RAG service: ingest, retrieve, answer (see README.md)."""
