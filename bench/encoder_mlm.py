@@ -68,7 +68,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--encoder-iters", type=int, default=4000)
     ap.add_argument("--gpt-iters", type=int, default=1500)
+    ap.add_argument("--block-size", type=int, default=CONFIG["block_size"], help="context (both models)")
+    ap.add_argument("--lr", type=float, default=CONFIG["learning_rate"], help="peak learning rate (both models)")
+    ap.add_argument("--out", default="encoder_mlm", help="result name under bench/results/")
     args = ap.parse_args()
+    CONFIG.update(block_size=args.block_size, learning_rate=args.lr, min_lr=args.lr / 10)
     ensure_char_data()
     work = ROOT / "runs" / "bench_encoder_mlm"
     t0 = time.time()
@@ -77,18 +81,18 @@ def main() -> None:
     gpt = train("decoder_only", args.gpt_iters, work)
     e, g = score(enc / "best.pt", "encoder_only"), score(gpt / "best.pt", "decoder_only")
     OUT.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(enc / "loss.png", OUT / "encoder_mlm_loss.png")
+    shutil.copyfile(enc / "loss.png", OUT / f"{args.out}_loss.png")
     result = {"config": {**CONFIG, "encoder_iters": args.encoder_iters, "gpt_iters": args.gpt_iters,
                          "data": "tiny shakespeare, char level, val split", "device": "cpu (2 cores)"},
               "masked_acc": round(e["acc"], 4), "mlm_loss": round(e["loss"], 4), "masked_tokens": e["tokens"],
               "gpt_next_char_acc": round(g["acc"], 4), "gpt_val_loss": round(g["loss"], 4),
               "minutes": round((time.time() - t0) / 60, 1), "encoder_minutes": round(enc_min, 1),
               "target_masked_acc": 0.60}
-    atomic_write_text(OUT / "encoder_mlm.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(OUT / f"{args.out}.json", json.dumps(result, indent=2) + "\n")
     print(f"\nencoder MLM (val): masked-token accuracy {e['acc']:.3f} over {e['tokens']:,} masked tokens, "
           f"MLM loss {e['loss']:.3f}  (target >= 0.60)")
     print(f"GPT (val): next-character accuracy {g['acc']:.3f}, loss {g['loss']:.3f}")
-    print(f"{result['minutes']} minutes; wrote {OUT / 'encoder_mlm.json'} and encoder_mlm_loss.png")
+    print(f"{result['minutes']} minutes; wrote {OUT / (args.out + '.json')} and {args.out}_loss.png")
 
 
 if __name__ == "__main__":
