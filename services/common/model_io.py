@@ -39,11 +39,10 @@ def pick_device(device: str | None = None) -> str:
 
 
 def _tokenizer_beside(path: Path):
-    for name in ("tokenizer.json",):
-        p = path / name if path.is_dir() else path.parent / name
-        if p.is_file():
-            return tokenizer_from_dict(json.loads(p.read_text(encoding="utf-8")))
-    meta = (path if path.is_dir() else path.parent) / "meta.pkl"
+    folder = path if path.is_dir() else path.parent
+    if (folder / "tokenizer.json").is_file():
+        return tokenizer_from_dict(json.loads((folder / "tokenizer.json").read_text(encoding="utf-8")))
+    meta = folder / "meta.pkl"
     if meta.is_file():
         return read_nanogpt_meta(meta)
     return None

@@ -164,6 +164,14 @@ _PIECE_CHARS = 1 << 16  # about this many characters per piece encoded in parall
 _WORD_THEN_SPACE = re.compile(r"\S(?=\s)")  # a cut after the match is a pre-tokenizer boundary
 
 
+def encode_known(tokenizer, text: str) -> list[int]:
+    """`tokenizer.encode(text)`, leaving out the characters a char tokenizer never saw (a query or a
+    document may hold any character; a BPE tokenizer encodes every byte anyway)."""
+    if isinstance(tokenizer, CharTokenizer):
+        text = "".join(c for c in text if c in tokenizer.stoi)
+    return tokenizer.encode(text)
+
+
 def tokenizer_from_dict(d: dict) -> Tokenizer:
     kind = d.get("kind")
     if kind == "char":

@@ -24,7 +24,7 @@ import torch
 
 from moredata.common.errors import InvalidArgument
 from moredata.common.generation import generate
-from moredata.common.tokenizers import CharTokenizer
+from moredata.common.tokenizers import encode_known
 from moredata.rag.retrieval import Hit, Retriever
 
 
@@ -66,9 +66,7 @@ class RAGModel:
         return cls(store, model, tok, retriever)
 
     def encode(self, text: str) -> list[int]:
-        if isinstance(self.tok, CharTokenizer):
-            text = "".join(c for c in text if c in self.tok.stoi)
-        return self.tok.encode(text)
+        return encode_known(self.tok, text)
 
     def build_prompt(self, query: str, hits: list[Hit], max_length: int) -> tuple[list[int], list[Source], str]:
         """Prompt token ids and the sources in it. The answer keeps a quarter of the context (generation

@@ -110,11 +110,9 @@ class EncoderEmbedder:
         self.batch_size = batch_size
 
     def _ids(self, text: str) -> list[int]:
-        try:
-            ids = self.tokenizer.encode(text)
-        except ValueError:  # a char tokenizer meets a character it never saw: drop those characters
-            ids = [i for c in text for i in (self.tokenizer.encode(c) if c in getattr(self.tokenizer, "stoi", {}) else [])]
-        return ids[: self.max_tokens] or [self.tokenizer.pad_id]
+        from moredata.common.tokenizers import encode_known
+
+        return encode_known(self.tokenizer, text)[: self.max_tokens] or [self.tokenizer.pad_id]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         import torch

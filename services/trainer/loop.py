@@ -21,6 +21,7 @@ from moredata.common.checkpoint import load_checkpoint, model_from_checkpoint, s
 from moredata.common.cli_errors import UserError
 from moredata.common.errors import MoredataError
 from moredata.common.models import build_model, model_type_of
+from moredata.common.tokenizers import SPECIAL_TOKENS
 from moredata.trainer.config import TrainerSettings
 from moredata.trainer.data import TokenData
 from moredata.trainer.early_stopping import EarlyStopping
@@ -226,7 +227,7 @@ class Trainer:
                 self.model_args["dropout"] = cfg.dropout
             model = model_from_checkpoint({**ckpt, "model_args": self.model_args})
             ckpt_vocab = self.model_args["vocab_size"]
-            regular = ckpt_vocab if self.model_type == "decoder_only" else ckpt_vocab - 4  # minus the specials
+            regular = ckpt_vocab if self.model_type == "decoder_only" else ckpt_vocab - len(SPECIAL_TOKENS)
             if self.data.vocab_size and self.data.vocab_size > regular:
                 raise UserError(f"data vocabulary ({self.data.vocab_size}) is larger than the checkpoint's "
                                 f"({regular})")

@@ -18,6 +18,7 @@ Randomness (which operator, which names) comes from the generator passed in, see
 from __future__ import annotations
 
 import doctest
+import functools
 import random
 import re
 import textwrap
@@ -25,6 +26,7 @@ from dataclasses import replace
 
 import tree_sitter as ts
 
+from moredata.augment.code.languages import grammar
 from moredata.augment.code.rewrite import (
     _function_node,
     _parse,
@@ -111,14 +113,9 @@ def _python_docstring_parts(code: str) -> tuple[str, str, str] | None:
     return head, data[rest[0].start_byte:rest[-1].end_byte].decode(), raw
 
 
+@functools.lru_cache(maxsize=1)
 def _string_content_query() -> ts.Query:
-    from moredata.augment.code.languages import grammar
-    global _SCQ
-    try:
-        return _SCQ
-    except NameError:
-        _SCQ = ts.Query(grammar("python").language, "(string_content) @c")
-        return _SCQ
+    return ts.Query(grammar("python").language, "(string_content) @c")
 
 
 def _module_name(path: str) -> str:

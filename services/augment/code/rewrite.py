@@ -65,9 +65,8 @@ def strip_comments(text: str, language: str) -> str | None:
         else:
             while start > line_start and data[start - 1:start] in (b" ", b"\t"):
                 start -= 1  # the spaces before a trailing comment
-            if data[end:line_end].strip() and start > line_start:
-                end, start = end, start  # an inline /* */ between tokens: keep one space
-                edits.append((start, end, b" "))
+            if data[end:line_end].strip() and start > line_start:  # an inline /* */ between tokens
+                edits.append((start, end, b" "))  # keep one space
                 continue
         edits.append((start, end, b""))
     return _edit(data, edits).decode("utf-8")

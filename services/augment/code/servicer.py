@@ -23,6 +23,11 @@ _EXT = {"python": ".py", "javascript": ".js", "typescript": ".ts", "tsx": ".tsx"
         "java": ".java", "c": ".c", "cpp": ".cpp"}
 
 
+def _named(f) -> str:
+    """The file's path, with the extension of its declared language when the path's says another."""
+    return f.path if not f.language or language_for(f.path) == f.language else f.path + _EXT[f.language]
+
+
 def _json(rows) -> list[str]:
     out = []
     for r in rows:
@@ -47,8 +52,7 @@ class CodeDataServicer(code_data_pb2_grpc.CodeDataServiceServicer):
         if not f.language and language_for(f.path) is None:
             raise InvalidArgument(f"{field}.path {f.path!r}: unknown extension; set language "
                                   f"({', '.join(LANGUAGES)})")
-        name = f.path if not f.language or language_for(f.path) == f.language else f.path + _EXT[f.language]
-        source, reason = check_source(name, f.content, self.max_file_bytes)
+        source, reason = check_source(_named(f), f.content, self.max_file_bytes)
         if source is None:
             raise InvalidArgument(f"{field} {f.path!r} cannot be read as code: {reason}")
         return source
@@ -121,8 +125,7 @@ class CodeDataServicer(code_data_pb2_grpc.CodeDataServiceServicer):
             dedup=DedupOptions(threshold=r.threshold or 0.7, num_perm=r.num_perm or 256, ngram=r.ngram or 5),
             benchmarks=() if r.skip_decontamination else ("humaneval",),
             max_per_language="auto" if r.max_per_language == -1 else int(r.max_per_language), progress=False)
-        blobs = [(f.path if not f.language or language_for(f.path) == f.language else f.path + _EXT[f.language],
-                  f.content) for f in r.files]
+        blobs = [(_named(f), f.content) for f in r.files]
         result = build_from_blobs(blobs, opts, context.is_active)
         if result is None:
             return  # the client cancelled
