@@ -131,7 +131,11 @@ def main() -> None:
     ap.add_argument("--gpu", action="store_true")
     ap.add_argument("--iters", type=int, default=None, help="override max_iters")
     ap.add_argument("--train-examples", type=int, default=None, help="override the training examples per model")
+    ap.add_argument("--only", choices=("new", "narrow"), default=None,
+                    help="train one of the two models (run two processes side by side on one GPU)")
+    ap.add_argument("--out", type=Path, default=OUT, help=f"results file (default {OUT.relative_to(ROOT)})")
     args = ap.parse_args()
+    names = (args.only,) if args.only else ("new", "narrow")
     kind = "gpu" if args.gpu else "cpu"
     cfg = dict(CONFIGS[kind])
     cfg["max_iters"] = args.iters or cfg["max_iters"]
@@ -150,7 +154,7 @@ def main() -> None:
     write_corpus(work / "new.txt", new, rng)
     write_corpus(work / "narrow.txt", narrow, rng)
     results = {}
-    for name in ("new", "narrow"):
+    for name in names:
         ckpt = train(name, work / f"{name}.txt", work, cfg, device)
         predict(ckpt, test, device, work / f"pred_{name}.jsonl")
         scores = diagnose(work / f"pred_{name}.jsonl")
@@ -158,17 +162,17 @@ def main() -> None:
     minutes = round((time.time() - t0) / 60, 1)
     entry = {**results, "minutes": minutes, "config": cfg, "device": torch.cuda.get_device_name() if args.gpu else
              f"cpu ({torch.get_num_threads()} threads)", "earlier_model": EARLIER, "targets": TARGETS}
-    prev = json.loads(OUT.read_text()) if OUT.is_file() else {}
-    prev[kind] = entry
-    OUT.write_text(json.dumps(prev, indent=2) + "\n")
+    prev = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    prev[kind] = {**prev.get(kind, {}), **entry} if args.only else entry
+    args.out.write_text(json.dumps(prev, indent=2) + "\n")
     keys = ["overall", "size_lt20", "size_20_50", "size_50_80", "size_gt80", "depth_le7", "depth_gt7"]
     print(f"\n| {kind} | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
-    for name in ("new", "narrow"):
+    for name in names:
         print(f"| {name} | " + " | ".join("-" if results[name][k] is None else f"{results[name][k]:.1%}"
                                          for k in keys) + " |")
     print(f"| earlier model | {EARLIER['overall']:.0%} | - | {EARLIER['size_20_50']:.1%} | "
           f"{EARLIER['size_50_80']:.0%} | - | - | {EARLIER['depth_gt7']:.1%} |")
-    print(f"\n{minutes} minutes; wrote {OUT}")
+    print(f"\n{minutes} minutes; wrote {args.out}")
 
 
 if __name__ == "__main__":
