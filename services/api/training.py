@@ -7,6 +7,11 @@ evaluation per epoch (the whole val loader), early stopping counted in epochs, c
     trainer = Trainer(model, train_dl, val_dl, learning_rate=1e-3, checkpoint_dir="runs/enc",
                       early_stopping_patience=3)
     results = trainer.train(epochs=10)   # {"early_stopped", "epochs_completed", "best_val_loss", ...}
+    results = trainer.train(epochs=10, resume=True)   # after an interruption: on from checkpoint_dir/ckpt.pt
+
+A model without tokens (the pointer network, moredata.common.models.pointer) takes its loaders' batch
+dicts whole and needs no tokenizer; `train_eval_dataloader` (optional) is what the evaluation's train
+loss is measured on, e.g. the training samples without augmentation.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from moredata.common.checkpoint import load_checkpoint
 from moredata.common.cli_errors import UserError
 from moredata.common.errors import InvalidArgument
 from moredata.common.model_io import pick_device
-from moredata.common.models import model_type_of
+from moredata.common.models import model_type_for, model_type_of
 from moredata.common.tokenizers import tokenizer_from_dict
 
 
@@ -29,11 +34,13 @@ def _settings(**values):
         raise InvalidArgument(str(e).splitlines()[0] + ": " + " ".join(str(e).splitlines()[1:3])) from None
 
 
-def _run(cfg, model, train_dataloader, val_dataloader, tokenizer, steps_per_epoch: int) -> dict:
+def _run(cfg, model, train_dataloader, val_dataloader, tokenizer, steps_per_epoch: int, train_eval_dataloader=None,
+         start_iter: int = 0) -> dict:
     from moredata.trainer.loader_data import LoaderData
     from moredata.trainer.loop import Trainer as Loop
 
-    data = LoaderData(train_dataloader, val_dataloader, tokenizer, pick_device(cfg.device))
+    data = LoaderData(train_dataloader, val_dataloader, tokenizer, pick_device(cfg.device), train_eval_dataloader,
+                      start_epoch=start_iter // steps_per_epoch)
     try:
         summary = Loop(cfg, model=model, data=data).run()
     except UserError as e:
@@ -67,29 +74,41 @@ class Trainer:
                  checkpoint_dir: str | Path = "checkpoints", device: str | None = None,
                  early_stopping_patience: int = 0, early_stopping_min_delta: float = 0.0, tokenizer=None,
                  weight_decay: float = 0.01, grad_clip: float = 1.0, overwrite: bool = False, seed: int = 1337,
-                 progress: bool = True):
+                 progress: bool = True, train_eval_dataloader=None, dtype: str = "auto"):
         self.model, self.train_dataloader, self.val_dataloader = model, train_dataloader, val_dataloader
+        self.train_eval_dataloader = train_eval_dataloader
         self.steps, self.val_steps, found = _loader_facts(train_dataloader, val_dataloader)
         self.tokenizer = tokenizer or found
-        if self.tokenizer is None:
+        if self.tokenizer is None and model_type_for(model) != "pointer":
             raise InvalidArgument("pass tokenizer= (the dataloaders' dataset carries none)")
+        if train_eval_dataloader is not None:
+            _loader_facts(train_eval_dataloader, val_dataloader)
         self.options = dict(out_dir=str(checkpoint_dir), device=pick_device(device), learning_rate=learning_rate,
                             early_stopping_patience=early_stopping_patience,
                             early_stopping_min_delta=early_stopping_min_delta, weight_decay=weight_decay,
-                            grad_clip=grad_clip, overwrite=overwrite, seed=seed, progress=progress)
+                            grad_clip=grad_clip, overwrite=overwrite, seed=seed, progress=progress, dtype=dtype)
 
-    def train(self, epochs: int) -> dict:
+    def train(self, epochs: int, resume: bool = False) -> dict:
+        """Trains for `epochs` epochs in all; `resume=True` goes on from checkpoint_dir/ckpt.pt (an
+        interrupted or shorter run of the same model and loaders) up to that total."""
         if epochs < 1:
             raise InvalidArgument(f"epochs must be at least 1, got {epochs}")
+        start = 0
+        if resume:
+            path = Path(self.options["out_dir"]) / "ckpt.pt"
+            if not path.is_file():
+                raise InvalidArgument(f"resume=True but {path} does not exist")
+            start = int(load_checkpoint(path).get("iter_num", 0))
         n = epochs * self.steps
         max_len = getattr(self.model.config, "max_seq_len", getattr(self.model.config, "block_size", 1024))
-        cfg = _settings(**self.options, init_from="scratch", max_iters=n, eval_interval=self.steps,
+        cfg = _settings(**self.options, init_from="resume" if resume else "scratch", max_iters=n, eval_interval=self.steps,
                         eval_iters=self.val_steps, log_interval=max(1, self.steps // 5), warmup_iters=min(100, n // 10),
                         lr_decay_iters=max(1, n), min_lr=self.options["learning_rate"] / 10,
                         batch_size=self.train_dataloader.batch_size or 1, gradient_accumulation_steps=1,
                         block_size=max_len, compile=False, always_save_checkpoint=True, plot=True,
-                        model_type=getattr(self.model, "model_type", "decoder_only"))
-        return _run(cfg, self.model, self.train_dataloader, self.val_dataloader, self.tokenizer, self.steps)
+                        model_type=model_type_for(self.model))
+        return _run(cfg, self.model, self.train_dataloader, self.val_dataloader, self.tokenizer, self.steps,
+                    self.train_eval_dataloader, start)
 
 
 def continue_training(model_path: str | Path, train_dataloader, val_dataloader, learning_rate: float, epochs: int,

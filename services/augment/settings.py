@@ -28,5 +28,7 @@ class AugmentSettings(ServiceSettings):
     max_code_files: int = Field(10_000, ge=1, description="most files one BuildDataset request may send")
     max_code_file_mb: float = Field(1.0, gt=0, description="larger files are refused by SplitFile and skipped "
                                     "by BuildDataset")
+    samples_dir: str = Field("", description="a folder of .npz samples served by AugmentStored (clients then "
+                             "send only (index, epoch, seed)); empty: stored mode off")
     config_cache: int = Field(64, ge=1, description="distinct request configs kept parsed")
     grace_s: float = Field(5.0, ge=0, description="seconds in-flight RPCs get on SIGTERM")

@@ -45,9 +45,10 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     batch_size: int = Field(12, ge=1, description="micro-batch size (rows)")
     block_size: int = Field(1024, ge=1, description="context length")
     # model
-    model_type: Literal["decoder_only", "encoder_only", "transformer"] = Field(
+    model_type: Literal["decoder_only", "encoder_only", "transformer", "pointer"] = Field(
         "decoder_only", description="decoder_only: the GPT; encoder_only: a masked-LM encoder (BERT); "
-        "transformer: an encoder-decoder trained to continue the first half of each window with the second")
+        "transformer: an encoder-decoder trained to continue the first half of each window with the second; "
+        "pointer: the audio-edit pointer network (trained on sample folders by moredata-pointer, not token data)")
     n_layer: int = Field(12, ge=1)
     n_head: int = Field(12, ge=1)
     n_embd: int = Field(768, ge=1)

@@ -4,6 +4,14 @@
 training draws and each evaluation keep their own iterators (keyed by the generator that asks), so an
 evaluation never consumes training batches; an iterator restarts at the end of its loader (an epoch).
 y is x shifted left with -1 (the GPT's ignore index) at padding and at the end.
+
+A batch without `input_ids` (the pointer network's padded dict of mels, masks and pointers) is passed
+through whole, its tensors on the device: (batch, None).
+
+Epochs: when the training iterator restarts, a sampler with `set_epoch` (EpochSampler) is told the new
+epoch first, so augmentation and order follow the epoch even with persistent DataLoader workers.
+`train_eval` (optional) is the loader the evaluation's "train" loss is measured on, e.g. the training
+samples without augmentation, so the train-validation gap compares like with like.
 """
 from __future__ import annotations
 
@@ -11,32 +19,50 @@ import torch
 
 
 class LoaderData:
-    def __init__(self, train_loader, val_loader, tokenizer, device: str):
+    def __init__(self, train_loader, val_loader, tokenizer, device: str, train_eval_loader=None,
+                 start_epoch: int = 0):
         self.loaders = {"train": train_loader, "val": val_loader}
+        self.eval_loaders = {"train": train_eval_loader or train_loader, "val": val_loader}
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self._iters: dict = {}
+        self._eval_gens: set[int] = set()  # generators the loop evaluates with (it restarts before each eval)
+        self.epoch = start_epoch  # the epoch the next training iterator runs
         self.splits = {}  # enhanced data needs token files: not offered through the API
 
     @property
-    def vocab_size(self) -> int:
-        return self.tokenizer.vocab_size
+    def vocab_size(self) -> int | None:
+        return self.tokenizer.vocab_size if self.tokenizer is not None else None
 
     @property
-    def tokenizer_dict(self) -> dict:
-        return self.tokenizer.to_dict()
+    def tokenizer_dict(self) -> dict | None:
+        return self.tokenizer.to_dict() if self.tokenizer is not None else None
 
     def restart(self, split: str, generator) -> None:
+        """Called by the loop before each evaluation: that generator's draws are evaluation draws."""
+        self._eval_gens.add(id(generator))
         self._iters.pop((split, id(generator)), None)
 
+    def _loader(self, split: str, evaluating: bool):
+        loader = (self.eval_loaders if evaluating else self.loaders)[split]
+        if split == "train" and not evaluating:
+            sampler = getattr(loader, "sampler", None)
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(self.epoch)
+            self.epoch += 1
+        return iter(loader)
+
     def get_batch(self, split: str, batch_size: int, generator: torch.Generator):
+        evaluating = split == "val" or id(generator) in self._eval_gens
         key = (split, id(generator))
         it = self._iters.get(key)
         batch = next(it, None) if it is not None else None
         if batch is None:
-            it = iter(self.loaders[split])
+            it = self._loader(split, evaluating)
             self._iters[key] = it
             batch = next(it)
+        if "input_ids" not in batch:
+            return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}, None
         x, mask = batch["input_ids"], batch["attention_mask"]
         y = torch.full_like(x, -1)
         y[:, :-1] = torch.where(mask[:, 1:].bool(), x[:, 1:], torch.full_like(x[:, 1:], -1))

@@ -203,11 +203,14 @@ class Trainer:
                 model = self._given_model
                 self.model_type, self.model_args = model_type_for(model), model_args_of(model)
                 self.objective = Objective(self.model_type, vocab, cfg.mlm_probability)
-                if self.model_args["vocab_size"] < self.objective.model_vocab(vocab):
+                if self.model_type != "pointer" and self.model_args["vocab_size"] < self.objective.model_vocab(vocab):
                     raise UserError(f"the model has {self.model_args['vocab_size']} token rows; the tokenizer "
                                     f"needs {self.objective.model_vocab(vocab)}")
             else:
                 self.model_type = cfg.model_type
+                if self.model_type == "pointer":
+                    raise UserError("config key 'model_type': the pointer network trains on audio-edit sample "
+                                    "folders: use moredata-pointer train (or the Python Trainer with its model)")
                 self.objective = Objective(self.model_type, vocab, cfg.mlm_probability)
                 self.model_args = self._model_args(self.objective.model_vocab(vocab))
                 try:
@@ -226,6 +229,10 @@ class Trainer:
             if cfg.init_from != "resume":
                 self.model_args["dropout"] = cfg.dropout
             model = model_from_checkpoint({**ckpt, "model_args": self.model_args})
+            if self.model_type == "pointer":  # frames, not tokens: no vocabulary to check
+                self.objective = Objective(self.model_type, 0)
+                self.model = model.to(self.device)
+                return ckpt if cfg.init_from == "resume" or cfg.continue_training else None
             ckpt_vocab = self.model_args["vocab_size"]
             regular = ckpt_vocab if self.model_type == "decoder_only" else ckpt_vocab - len(SPECIAL_TOKENS)
             if self.data.vocab_size and self.data.vocab_size > regular:
@@ -239,7 +246,7 @@ class Trainer:
             elif cfg.block_size > model.config.block_size:
                 raise UserError(f"config key 'block_size': {cfg.block_size} exceeds the checkpoint's "
                                 f"{model.config.block_size}")
-        elif cfg.block_size > model.config.max_seq_len:
+        elif self.model_type != "pointer" and cfg.block_size > model.config.max_seq_len:
             raise UserError(f"config key 'block_size': {cfg.block_size} exceeds the checkpoint's "
                             f"{model.config.max_seq_len}")
         self.model = model.to(self.device)
@@ -290,7 +297,8 @@ class Trainer:
     @torch.no_grad()
     def estimate_loss(self) -> dict[str, float]:
         """Mean loss over eval_iters batches of each split, with the model in eval mode; for an encoder
-        also the masked-token accuracy of each split (`<split>_masked_acc`)."""
+        also the masked-token accuracy of each split (`<split>_masked_acc`), for a pointer network the
+        exact-frame accuracy (`<split>_pointer_acc`)."""
         out = {}
         self.model.eval()
         for split in ("train", "val"):
@@ -308,7 +316,7 @@ class Trainer:
                 correct, counted = correct + c, counted + n
             out[split] = losses.mean().item()
             if counted:
-                out[f"{split}_masked_acc"] = correct / counted
+                out[f"{split}_{self.objective.accuracy_name}"] = correct / counted
         self.model.train()
         return out
 
@@ -368,11 +376,12 @@ class Trainer:
             self._say(f"step {self.iter_num}: evaluating ({self.cfg.eval_iters} batches of train and of val)...", bar)
         losses = self.estimate_loss()
         self.last_val = losses["val"]
-        extra = {f"{k}": v for k, v in losses.items() if k.endswith("_masked_acc")}
+        extra = {k: v for k, v in losses.items() if k.endswith("_acc")}
         self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"], **extra})
         metrics.write({"type": "eval", "iter": self.iter_num, "train_loss": losses["train"],
                        "val_loss": losses["val"], "lr": lr, **extra})
-        acc = f", val masked acc {extra['val_masked_acc']:.3f}" if "val_masked_acc" in extra else ""
+        name = self.objective.accuracy_name
+        acc = f", val {name.replace('_', ' ')} {extra[f'val_{name}']:.3f}" if f"val_{name}" in extra else ""
         self._say(f"step {self.iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}{acc}", bar)
         improved = losses["val"] < self.best_val_loss
         if improved:

@@ -53,6 +53,16 @@ def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int |
         best = min(evals, key=lambda r: r["val_loss"])
         ax.scatter([best["iter"]], [best["val_loss"]], s=80, facecolors="none", edgecolors="red", zorder=5,
                    label=f"best val {best['val_loss']:.4f} @ {best['iter']}")
+    acc_keys = sorted({k for r in evals for k in r if k.startswith("val_") and k.endswith("_acc")})
+    if acc_keys:  # an encoder's masked-token or a pointer network's frame accuracy, on its own axis
+        acc_ax = ax.twinx()
+        for key in acc_keys:
+            rows_k = [r for r in evals if key in r]
+            acc_ax.plot([r["iter"] for r in rows_k], [r[key] for r in rows_k], "s--", color="tab:green", ms=3,
+                        lw=1, label=key.replace("_", " "))
+        acc_ax.set_ylabel("accuracy")
+        acc_ax.set_ylim(0, 1)
+        acc_ax.legend(loc="center right")
     if stopped_at is not None:
         ax.axvline(stopped_at, color="gray", ls="--", lw=1, label=f"early stop @ {stopped_at}")
     ax.set_xlabel("iteration")

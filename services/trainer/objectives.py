@@ -9,6 +9,10 @@ the batch generator, so a resumed run redraws the same masks), `loss_of` returns
 | decoder_only   | (x, y)                                    | next-token cross-entropy     | -                   |
 | encoder_only   | (masked x, None, labels): BERT's 80/10/10 | cross-entropy at masked ids  | masked-token acc.   |
 | transformer    | (first half, None, <cls>+second half[:-1], second half) | teacher forcing | -             |
+| pointer        | (the collated batch dict,): no token windows | cross-entropy over raw frames | pointer acc.  |
+
+A pointer network's data source yields its padded batch dict in place of x (and None for y); see
+moredata.common.models.pointer and moredata.augment.pointer.dataset.collate.
 """
 from __future__ import annotations
 
@@ -27,6 +31,11 @@ class Objective:
         self.specials = torch.arange(vocab_size, vocab_size + len(SPECIAL_TOKENS))
         self.mask_prob = mask_prob
 
+    @property
+    def accuracy_name(self) -> str | None:
+        """The eval extra's name (`<split>_<name>` in metrics): what eval_counts counts, if anything."""
+        return {"encoder_only": "masked_acc", "pointer": "pointer_acc"}.get(self.model_type)
+
     def model_vocab(self, data_vocab: int) -> int:
         """Rows the model needs: the GPT only the data's ids, the others the special tokens too."""
         return data_vocab if self.model_type == "decoder_only" else data_vocab + len(SPECIAL_TOKENS)
@@ -36,6 +45,8 @@ class Objective:
         """The model's inputs from (B, T) windows; `attention_mask` (1 = token, 0 = padding) when padded."""
         if self.model_type == "decoder_only":
             return x, y
+        if self.model_type == "pointer":
+            return (x,)
         if self.model_type == "encoder_only":
             inputs, labels = mask_tokens(x, self.specials, self.mask_id, self.vocab_size, generator, self.mask_prob)
             return inputs, attention_mask, labels
@@ -52,12 +63,18 @@ class Objective:
         if self.model_type == "decoder_only":
             logits, loss = model(*batch)
             return loss, logits
+        if self.model_type == "pointer":
+            return model(**batch[0])
         return model(*batch)  # encoder and encoder-decoder: forward with labels returns (loss, logits)
 
     def eval_counts(self, batch: tuple, logits: torch.Tensor) -> tuple[int, int]:
-        """(correct, counted) masked tokens for the encoder; (0, 0) otherwise."""
-        if self.model_type != "encoder_only":
+        """(correct, counted): masked tokens for the encoder, edit frames for the pointer network (exact
+        raw frame); (0, 0) otherwise."""
+        if self.model_type == "pointer":
+            labels = batch[0]["pointers"]
+        elif self.model_type == "encoder_only":
+            labels = batch[2]
+        else:
             return 0, 0
-        labels = batch[2]
         sel = labels != IGNORE_INDEX
         return int((logits.argmax(-1)[sel] == labels[sel]).sum()), int(sel.sum())

@@ -75,6 +75,28 @@ class AugmentClient:
         for resp in self.stub.AugmentStream(requests):
             yield self._result(resp)
 
+    def augment_stored(self, index: int, epoch: int, seed: int, config: AugmentationConfig | str | None = None,
+                       augment: bool = True) -> tuple[PointerSample, list[dict]]:
+        """Sample `index` of the service's folder, augmented for (seed, epoch) as PointerDataset does."""
+        req = augment_pb2.StoredRequest(index=index, epoch=epoch, seed=seed, config_json=_config_text(config),
+                                        augment=augment, delta=self.delta)
+        return self._result(self.stub.AugmentStored(req, timeout=self.timeout))
+
+    def augment_stored_many(self, items: Iterable[tuple[int, int]], seed: int,
+                            config: AugmentationConfig | str | None = None,
+                            ) -> Iterator[tuple[PointerSample, list[dict]]]:
+        """(index, epoch) items over one AugmentStoredStream call, results in order."""
+        text = _config_text(config)
+        requests = (augment_pb2.StoredRequest(index=i, epoch=e, seed=seed, config_json=text, augment=True,
+                                              delta=self.delta) for i, e in items)
+        for resp in self.stub.AugmentStoredStream(requests):
+            yield self._result(resp)
+
+    def stored_info(self) -> dict:
+        """{"count", "fingerprint", "samples_dir"} of the service's sample folder."""
+        resp = self.stub.StoredInfo(augment_pb2.StoredInfoRequest(), timeout=self.timeout)
+        return {"count": int(resp.count), "fingerprint": resp.fingerprint, "samples_dir": resp.samples_dir}
+
     def concatenate(self, a: PointerSample, b: PointerSample) -> tuple[PointerSample, int]:
         req = augment_pb2.ConcatenateRequest()
         sample_to_proto(a, self.delta, out=req.a)

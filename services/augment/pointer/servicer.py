@@ -14,9 +14,10 @@ import threading
 from moredata.augment.pointer.augmentor import Augmentor
 from moredata.augment.pointer.codec import sample_from_proto, sample_to_proto, uses_delta
 from moredata.augment.pointer.config import AugmentationConfig
+from moredata.augment.pointer.dataset import SampleFolder
 from moredata.augment.pointer.transforms import concatenate
 from moredata.augment.settings import AugmentSettings
-from moredata.common.errors import InvalidArgument
+from moredata.common.errors import FailedPrecondition, InvalidArgument
 from moredata.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
 
 MAX_CONFIG_CHARS = 64 * 1024  # a full config is about 1 KB
@@ -32,6 +33,7 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
         # order cannot make one config take many cache slots, and a slot is as small as the config
         self._cached = functools.lru_cache(maxsize=settings.config_cache)(
             lambda canonical: Augmentor(AugmentationConfig.model_validate_json(canonical)))
+        self.folder = SampleFolder(settings.samples_dir) if settings.samples_dir else None
 
     def _augmentor(self, text: str) -> Augmentor:
         if len(text) > MAX_CONFIG_CHARS:
@@ -102,6 +104,38 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
             if isinstance(item, Exception):
                 raise item
             yield item
+
+    # --- stored mode: samples read from the folder the service was started with ----------------------
+
+    def stored_one(self, request: augment_pb2.StoredRequest, where: str = "") -> augment_pb2.AugmentResponse:
+        if self.folder is None:
+            raise FailedPrecondition("this augment service holds no samples: start it with --samples_dir=DIR")
+        if request.epoch < 0:
+            raise InvalidArgument(f"{where}epoch must be >= 0, got {request.epoch}")
+        try:
+            self.folder.check_index(request.index)
+        except InvalidArgument as e:
+            raise InvalidArgument(f"{where}{e}") from None
+        aug = (self._augmentor(request.config_json) if request.config_json else self.default) if request.augment \
+            else None
+        out, applied = self.folder.augmented(aug, request.seed, request.epoch, request.index,
+                                             max_frames=self.settings.max_frames)
+        response = augment_pb2.AugmentResponse(applied_json=json.dumps(applied))
+        sample_to_proto(out, delta=request.delta, out=response.sample)
+        return response
+
+    def AugmentStored(self, request, context):
+        return self.stored_one(request)
+
+    def AugmentStoredStream(self, request_iterator, context):
+        for i, request in enumerate(request_iterator):
+            yield self.stored_one(request, where=f"request {i}: ")
+
+    def StoredInfo(self, request, context):
+        if self.folder is None:
+            raise FailedPrecondition("this augment service holds no samples: start it with --samples_dir=DIR")
+        return augment_pb2.StoredInfoResponse(count=len(self.folder), fingerprint=self.folder.fingerprint(),
+                                              samples_dir=str(self.folder.root))
 
     def Concatenate(self, request, context):
         for name in ("a", "b"):

@@ -5,6 +5,7 @@
 | `decoder_only` | `GPT` (nanoGPT's)    | `decoder_only`   |
 | `encoder_only` | `EncoderOnlyModel`   | `encoder_only`   |
 | `transformer`  | `EncoderDecoderModel`| `transformer`    |
+| `pointer`      | `PointerNetwork`     | `pointer`        |
 
 `build_model(model_type, model_args)` accepts nanoGPT's names or the common ones (`ModelConfig`).
 A checkpoint without `model_type` is a GPT (every checkpoint written before the other types, and nanoGPT's).
@@ -28,6 +29,10 @@ def build_model(model_type: str, model_args: dict):
         from moredata.common.models.transformer import EncoderDecoderModel
 
         return EncoderDecoderModel(ModelConfig.from_dict(model_args))
+    if model_type == "pointer":
+        from moredata.common.models.pointer import PointerConfig, PointerNetwork
+
+        return PointerNetwork(PointerConfig.from_dict(model_args))
     raise InvalidArgument(f"unknown model_type {model_type!r}; known: {', '.join(MODEL_TYPES)}")
 
 

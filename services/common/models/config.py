@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 
 from moredata.common.errors import InvalidArgument
 
-MODEL_TYPES = ("decoder_only", "encoder_only", "transformer")
+MODEL_TYPES = ("decoder_only", "encoder_only", "transformer", "pointer")
 ALIASES = {"n_embd": "d_model", "n_head": "num_heads", "n_layer": "num_layers", "block_size": "max_seq_len"}
 
 

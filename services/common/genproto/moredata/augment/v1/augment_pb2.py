@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from moredata.common.genproto.moredata.common.v1 import common_pb2 as moredata_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!moredata/augment/v1/augment.proto\x12\x13moredata.augment.v1\x1a\x1fmoredata/common/v1/common.proto\"\xd9\x01\n\rPointerSample\x12\'\n\x03raw\x18\x01 \x01(\x0b\x32\x1a.moredata.common.v1.Tensor\x12*\n\x04\x65\x64it\x18\x02 \x01(\x0b\x32\x1a.moredata.common.v1.TensorH\x00\x12\x34\n\nedit_delta\x18\x04 \x01(\x0b\x32\x1e.moredata.augment.v1.EditDeltaH\x00\x12,\n\x08pointers\x18\x03 \x01(\x0b\x32\x1a.moredata.common.v1.TensorB\x0f\n\redit_encoding\"c\n\tEditDelta\x12*\n\x06\x63opied\x18\x01 \x01(\x0b\x32\x1a.moredata.common.v1.Tensor\x12*\n\x06\x66rames\x18\x02 \x01(\x0b\x32\x1a.moredata.common.v1.Tensor\"\xab\x01\n\x0e\x41ugmentRequest\x12\x32\n\x06sample\x18\x01 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\x12\x13\n\x0b\x63onfig_json\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x04\x12\r\n\x05\x65poch\x18\x04 \x01(\x05\x12\x33\n\x07partner\x18\x05 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\"[\n\x0f\x41ugmentResponse\x12\x32\n\x06sample\x18\x01 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\x12\x14\n\x0c\x61pplied_json\x18\x02 \x01(\t\"r\n\x12\x43oncatenateRequest\x12-\n\x01\x61\x18\x01 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\x12-\n\x01\x62\x18\x02 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\"Y\n\x13\x43oncatenateResponse\x12\x32\n\x06sample\x18\x01 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x32\xa8\x02\n\x0e\x41ugmentService\x12T\n\x07\x41ugment\x12#.moredata.augment.v1.AugmentRequest\x1a$.moredata.augment.v1.AugmentResponse\x12^\n\rAugmentStream\x12#.moredata.augment.v1.AugmentRequest\x1a$.moredata.augment.v1.AugmentResponse(\x01\x30\x01\x12`\n\x0b\x43oncatenate\x12\'.moredata.augment.v1.ConcatenateRequest\x1a(.moredata.augment.v1.ConcatenateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!moredata/augment/v1/augment.proto\x12\x13moredata.augment.v1\x1a\x1fmoredata/common/v1/common.proto\"\xd9\x01\n\rPointerSample\x12\'\n\x03raw\x18\x01 \x01(\x0b\x32\x1a.moredata.common.v1.Tensor\x12*\n\x04\x65\x64it\x18\x02 \x01(\x0b\x32\x1a.moredata.common.v1.TensorH\x00\x12\x34\n\nedit_delta\x18\x04 \x01(\x0b\x32\x1e.moredata.augment.v1.EditDeltaH\x00\x12,\n\x08pointers\x18\x03 \x01(\x0b\x32\x1a.moredata.common.v1.TensorB\x0f\n\redit_encoding\"c\n\tEditDelta\x12*\n\x06\x63opied\x18\x01 \x01(\x0b\x32\x1a.moredata.common.v1.Tensor\x12*\n\x06\x66rames\x18\x02 \x01(\x0b\x32\x1a.moredata.common.v1.Tensor\"\xab\x01\n\x0e\x41ugmentRequest\x12\x32\n\x06sample\x18\x01 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\x12\x13\n\x0b\x63onfig_json\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x04\x12\r\n\x05\x65poch\x18\x04 \x01(\x05\x12\x33\n\x07partner\x18\x05 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\"[\n\x0f\x41ugmentResponse\x12\x32\n\x06sample\x18\x01 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\x12\x14\n\x0c\x61pplied_json\x18\x02 \x01(\t\"p\n\rStoredRequest\x12\r\n\x05index\x18\x01 \x01(\x03\x12\r\n\x05\x65poch\x18\x02 \x01(\x05\x12\x0c\n\x04seed\x18\x03 \x01(\x04\x12\x13\n\x0b\x63onfig_json\x18\x04 \x01(\t\x12\x0f\n\x07\x61ugment\x18\x05 \x01(\x08\x12\r\n\x05\x64\x65lta\x18\x06 \x01(\x08\"\x13\n\x11StoredInfoRequest\"M\n\x12StoredInfoResponse\x12\r\n\x05\x63ount\x18\x01 \x01(\x03\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\t\x12\x13\n\x0bsamples_dir\x18\x03 \x01(\t\"r\n\x12\x43oncatenateRequest\x12-\n\x01\x61\x18\x01 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\x12-\n\x01\x62\x18\x02 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\"Y\n\x13\x43oncatenateResponse\x12\x32\n\x06sample\x18\x01 \x01(\x0b\x32\".moredata.augment.v1.PointerSample\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x32\xc7\x04\n\x0e\x41ugmentService\x12T\n\x07\x41ugment\x12#.moredata.augment.v1.AugmentRequest\x1a$.moredata.augment.v1.AugmentResponse\x12^\n\rAugmentStream\x12#.moredata.augment.v1.AugmentRequest\x1a$.moredata.augment.v1.AugmentResponse(\x01\x30\x01\x12`\n\x0b\x43oncatenate\x12\'.moredata.augment.v1.ConcatenateRequest\x1a(.moredata.augment.v1.ConcatenateResponse\x12Y\n\rAugmentStored\x12\".moredata.augment.v1.StoredRequest\x1a$.moredata.augment.v1.AugmentResponse\x12\x63\n\x13\x41ugmentStoredStream\x12\".moredata.augment.v1.StoredRequest\x1a$.moredata.augment.v1.AugmentResponse(\x01\x30\x01\x12]\n\nStoredInfo\x12&.moredata.augment.v1.StoredInfoRequest\x1a\'.moredata.augment.v1.StoredInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,10 +40,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUGMENTREQUEST']._serialized_end=584
   _globals['_AUGMENTRESPONSE']._serialized_start=586
   _globals['_AUGMENTRESPONSE']._serialized_end=677
-  _globals['_CONCATENATEREQUEST']._serialized_start=679
-  _globals['_CONCATENATEREQUEST']._serialized_end=793
-  _globals['_CONCATENATERESPONSE']._serialized_start=795
-  _globals['_CONCATENATERESPONSE']._serialized_end=884
-  _globals['_AUGMENTSERVICE']._serialized_start=887
-  _globals['_AUGMENTSERVICE']._serialized_end=1183
+  _globals['_STOREDREQUEST']._serialized_start=679
+  _globals['_STOREDREQUEST']._serialized_end=791
+  _globals['_STOREDINFOREQUEST']._serialized_start=793
+  _globals['_STOREDINFOREQUEST']._serialized_end=812
+  _globals['_STOREDINFORESPONSE']._serialized_start=814
+  _globals['_STOREDINFORESPONSE']._serialized_end=891
+  _globals['_CONCATENATEREQUEST']._serialized_start=893
+  _globals['_CONCATENATEREQUEST']._serialized_end=1007
+  _globals['_CONCATENATERESPONSE']._serialized_start=1009
+  _globals['_CONCATENATERESPONSE']._serialized_end=1098
+  _globals['_AUGMENTSERVICE']._serialized_start=1101
+  _globals['_AUGMENTSERVICE']._serialized_end=1684
 # @@protoc_insertion_point(module_scope)

@@ -48,6 +48,36 @@ class AugmentResponse(_message.Message):
     applied_json: str
     def __init__(self, sample: _Optional[_Union[PointerSample, _Mapping]] = ..., applied_json: _Optional[str] = ...) -> None: ...
 
+class StoredRequest(_message.Message):
+    __slots__ = ("index", "epoch", "seed", "config_json", "augment", "delta")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    AUGMENT_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    epoch: int
+    seed: int
+    config_json: str
+    augment: bool
+    delta: bool
+    def __init__(self, index: _Optional[int] = ..., epoch: _Optional[int] = ..., seed: _Optional[int] = ..., config_json: _Optional[str] = ..., augment: _Optional[bool] = ..., delta: _Optional[bool] = ...) -> None: ...
+
+class StoredInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StoredInfoResponse(_message.Message):
+    __slots__ = ("count", "fingerprint", "samples_dir")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_DIR_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    fingerprint: str
+    samples_dir: str
+    def __init__(self, count: _Optional[int] = ..., fingerprint: _Optional[str] = ..., samples_dir: _Optional[str] = ...) -> None: ...
+
 class ConcatenateRequest(_message.Message):
     __slots__ = ("a", "b")
     A_FIELD_NUMBER: _ClassVar[int]

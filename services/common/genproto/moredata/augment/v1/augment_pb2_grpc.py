@@ -49,6 +49,21 @@ class AugmentServiceStub:
                 request_serializer=moredata_dot_augment_dot_v1_dot_augment__pb2.ConcatenateRequest.SerializeToString,
                 response_deserializer=moredata_dot_augment_dot_v1_dot_augment__pb2.ConcatenateResponse.FromString,
                 _registered_method=True)
+        self.AugmentStored = channel.unary_unary(
+                '/moredata.augment.v1.AugmentService/AugmentStored',
+                request_serializer=moredata_dot_augment_dot_v1_dot_augment__pb2.StoredRequest.SerializeToString,
+                response_deserializer=moredata_dot_augment_dot_v1_dot_augment__pb2.AugmentResponse.FromString,
+                _registered_method=True)
+        self.AugmentStoredStream = channel.stream_stream(
+                '/moredata.augment.v1.AugmentService/AugmentStoredStream',
+                request_serializer=moredata_dot_augment_dot_v1_dot_augment__pb2.StoredRequest.SerializeToString,
+                response_deserializer=moredata_dot_augment_dot_v1_dot_augment__pb2.AugmentResponse.FromString,
+                _registered_method=True)
+        self.StoredInfo = channel.unary_unary(
+                '/moredata.augment.v1.AugmentService/StoredInfo',
+                request_serializer=moredata_dot_augment_dot_v1_dot_augment__pb2.StoredInfoRequest.SerializeToString,
+                response_deserializer=moredata_dot_augment_dot_v1_dot_augment__pb2.StoredInfoResponse.FromString,
+                _registered_method=True)
 
 
 class AugmentServiceServicer:
@@ -76,6 +91,29 @@ class AugmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AugmentStored(self, request, context):
+        """Stored mode: the service was started with a sample folder (AUGMENT_SAMPLES_DIR); the client names a
+        sample by index and the service augments it exactly as PointerDataset does in-process for the same
+        (seed, epoch, index). Only the augmented sample crosses the wire. FAILED_PRECONDITION without a folder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AugmentStoredStream(self, request_iterator, context):
+        """The same for a stream of requests: one response per request, in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StoredInfo(self, request, context):
+        """What the service's folder holds: count and a fingerprint (names and sizes) to compare with a local copy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AugmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +131,21 @@ def add_AugmentServiceServicer_to_server(servicer, server):
                     servicer.Concatenate,
                     request_deserializer=moredata_dot_augment_dot_v1_dot_augment__pb2.ConcatenateRequest.FromString,
                     response_serializer=moredata_dot_augment_dot_v1_dot_augment__pb2.ConcatenateResponse.SerializeToString,
+            ),
+            'AugmentStored': grpc.unary_unary_rpc_method_handler(
+                    servicer.AugmentStored,
+                    request_deserializer=moredata_dot_augment_dot_v1_dot_augment__pb2.StoredRequest.FromString,
+                    response_serializer=moredata_dot_augment_dot_v1_dot_augment__pb2.AugmentResponse.SerializeToString,
+            ),
+            'AugmentStoredStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.AugmentStoredStream,
+                    request_deserializer=moredata_dot_augment_dot_v1_dot_augment__pb2.StoredRequest.FromString,
+                    response_serializer=moredata_dot_augment_dot_v1_dot_augment__pb2.AugmentResponse.SerializeToString,
+            ),
+            'StoredInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.StoredInfo,
+                    request_deserializer=moredata_dot_augment_dot_v1_dot_augment__pb2.StoredInfoRequest.FromString,
+                    response_serializer=moredata_dot_augment_dot_v1_dot_augment__pb2.StoredInfoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +229,87 @@ class AugmentService:
             '/moredata.augment.v1.AugmentService/Concatenate',
             moredata_dot_augment_dot_v1_dot_augment__pb2.ConcatenateRequest.SerializeToString,
             moredata_dot_augment_dot_v1_dot_augment__pb2.ConcatenateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AugmentStored(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/moredata.augment.v1.AugmentService/AugmentStored',
+            moredata_dot_augment_dot_v1_dot_augment__pb2.StoredRequest.SerializeToString,
+            moredata_dot_augment_dot_v1_dot_augment__pb2.AugmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AugmentStoredStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/moredata.augment.v1.AugmentService/AugmentStoredStream',
+            moredata_dot_augment_dot_v1_dot_augment__pb2.StoredRequest.SerializeToString,
+            moredata_dot_augment_dot_v1_dot_augment__pb2.AugmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StoredInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/moredata.augment.v1.AugmentService/StoredInfo',
+            moredata_dot_augment_dot_v1_dot_augment__pb2.StoredInfoRequest.SerializeToString,
+            moredata_dot_augment_dot_v1_dot_augment__pb2.StoredInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,
