@@ -40,7 +40,7 @@ def _run(cfg, model, train_dataloader, val_dataloader, tokenizer, steps_per_epoc
     from moredata.trainer.loop import Trainer as Loop
 
     data = LoaderData(train_dataloader, val_dataloader, tokenizer, pick_device(cfg.device), train_eval_dataloader,
-                      start_epoch=start_iter // steps_per_epoch)
+                      start_iter=start_iter, steps_per_epoch=steps_per_epoch)
     try:
         summary = Loop(cfg, model=model, data=data).run()
     except UserError as e:

@@ -9,7 +9,10 @@ A batch without `input_ids` (the pointer network's padded dict of mels, masks an
 through whole, its tensors on the device: (batch, None).
 
 Epochs: when the training iterator restarts, a sampler with `set_epoch` (EpochSampler) is told the new
-epoch first, so augmentation and order follow the epoch even with persistent DataLoader workers.
+epoch first, so augmentation and order follow the epoch even with persistent DataLoader workers. A run
+resumed at iteration k (`start_iter`, `steps_per_epoch`) starts in epoch k // steps and skips the k % steps
+batches that run had already trained on, so with such a sampler it sees exactly the batches an
+uninterrupted run would.
 `train_eval` (optional) is the loader the evaluation's "train" loss is measured on, e.g. the training
 samples without augmentation, so the train-validation gap compares like with like.
 """
@@ -20,14 +23,16 @@ import torch
 
 class LoaderData:
     def __init__(self, train_loader, val_loader, tokenizer, device: str, train_eval_loader=None,
-                 start_epoch: int = 0):
+                 start_iter: int = 0, steps_per_epoch: int | None = None):
         self.loaders = {"train": train_loader, "val": val_loader}
         self.eval_loaders = {"train": train_eval_loader or train_loader, "val": val_loader}
         self.tokenizer = tokenizer
         self.device = torch.device(device)
         self._iters: dict = {}
         self._eval_gens: set[int] = set()  # generators the loop evaluates with (it restarts before each eval)
-        self.epoch = start_epoch  # the epoch the next training iterator runs
+        steps = steps_per_epoch or 1
+        self.epoch = start_iter // steps if steps_per_epoch else 0  # the epoch the next training iterator runs
+        self._skip = start_iter % steps if steps_per_epoch else 0  # batches of that epoch already trained on
         self.splits = {}  # enhanced data needs token files: not offered through the API
 
     @property
@@ -50,6 +55,11 @@ class LoaderData:
             if hasattr(sampler, "set_epoch"):
                 sampler.set_epoch(self.epoch)
             self.epoch += 1
+            it = iter(loader)
+            for _ in range(self._skip):
+                next(it)
+            self._skip = 0
+            return it
         return iter(loader)
 
     def get_batch(self, split: str, batch_size: int, generator: torch.Generator):

@@ -83,6 +83,12 @@ class SampleFolder:
             h.update(f"{f.name}\0{f.stat().st_size}\n".encode())
         return h.hexdigest()
 
+    def check_all(self) -> None:
+        """Reads and validates every sample now (InvalidArgument naming the first bad file), so a bad
+        file stops a run before it trains rather than inside a DataLoader worker."""
+        for i in range(len(self.files)):
+            self.load(i)
+
     def check_index(self, index: int) -> None:
         if not 0 <= index < len(self.files):
             raise InvalidArgument(f"index {index} outside [0, {len(self.files)})")

@@ -27,13 +27,18 @@ def save_sample(path: str | Path, sample: PointerSample) -> None:
 
 def load_sample(path: str | Path) -> PointerSample:
     try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = {"raw", "edit", "pointers"} - set(z.files)
-            if missing:
-                raise InvalidArgument(f"{path}: missing arrays {sorted(missing)}")
-            raw, edit, pointers = z["raw"], z["edit"], z["pointers"]
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise InvalidArgument(f"{path}: not a sample file ({e})") from None
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy array, not a sample
+            raise ValueError("a single array, not an .npz archive")
+        with z:
+            arrays = {k: z[k] for k in ("raw", "edit", "pointers") if k in z.files}
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        # ValueError: not an .npy/.npz at all, or object arrays that would need pickle (refused)
+        raise InvalidArgument(f"{path}: not a sample file ({str(e).splitlines()[0][:200]})") from None
+    missing = {"raw", "edit", "pointers"} - set(arrays)
+    if missing:
+        raise InvalidArgument(f"{path}: missing arrays {sorted(missing)}")
+    raw, edit, pointers = arrays["raw"], arrays["edit"], arrays["pointers"]
     return checked_sample(raw, edit, pointers, where=str(path))
 
 

@@ -131,6 +131,9 @@ def train_pointer(cfg: PointerTrainConfig, data: str | Path, out: str | Path, au
     clean_train = PointerDataset(train_root, seed=t.seed, augment=False, service=service,
                                  service_mode="stored" if service else "upload")
     val_ds = PointerDataset(data / "val", augment=False)
+    for ds in (train_ds, val_ds):
+        if ds.folder is not None:
+            ds.folder.check_all()
     if min(len(train_ds), len(val_ds)) < 1:
         raise InvalidArgument("train and val sets need at least one sample each")
     n_batches = max(1, math.ceil(max(len(clean_train), len(val_ds)) / 64))  # same count for both eval loaders

@@ -93,16 +93,17 @@ class FrontEnd(nn.Module):
 
     def __init__(self, c: PointerConfig):
         super().__init__()
-        layers, width = [], c.n_mels
-        for _ in range(c.conv_layers):
-            layers += [nn.Conv1d(width, c.d_model, c.conv_kernel, padding=c.conv_kernel // 2), nn.GELU()]
-            width = c.d_model
-        self.conv = nn.Sequential(*layers)
-        self.proj = nn.Linear(width, c.d_model)
+        widths = [c.n_mels] + [c.d_model] * c.conv_layers
+        self.convs = nn.ModuleList(nn.Conv1d(a, b, c.conv_kernel, padding=c.conv_kernel // 2)
+                                   for a, b in zip(widths[:-1], widths[1:]))
+        self.proj = nn.Linear(widths[-1], c.d_model)
         self.drop = nn.Dropout(c.dropout)
 
     def forward(self, mel: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = self.conv(mel * mask[:, None, :])  # padding zeroed so it cannot leak through the kernels
+        m = mask[:, None, :].to(mel.dtype)
+        x = mel * m
+        for conv in self.convs:  # padding re-zeroed after every layer, as a lone sample's conv padding is
+            x = F.gelu(conv(x)) * m
         x = self.proj(x.transpose(1, 2))
         return self.drop(x + sinusoids(x.shape[1], x.shape[2], x.device, x.dtype))
 
