@@ -82,8 +82,17 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
                                     "with its optimizer state (new learning rate) instead of at step 0")
     reset_optimizer: bool = Field(False, description="with continue_training: a fresh optimizer")
     # enhanced data (not in nanoGPT): rows continued by the current best checkpoint from real prefixes
-    enhanced_data_probability: float = Field(0.0, ge=0.0, le=1.0, description="chance that a training row is "
-                                             "enhanced; 0 creates and starts nothing")
+    enhanced_data_probability: float | Literal["auto"] = Field(
+        0.0, description="chance that a training row is enhanced; 0 creates and starts nothing; 'auto': starts "
+        "at 0 and follows the run's measured overfitting up to enhanced_max_probability (auto_probability.py)")
+    enhanced_max_probability: float = Field(0.3, gt=0.0, le=1.0, description="with 'auto': the highest share "
+                                            "of enhanced rows")
+    enhanced_auto_patience: int = Field(2, ge=1, description="with 'auto': evaluations without a val "
+                                        "improvement for the stall signal to reach its full weight")
+    enhanced_auto_gap_scale: float = Field(0.1, gt=0.0, description="with 'auto': nats the val-train gap must "
+                                           "grow above its minimum for the growth signal to reach full weight")
+    enhanced_auto_rate: float = Field(0.5, gt=0.0, le=1.0, description="with 'auto': fraction of the way to "
+                                      "the target probability moved at each evaluation (smoothing)")
     # min_prefix_length, max_prefix_length, enhanced_generation_temperature, enhanced_generation_top_k,
     # enhanced_buffer_size, enhanced_generation_batch_size: shared with the generator (EnhancedGenerationKeys)
     generator: str = Field("", description="host:port of a generator service; empty: run the generator "
@@ -101,6 +110,28 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     progress: bool = Field(True, description="progress bar when stderr is a terminal (log lines otherwise)")
     plot: bool = Field(True, description="write out_dir/loss.png at the end")
 
+    @property
+    def enhanced_auto(self) -> bool:
+        return self.enhanced_data_probability == "auto"
+
+    @property
+    def enhanced_enabled(self) -> bool:
+        """Whether the feature exists in this run: a fixed p > 0, or 'auto' (which starts at 0)."""
+        return self.enhanced_auto or self.enhanced_data_probability > 0
+
+    @field_validator("enhanced_data_probability", mode="before")
+    @classmethod
+    def _probability_or_auto(cls, v):
+        if isinstance(v, str) and v.strip().lower() == "auto":
+            return "auto"
+        try:
+            p = float(v)
+        except (TypeError, ValueError):
+            raise ValueError("expected a number in [0, 1] or 'auto'") from None
+        if not 0.0 <= p <= 1.0:  # NaN fails too
+            raise ValueError("expected a number in [0, 1] or 'auto'")
+        return p
+
     @field_validator("device")
     @classmethod
     def _known_device(cls, v: str) -> str:
@@ -114,7 +145,7 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.generator and not re.fullmatch(r"[\w.\-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", self.generator):
             raise ValueError(f"config key 'generator': expected host:port, got {self.generator!r}")
-        if self.enhanced_data_probability > 0 and self.max_prefix_length > self.block_size:
+        if self.enhanced_enabled and self.max_prefix_length > self.block_size:
             raise ValueError(f"config key 'max_prefix_length': {self.max_prefix_length} is longer than the "
                              f"model's context block_size ({self.block_size})")
         if self.min_lr > self.learning_rate:

@@ -6,6 +6,10 @@ address, the generator runs in this process (an in-memory ring, no Redis): it st
 from the first best checkpoint the trainer saves (or the one it resumes from) and reloads each better
 one. Until fragments exist, and whenever too few are available, rows stay natural and are counted as
 fallbacks; training never waits for the generator.
+
+With p = "auto" (auto_probability.py) the share starts at 0 and the trainer's evaluations set it
+(`on_eval`); an in-process generator is started only once the share first rises above 0, so a run that
+never overfits pays nothing for it.
 """
 from __future__ import annotations
 
@@ -79,7 +83,14 @@ class EnhancedBatchMixer:
 
     def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int, vocab_size: int,
                  device: str = "cpu"):
-        self.p = cfg.enhanced_data_probability
+        self.auto = None
+        if cfg.enhanced_auto:
+            from moredata.trainer.auto_probability import AutoProbability
+
+            self.auto = AutoProbability(cfg.enhanced_max_probability, cfg.enhanced_auto_patience,
+                                        cfg.enhanced_auto_gap_scale, cfg.enhanced_auto_rate)
+        self.p = 0.0 if self.auto is not None else cfg.enhanced_data_probability
+        self._pending_best: str | None = None  # auto at p = 0: the checkpoint to start from once p > 0
         self.comp_gen = torch.Generator().manual_seed(seed + 3)
         self.rng = np.random.default_rng(seed + 4)
         self.stats = MixStats()
@@ -95,7 +106,23 @@ class EnhancedBatchMixer:
         return self.source.model_version
 
     def on_new_best(self, checkpoint_path: str) -> None:
+        if self.p == 0.0 and self.auto is not None and isinstance(self.source, InProcessSource) \
+                and self.source.generator is None:
+            self._pending_best = checkpoint_path  # nothing generates until the share rises
+            return
         self.source.on_new_best(checkpoint_path)
+
+    def on_eval(self, train_loss: float, val_loss: float) -> float:
+        """An evaluation's losses: with 'auto', the new share of enhanced rows (fixed p: unchanged)."""
+        if self.auto is not None:
+            self.set_probability(self.auto.update(train_loss, val_loss))
+        return self.p
+
+    def set_probability(self, p: float) -> None:
+        self.p = p
+        if p > 0 and self._pending_best is not None:
+            path, self._pending_best = self._pending_best, None
+            self.source.on_new_best(path)
 
     def on_peer_new_best(self, checkpoint_path: str) -> None:
         """Under DDP, rank 0 saved a better checkpoint: an in-process generator reloads it; a remote
@@ -125,8 +152,14 @@ class EnhancedBatchMixer:
         self.source.close()
 
     def state_dict(self) -> dict:
-        return {"comp_rng": self.comp_gen.get_state()}
+        state = {"comp_rng": self.comp_gen.get_state(), "p": self.p}
+        if self.auto is not None:
+            state["auto"] = self.auto.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         if "comp_rng" in state:
             self.comp_gen.set_state(state["comp_rng"])
+        if self.auto is not None and "auto" in state:
+            self.auto.load_state_dict(state["auto"])
+            self.p = float(state.get("p", self.auto.probability))

@@ -127,7 +127,7 @@ class Trainer:
         self.stopper = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta)
         resume_state = self._init_model()
         self.enhanced = None
-        if cfg.enhanced_data_probability > 0:  # with p = 0 nothing of the feature exists
+        if cfg.enhanced_enabled:  # with p = 0 nothing of the feature exists ('auto' starts at 0 but exists)
             from moredata.trainer.enhanced import EnhancedBatchMixer
 
             self.enhanced = EnhancedBatchMixer(cfg, self.data.splits["train"], self.data.splits["train"].dtype,
@@ -377,11 +377,14 @@ class Trainer:
         losses = self.estimate_loss()
         self.last_val = losses["val"]
         extra = {k: v for k, v in losses.items() if k.endswith("_acc")}
+        if self.enhanced is not None:  # the share of enhanced rows until the next evaluation (auto: from these losses)
+            extra["enhanced_p"] = self.enhanced.on_eval(losses["train"], losses["val"])
         self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"], **extra})
         metrics.write({"type": "eval", "iter": self.iter_num, "train_loss": losses["train"],
                        "val_loss": losses["val"], "lr": lr, **extra})
         name = self.objective.accuracy_name
         acc = f", val {name.replace('_', ' ')} {extra[f'val_{name}']:.3f}" if f"val_{name}" in extra else ""
+        acc += f", enhanced p {extra['enhanced_p']:.3f}" if self.cfg.enhanced_auto else ""
         self._say(f"step {self.iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}{acc}", bar)
         improved = losses["val"] < self.best_val_loss
         if improved:
@@ -452,9 +455,12 @@ class Trainer:
                 if self.ddp:  # every rank must leave the loop together
                     import torch.distributed as dist
 
-                    flag = torch.tensor([int(stop), int(wrote_best)], device=self.device)
+                    p = self.enhanced.p if self.enhanced is not None else 0.0
+                    flag = torch.tensor([float(stop), float(wrote_best), p], dtype=torch.float64, device=self.device)
                     dist.broadcast(flag, 0)
                     stop = bool(flag[0].item())
+                    if not self.master and self.enhanced is not None and cfg.enhanced_auto:
+                        self.enhanced.set_probability(float(flag[2].item()))  # rank 0's auto share, on every rank
                     if flag[1].item() and not self.master and self.enhanced is not None:
                         # each rank's in-process generator follows rank 0's best.pt (same node)
                         self.enhanced.on_peer_new_best(str(self.out_dir / "best.pt"))

@@ -54,13 +54,14 @@ def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int |
         ax.scatter([best["iter"]], [best["val_loss"]], s=80, facecolors="none", edgecolors="red", zorder=5,
                    label=f"best val {best['val_loss']:.4f} @ {best['iter']}")
     acc_keys = sorted({k for r in evals for k in r if k.startswith("val_") and k.endswith("_acc")})
-    if acc_keys:  # an encoder's masked-token or a pointer network's frame accuracy, on its own axis
+    share = any("enhanced_p" in r for r in evals)
+    if acc_keys or share:  # accuracies (encoder, pointer network) and the enhanced share, on a 0-1 axis
         acc_ax = ax.twinx()
-        for key in acc_keys:
+        for key, colour in [*((k, "tab:green") for k in acc_keys), *((("enhanced_p", "tab:purple"),) if share else ())]:
             rows_k = [r for r in evals if key in r]
-            acc_ax.plot([r["iter"] for r in rows_k], [r[key] for r in rows_k], "s--", color="tab:green", ms=3,
-                        lw=1, label=key.replace("_", " "))
-        acc_ax.set_ylabel("accuracy")
+            acc_ax.plot([r["iter"] for r in rows_k], [r[key] for r in rows_k], "s--", color=colour, ms=3,
+                        lw=1, label="enhanced share p" if key == "enhanced_p" else key.replace("_", " "))
+        acc_ax.set_ylabel(" / ".join([*(["accuracy"] if acc_keys else []), *(["enhanced share"] if share else [])]))
         acc_ax.set_ylim(0, 1)
         acc_ax.legend(loc="center right")
     if stopped_at is not None:

@@ -1,0 +1,112 @@
+"""enhanced_data_probability = "auto": 0 until the run overfits, then up to the maximum, smoothly; its state
+survives resume; every new key is validated by name."""
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import tiny_flags
+
+from moredata.common.checkpoint import load_checkpoint
+from moredata.common.cli_errors import UserError
+from moredata.trainer.auto_probability import AutoProbability
+from moredata.trainer.config import load_settings
+from moredata.trainer.loop import Trainer
+from moredata.trainer.metrics import read_metrics
+
+AUTO = dict(enhanced_data_probability="auto", max_prefix_length=16, min_prefix_length=4, eval_iters=20)
+
+
+def test_controller_follows_the_signals():
+    improving = AutoProbability(max_probability=0.3)
+    for k in range(20):  # both losses fall, the gap stays put: never overfitting
+        assert improving.update(3.0 - 0.05 * k, 3.1 - 0.05 * k) == 0.0
+    over = AutoProbability(max_probability=0.3, rate=0.5)
+    ps = [over.update(t, v) for t, v in [(4.0, 4.0), (3.0, 3.1), (2.8, 2.9), (2.6, 2.95), (2.4, 3.0), (2.2, 3.1),
+                                         (2.0, 3.2), (1.9, 3.3)]]
+    assert ps[:3] == [0.0, 0.0, 0.0] and ps[-1] > 0.25 and max(ps) <= 0.3
+    assert all(b - a <= 0.5 * 0.3 + 1e-12 for a, b in zip(ps, ps[1:]))  # at most rate x max per evaluation
+    recovered = [over.update(1.8, v) for v in (2.8, 2.7, 2.6, 2.5)]  # val improves again: p decays
+    assert recovered == sorted(recovered, reverse=True) and recovered[-1] < ps[-1] / 4
+
+
+def _evals(out):
+    return [r for r in read_metrics(out / "metrics.jsonl") if r["type"] == "eval"]
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory, shakespeare_text):
+    """2,000 characters: a 128-wide model memorises them within 150 iterations."""
+    from moredata.trainer.prepare import prepare
+
+    d = tmp_path_factory.mktemp("tiny")
+    (d / "input.txt").write_text(shakespeare_text[:2000], encoding="utf-8")
+    prepare([d / "input.txt"], d / "char", tokenizer="char", block_size=32)
+    return d / "char"
+
+
+@pytest.fixture(scope="module")
+def overfit_run(tiny_corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("overfit") / "run"
+    t = Trainer(load_settings(tiny_flags(tiny_corpus, out, max_iters=150, lr_decay_iters=150, n_embd=128,
+                                         **AUTO)))
+    summary = t.run()
+    return t, summary, out
+
+
+def test_auto_rises_on_a_run_that_overfits(overfit_run):
+    t, summary, out = overfit_run
+    evals = _evals(out)
+    ps = [e["enhanced_p"] for e in evals]
+    assert ps[0] == 0.0 and max(ps) > 0.1 and max(ps) <= 0.3
+    first = next(i for i, p in enumerate(ps) if p > 0)
+    best_before = min(e["val_loss"] for e in evals[:first])
+    assert evals[first]["val_loss"] >= best_before  # it rose only once val had stopped improving
+    assert evals[first]["train_loss"] < evals[first - 1]["train_loss"] + 0.05  # while train still fell
+    assert t.enhanced.source.generator is not None and t.enhanced.stats.enhanced_rows > 0
+    assert (out / "loss.png").stat().st_size > 10_000
+
+
+def test_auto_stays_zero_on_a_run_that_does_not_overfit(char_data, tmp_path):
+    t = Trainer(load_settings(tiny_flags(char_data, tmp_path / "run", max_iters=40, **AUTO)))
+    t.run()
+    assert [e["enhanced_p"] for e in _evals(tmp_path / "run")] == [0.0] * 5
+    assert t.enhanced.source.generator is None  # nothing generated for a share of 0
+    assert t.enhanced.stats.enhanced_rows == 0
+
+
+def test_auto_state_survives_resume(overfit_run, tiny_corpus):
+    t, summary, out = overfit_run
+    saved = load_checkpoint(out / "ckpt.pt")["trainer_state"]["enhanced"]
+    assert saved["p"] == saved["auto"]["probability"] > 0
+    resumed = Trainer(load_settings(tiny_flags(tiny_corpus, out, max_iters=170, lr_decay_iters=150, n_embd=128,
+                                               init_from="resume", **AUTO)))
+    assert resumed.enhanced.auto.state_dict() == saved["auto"] and resumed.enhanced.p == saved["p"]
+    assert torch.equal(resumed.enhanced.comp_gen.get_state(), saved["comp_rng"])
+    resumed.run()
+    after = _evals(out)
+    assert [e["iter"] for e in after][-2:] == [160, 170]
+    assert resumed.enhanced.auto.evals == saved["auto"]["evals"] + 2  # continued, not restarted
+
+
+def test_fixed_probability_is_left_alone(char_data, tmp_path):
+    t = Trainer(load_settings(tiny_flags(char_data, tmp_path / "run", max_iters=20, enhanced_data_probability=0.3,
+                                         max_prefix_length=16)))
+    t.run()
+    assert t.enhanced.auto is None and t.enhanced.p == 0.3
+    assert {e["enhanced_p"] for e in _evals(tmp_path / "run")} == {0.3}
+
+
+@pytest.mark.parametrize("argv, key", [
+    (["--enhanced_data_probability=1.5"], "'enhanced_data_probability': expected a number in [0, 1] or 'auto'"),
+    (["--enhanced_data_probability=sometimes"], "'enhanced_data_probability'"),
+    (["--enhanced_max_probability=0"], "'enhanced_max_probability'"),
+    (["--enhanced_max_probability=1.1"], "'enhanced_max_probability'"),
+    (["--enhanced_auto_patience=0"], "'enhanced_auto_patience'"),
+    (["--enhanced_auto_gap_scale=0"], "'enhanced_auto_gap_scale'"),
+    (["--enhanced_auto_rate=0"], "'enhanced_auto_rate'"),
+    (["--enhanced_data_probability=auto", "--block_size=32", "--max_prefix_length=64"], "'max_prefix_length'"),
+])
+def test_new_settings_are_validated_by_name(argv, key):
+    with pytest.raises(UserError) as e:
+        load_settings(argv)
+    assert key in str(e.value)
