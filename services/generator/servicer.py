@@ -87,6 +87,8 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
             model=self._model_info(), **core.status(),
             fragments_generated_per_s=core.worker.rate() if core.worker is not None else 0.0,
             fragments_served_per_s=core.served_rate(),
+            fragments_filtered=core.worker.filtered if core.worker is not None else 0,
+            fragments_kept=core.worker.kept if core.worker is not None else 0,
         )
 
     def _model_info(self) -> common_pb2.ModelInfo:

@@ -72,6 +72,9 @@ class InProcessSource:
     def fill(self) -> int:
         return self.buffer.size()
 
+    def filtered(self) -> int:
+        return self.generator.filtered if self.generator is not None else 0
+
     def close(self) -> None:
         if self.generator is not None:
             self.generator.stop()
@@ -147,6 +150,11 @@ class EnhancedBatchMixer:
 
     def fill(self) -> int:
         return self.source.fill()
+
+    def filtered(self) -> int:
+        """Fragments the in-process generator's quality filter dropped (a generator service reports its
+        own count in GetStatus)."""
+        return self.source.filtered() if hasattr(self.source, "filtered") else 0
 
     def close(self) -> None:
         self.source.close()

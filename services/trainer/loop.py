@@ -506,7 +506,8 @@ class Trainer:
                 if self.enhanced is not None:
                     st = self.enhanced.stats
                     row.update(enhanced_rows=st.enhanced_rows, fallback_rows=st.fallback_rows,
-                               generator_version=self.enhanced.model_version, buffer_fill=self.enhanced.fill())
+                               generator_version=self.enhanced.model_version, buffer_fill=self.enhanced.fill(),
+                               filtered_fragments=self.enhanced.filtered(), enhanced_p=self.enhanced.p)
                     enh = (f", enh v{self.enhanced.model_version} buf {row['buffer_fill']} "
                            f"fallbacks {st.fallback_rows}")
                 metrics.write(row)

@@ -29,6 +29,46 @@ def sample_random_fragments(sequences: list[np.ndarray], block_size: int, rng: n
     return padded[rows[:, None], starts[:, None] + np.arange(L)[None, :]]
 
 
+REPETITION_NATS = 5.0  # what a fragment of nothing but repeated n-grams costs, in nats per token
+REPETITION_N = 4
+
+
+@torch.no_grad()
+def fragment_scores(model: GPT, frags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, L) fragments -> per fragment (mean next-token NLL in nats under `model`, repetition in [0, 1]).
+
+    NLL: one teacher-forced forward pass over the fragment (cheap next to generating it token by token).
+    Repetition: 1 - distinct 4-grams / 4-grams in the fragment: about 0.1 for ordinary text, near 1 for a
+    loop of one character or one phrase. A model that loops assigns its loop a *low* perplexity, so the
+    NLL alone would keep exactly the degenerate fragments; the two are combined in `badness`."""
+    x = torch.from_numpy(np.ascontiguousarray(frags, dtype=np.int64)).to(model.lm_head.weight.device)
+    y = x[:, 1:].contiguous()
+    logits, _ = model(x[:, :-1], y)  # with targets: logits at every position, (N, L-1, V)
+    nll = torch.nn.functional.cross_entropy(logits.float().transpose(1, 2), y, reduction="none").mean(1)
+    return nll.cpu().numpy(), repetition(frags)
+
+
+def repetition(frags: np.ndarray, n: int = REPETITION_N) -> np.ndarray:
+    """(N, L) ids -> (N,) share of repeated n-grams, vectorised: n-grams packed into int64 codes, sorted
+    per row, distinct codes counted from the differences."""
+    f = np.asarray(frags, dtype=np.int64)
+    k = f.shape[1] - n + 1
+    if k < 2:
+        return np.zeros(len(f))
+    base = int(f.max()) + 1
+    codes = np.zeros((len(f), k), dtype=np.int64)
+    for i in range(n):  # n vector operations (n = 4), not one per token
+        codes = codes * base + f[:, i : i + k]
+    codes.sort(axis=1)
+    distinct = 1 + (np.diff(codes, axis=1) != 0).sum(axis=1)
+    return 1.0 - distinct / k
+
+
+def badness(nll: np.ndarray, rep: np.ndarray) -> np.ndarray:
+    """One number per fragment, higher = worse: NLL plus REPETITION_NATS per unit of repetition."""
+    return nll + REPETITION_NATS * rep
+
+
 def random_prefixes(data: np.ndarray, n: int, min_len: int, max_len: int,
                     rng: np.random.Generator) -> list[np.ndarray]:
     """n random windows of the training data, each of a random length in [min_len, max_len]."""

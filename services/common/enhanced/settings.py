@@ -14,6 +14,9 @@ class EnhancedGenerationKeys(BaseModel):
     enhanced_generation_top_k: int = Field(200, ge=1, description="generator samples among the k likeliest tokens")
     enhanced_buffer_size: int = Field(4096, ge=1, description="slots (fragments) in the ring buffer")
     enhanced_generation_batch_size: int = Field(16, ge=1, description="prefixes continued per generation round")
+    enhanced_filter_quantile: float = Field(0.0, ge=0.0, lt=1.0, description="share of generated fragments "
+                                            "dropped as the worst by perplexity under the model that wrote them "
+                                            "plus a repetition measure; 0: keep all")
 
     @model_validator(mode="after")
     def _prefix_order(self):
@@ -27,4 +30,5 @@ class EnhancedGenerationKeys(BaseModel):
         return GenerationSettings(min_prefix_length=self.min_prefix_length, max_prefix_length=self.max_prefix_length,
                                   temperature=self.enhanced_generation_temperature,
                                   top_k=self.enhanced_generation_top_k,
-                                  batch_size=self.enhanced_generation_batch_size, **extra)
+                                  batch_size=self.enhanced_generation_batch_size,
+                                  filter_quantile=self.enhanced_filter_quantile, **extra)

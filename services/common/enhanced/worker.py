@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from moredata.common.checkpoint import load_checkpoint, model_from_checkpoint
-from moredata.common.enhanced.fragments import generate_enhanced_samples_batch
+from moredata.common.enhanced.fragments import badness, fragment_scores, generate_enhanced_samples_batch
 from moredata.common.enhanced.generation_settings import GenerationSettings
 from moredata.common.enhanced.rate import RateMeter
 from moredata.common.enhanced.ring_buffer import EnhancedSampleBuffer
@@ -25,6 +25,7 @@ from moredata.common.errors import InvalidArgument
 from moredata.common.model import GPT
 
 log = logging.getLogger(__name__)
+FILTER_WINDOW = 1024
 
 
 def prepare_model(ckpt: dict, data: np.ndarray, settings: GenerationSettings, vocab_size: int | None = None,
@@ -62,6 +63,9 @@ class EnhancedSampleGenerator:
         self._rng = np.random.default_rng(settings.seed)
         self._torch_gen = torch.Generator(device=settings.device).manual_seed(settings.seed)
         self._generated = RateMeter(maxlen=256)  # fragments per round
+        self.filtered = 0  # fragments dropped by the quality filter (settings.filter_quantile)
+        self.kept = 0  # fragments written
+        self._recent_badness = np.zeros(0)  # the filter's reference: the last FILTER_WINDOW fragments scored
         self.failures = 0  # rounds failed in a row (0 after any success): health says degraded from 3
         self.last_error = ""
         self.update_model(checkpoint_path, ckpt, model)
@@ -113,9 +117,24 @@ class EnhancedSampleGenerator:
         frags = generate_enhanced_samples_batch(model, self.data, s.batch_size, s.min_prefix_length,
                                                 s.max_prefix_length, s.temperature, s.top_k, self._rng,
                                                 self._torch_gen, s.fragments_per_sequence)
+        if s.filter_quantile > 0 and len(frags):
+            frags = self.filter(model, frags)
+        self.kept += len(frags)
         self.buffer.add_samples(frags.astype(self.buffer.dtype), version)
         self._generated.add(len(frags))
         return len(frags)
+
+    def filter(self, model: GPT, frags: np.ndarray) -> np.ndarray:
+        """Drops the worst `filter_quantile` share of fragments by badness (NLL under the model that wrote
+        them + repetition), judged against the last FILTER_WINDOW fragments scored: a round of 16 is too
+        few for its own quantile, and a good round should not lose fragments to a fixed share."""
+        nll, rep = fragment_scores(model, frags)
+        bad = badness(nll, rep)
+        self._recent_badness = np.concatenate([self._recent_badness, bad])[-FILTER_WINDOW:]
+        threshold = np.quantile(self._recent_badness, 1.0 - self.settings.filter_quantile)
+        keep = bad < threshold if len(self._recent_badness) > 1 else np.ones(len(bad), dtype=bool)
+        self.filtered += int((~keep).sum())
+        return frags[keep]
 
     def _should_wait(self) -> bool:
         s = self.settings

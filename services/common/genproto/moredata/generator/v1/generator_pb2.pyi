@@ -52,7 +52,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GeneratorStatus(_message.Message):
-    __slots__ = ("model", "buffer_capacity", "buffer_filled", "buffer_current_version", "fragments_generated_per_s", "fragments_served_per_s", "serving", "degraded_reason")
+    __slots__ = ("model", "buffer_capacity", "buffer_filled", "buffer_current_version", "fragments_generated_per_s", "fragments_served_per_s", "serving", "degraded_reason", "fragments_filtered", "fragments_kept")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     BUFFER_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     BUFFER_FILLED_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +61,8 @@ class GeneratorStatus(_message.Message):
     FRAGMENTS_SERVED_PER_S_FIELD_NUMBER: _ClassVar[int]
     SERVING_FIELD_NUMBER: _ClassVar[int]
     DEGRADED_REASON_FIELD_NUMBER: _ClassVar[int]
+    FRAGMENTS_FILTERED_FIELD_NUMBER: _ClassVar[int]
+    FRAGMENTS_KEPT_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelInfo
     buffer_capacity: int
     buffer_filled: int
@@ -69,4 +71,6 @@ class GeneratorStatus(_message.Message):
     fragments_served_per_s: float
     serving: bool
     degraded_reason: str
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., buffer_capacity: _Optional[int] = ..., buffer_filled: _Optional[int] = ..., buffer_current_version: _Optional[int] = ..., fragments_generated_per_s: _Optional[float] = ..., fragments_served_per_s: _Optional[float] = ..., serving: _Optional[bool] = ..., degraded_reason: _Optional[str] = ...) -> None: ...
+    fragments_filtered: int
+    fragments_kept: int
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., buffer_capacity: _Optional[int] = ..., buffer_filled: _Optional[int] = ..., buffer_current_version: _Optional[int] = ..., fragments_generated_per_s: _Optional[float] = ..., fragments_served_per_s: _Optional[float] = ..., serving: _Optional[bool] = ..., degraded_reason: _Optional[str] = ..., fragments_filtered: _Optional[int] = ..., fragments_kept: _Optional[int] = ...) -> None: ...
