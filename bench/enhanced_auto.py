@@ -17,7 +17,6 @@ last val loss per run; a PNG per corpus with the mean val curve of each setting 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import shutil
 import statistics
@@ -30,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stack import ROOT  # noqa: E402
 
-from moredata.common.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
+from moredata.common.atomic import atomic_write_text  # noqa: E402
+from moredata.common.figures import pyplot, save_png  # noqa: E402
 from moredata.common.text_table import grid  # noqa: E402
 from moredata.trainer.config import load_settings  # noqa: E402
 from moredata.trainer.loop import Trainer  # noqa: E402
@@ -78,10 +78,7 @@ def corpus(name: str, work: Path, args) -> tuple[Path, list[str], dict]:
 
 
 def plot(name: str, runs: dict[str, list[list[dict]]], out: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
     p_ax = None
@@ -100,11 +97,7 @@ def plot(name: str, runs: dict[str, list[list[dict]]], out: Path, title: str) ->
         p_ax.legend(loc="upper center")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(out, buf.getvalue())
+    save_png(fig, out)
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
 """Training metrics: a JSONL log (one object per line) and the train/val loss plot."""
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-from moredata.common.atomic import atomic_write_bytes, atomic_write_text
+from moredata.common.atomic import atomic_write_text
+from moredata.common.figures import pyplot, save_png
 
 
 class MetricsLog:
@@ -35,10 +35,7 @@ def read_metrics(path: Path) -> list[dict]:
 
 def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int | None = None) -> None:
     """Train loss per logged iteration (faint), evaluated train/val loss, the best val point."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     train = [r for r in rows if r["type"] == "train"]
     evals = [r for r in rows if r["type"] == "eval"]
@@ -71,8 +68,4 @@ def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int |
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)

@@ -7,18 +7,14 @@ right: validation exact-frame pointer accuracy. Several seeds of one setting sha
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from moredata.common.atomic import atomic_write_bytes
+from moredata.common.figures import pyplot, save_png
 from moredata.trainer.metrics import read_metrics
 
 
 def plot_runs(runs: dict[str, Path | list[Path]], out: Path, title: str = "") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=110)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -39,8 +35,4 @@ def plot_runs(runs: dict[str, Path | list[Path]], out: Path, title: str = "") ->
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(out, buf.getvalue())
+    save_png(fig, out)
