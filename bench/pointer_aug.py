@@ -11,7 +11,7 @@ of other texts, 20 out-of-distribution samples in a voice never used in training
 - all: both (the probabilities of the config's augmentation section).
 Each run: the config's epochs (or --epochs), no early stopping, the training seed = run seed (model
 init, order, augmentation draws). Scored on best.pt (lowest val loss): exact-frame and within-2-frames
-accuracy on val and ood, best val loss, and the gap between val loss and the loss on the (clean)
+accuracy on val and ood (greedy, and with the monotonic-within-segment decoding), best val loss, and the gap between val loss and the loss on the (clean)
 training samples. Writes the table, the JSON and a PNG of the validation curves.
 """
 from __future__ import annotations
@@ -29,8 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from moredata.augment.pointer.config import AugmentationConfig  # noqa: E402
 from moredata.augment.pointer.curves import plot_runs  # noqa: E402
+from moredata.augment.pointer.dataset import PointerDataset  # noqa: E402
 from moredata.augment.pointer.speech_sets import make_sets  # noqa: E402
-from moredata.augment.pointer.training import PointerTrainConfig, train_pointer  # noqa: E402
+from moredata.augment.pointer.training import PointerTrainConfig, evaluate, load_pointer_model, train_pointer  # noqa: E402
 from moredata.common.atomic import atomic_write_text  # noqa: E402
 from moredata.common.text_table import grid  # noqa: E402
 
@@ -44,6 +45,44 @@ def setting(name: str, cfg: PointerTrainConfig) -> AugmentationConfig:
     for t in SAFE + POINTER_AWARE:
         section[t] = {**section.get(t, {}), "enabled": t in keep}
     return AugmentationConfig.model_validate({"augmentation": section})
+
+
+def smoothed(run: Path, data: Path, device: str) -> dict:
+    """Exact and within-2 accuracy of best.pt with the monotonic-within-segment decoding, on val and ood."""
+    model, _ = load_pointer_model(run / "best.pt", device)
+    out = {}
+    for name in ("val", "ood"):
+        s = evaluate(model, PointerDataset(data / name, augment=False), smooth=True)
+        out[f"{name}_smooth_acc"], out[f"{name}_smooth_acc2"] = s["smoothed_acc"], s["smoothed_acc_within_2"]
+    return out
+
+
+KEYS = ["val_acc", "val_acc2", "val_smooth_acc", "ood_acc", "ood_acc2", "ood_smooth_acc", "best_val_loss", "gap",
+        "train_acc"]
+
+
+def summarise(rows: list[dict], settings: list[str]) -> tuple[dict, str]:
+    keys = [k for k in KEYS if all(k in r for r in rows)]
+    summary = {}
+    for name in settings:
+        mine = [r for r in rows if r["setting"] == name]
+        summary[name] = {k: dict(zip(("mean", "sd"), mean_sd([r[k] for r in mine]))) for k in keys}
+    table = grid(["setting", *keys], [[n, *(f"{summary[n][k]['mean']:.3f} ± {summary[n][k]['sd']:.3f}" for k in keys)]
+                                      for n in settings])
+    return summary, table
+
+
+def rescore(args) -> None:
+    """Adds the smoothed-decoding accuracies to an existing results file from the runs kept in --work."""
+    result = json.loads(args.out.read_text())
+    work = Path(args.work)
+    data = Path(args.data) if args.data else work / "data"
+    for row in result["rows"]:
+        row.update(smoothed(work / f"{row['setting']}_s{row['seed']}", data, args.device))
+    settings = list(dict.fromkeys(r["setting"] for r in result["rows"]))
+    result["summary"], table = summarise(result["rows"], settings)
+    print(table)
+    atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
@@ -60,7 +99,10 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--work", default=None, help="keep the runs here (default: a temp folder)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pointer_aug.json")
+    ap.add_argument("--rescore", action="store_true", help="only add smoothed-decoding scores to --out from --work")
     args = ap.parse_args()
+    if args.rescore:
+        return rescore(args)
     cfg = PointerTrainConfig.from_name_or_file(args.config)
     base = cfg.model_copy(update={"training": cfg.training.model_copy(update={"early_stopping_patience": 0})})
     work = Path(args.work or tempfile.mkdtemp(prefix="pointer-aug-"))
@@ -81,17 +123,12 @@ def main() -> None:
                    "last_val_loss": s["last_val_loss"], "train_loss": sc["train"]["loss"],
                    "gap": s["train_val_gap"], "val_acc": sc["val"]["acc"], "val_acc2": sc["val"]["acc_within_2"],
                    "ood_acc": sc["ood"]["acc"], "ood_acc2": sc["ood"]["acc_within_2"],
-                   "train_acc": sc["train"]["acc"], "iterations": s["iterations"], "seconds": time.time() - t}
+                   "train_acc": sc["train"]["acc"], "iterations": s["iterations"], "seconds": time.time() - t,
+                   **smoothed(out, data, args.device)}
             rows.append(row)
             runs.setdefault(name, []).append(out)
             print(json.dumps(row), flush=True)
-    keys = ["val_acc", "val_acc2", "ood_acc", "ood_acc2", "best_val_loss", "gap", "train_acc"]
-    summary = {}
-    for name in args.settings:
-        mine = [r for r in rows if r["setting"] == name]
-        summary[name] = {k: dict(zip(("mean", "sd"), mean_sd([r[k] for r in mine]))) for k in keys}
-    table = grid(["setting", *keys], [[n, *(f"{summary[n][k]['mean']:.3f} ± {summary[n][k]['sd']:.3f}" for k in keys)]
-                                      for n in args.settings])
+    summary, table = summarise(rows, args.settings)
     print("\n" + table)
     png = args.out.with_suffix(".png")
     plot_runs(runs, png, title=f"pointer network ({args.config}), 45 training samples: validation curves")
