@@ -11,8 +11,9 @@ of other texts, 20 out-of-distribution samples in a voice never used in training
 - all: both (the probabilities of the config's augmentation section).
 Each run: the config's epochs (or --epochs), no early stopping, the training seed = run seed (model
 init, order, augmentation draws). Scored on best.pt (lowest val loss): exact-frame and within-2-frames
-accuracy on val and ood (greedy, and with the monotonic-within-segment decoding), best val loss, and the gap between val loss and the loss on the (clean)
-training samples. Writes the table, the JSON and a PNG of the validation curves.
+accuracy on val and ood (greedy, and with the monotonic-within-segment decoding: `smooth`), best val
+loss, and the gap between val loss and the loss on the (clean) training samples. Writes the table, the
+JSON and a PNG of the validation curves.
 """
 from __future__ import annotations
 
