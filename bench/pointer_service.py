@@ -54,7 +54,7 @@ def step_ms(run: Path) -> float:
 def wire_bytes(data: Path, cfg, address: str) -> dict:
     """Bytes of one request and one response, averaged over the training samples, in each mode."""
     ds = PointerDataset(data / "train", cfg, seed=0)
-    up_req = up_resp = st_req = st_resp = 0
+    up_req = resp = st_req = 0
     with AugmentClient(address) as client:
         for i in range(len(ds)):
             sample = ds.folder.load(i)
@@ -62,13 +62,12 @@ def wire_bytes(data: Path, cfg, address: str) -> dict:
             sample_to_proto(sample, True, out=req.sample)
             up_req += req.ByteSize()
             out, _ = client.augment_stored(i, 1, 0, cfg)
-            up_resp += sample_to_proto(out, True).ByteSize()
+            resp += sample_to_proto(out, True).ByteSize()  # the same response in both modes
             st_req += augment_pb2.StoredRequest(index=i, epoch=1, seed=0, config_json=cfg.model_dump_json(),
                                                 augment=True, delta=True).ByteSize()
-            st_resp += sample_to_proto(out, True).ByteSize()
     n = len(ds)
-    return {"upload": {"request": up_req / n, "response": up_resp / n},
-            "stored": {"request": st_req / n, "response": st_resp / n}}
+    return {"upload": {"request": up_req / n, "response": resp / n},
+            "stored": {"request": st_req / n, "response": resp / n}}
 
 
 def main() -> None:

@@ -154,7 +154,7 @@ class EnhancedBatchMixer:
     def filtered(self) -> int:
         """Fragments the in-process generator's quality filter dropped (a generator service reports its
         own count in GetStatus)."""
-        return self.source.filtered() if hasattr(self.source, "filtered") else 0
+        return self.source.filtered()
 
     def close(self) -> None:
         self.source.close()

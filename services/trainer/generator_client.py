@@ -130,6 +130,10 @@ class RemoteSampleSource:
     def fill(self) -> int:
         return self.queue.qsize()
 
+    def filtered(self) -> int:
+        """0: a generator service counts what its quality filter drops itself (GetStatus)."""
+        return 0
+
     # --- model updates ----------------------------------------------------------------------------
 
     def on_new_best(self, checkpoint_path: str) -> None:

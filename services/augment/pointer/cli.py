@@ -76,7 +76,7 @@ def _make_sets(args) -> None:
               f"{Path(args.out) / name}")
 
 
-def _score_rows(scores: dict) -> list[list]:
+def _score_rows(scores: dict) -> tuple[list[list], list[str]]:
     keys = [k for k in ("acc", "acc_within_2", "smoothed_acc", "smoothed_acc_within_2") if k in scores["val"]]
     return [[name, f"{s['loss']:.3f}", *(f"{s[k]:.3f}" for k in keys), s["samples"]] for name, s in scores.items()], keys
 

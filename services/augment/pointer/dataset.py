@@ -93,18 +93,25 @@ class SampleFolder:
         if not 0 <= index < len(self.files):
             raise InvalidArgument(f"index {index} outside [0, {len(self.files)})")
 
-    def augmented(self, augmentor: Augmentor | None, seed: int, epoch: int, index: int,
-                  max_frames: int | None = None) -> tuple[PointerSample, list[dict]]:
-        """Sample `index` as augmented for (seed, epoch); augmentor None: the sample as stored."""
+    def item(self, config: AugmentationConfig, seed: int, epoch: int,
+             index: int) -> tuple[PointerSample, int, PointerSample | None]:
+        """What augmenting sample `index` for (seed, epoch) takes: the sample, its item seed, and its
+        concatenation partner (None unless the config can concatenate: then nothing more is loaded)."""
         self.check_index(index)
-        sample = self.load(index)
-        if augmentor is None:
-            return sample, []
         s = item_seed(seed, epoch, index)
-        cat = augmentor.config.augmentation.concatenation
+        cat = config.augmentation.concatenation
         partner = None
         if cat.enabled and cat.probability > 0 and len(self.files) > 1:
             partner = self.load(partner_index(index, s, len(self.files)))
+        return self.load(index), s, partner
+
+    def augmented(self, augmentor: Augmentor | None, seed: int, epoch: int, index: int,
+                  max_frames: int | None = None) -> tuple[PointerSample, list[dict]]:
+        """Sample `index` as augmented for (seed, epoch); augmentor None: the sample as stored."""
+        if augmentor is None:
+            self.check_index(index)
+            return self.load(index), []
+        sample, s, partner = self.item(augmentor.config, seed, epoch, index)
         return augmentor(sample, s, epoch, partner, max_frames=max_frames)
 
 
@@ -163,9 +170,6 @@ class PointerDataset(Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def item_seed(self, index: int, epoch: int | None = None) -> int:
-        return item_seed(self.seed, self.epoch if epoch is None else epoch, index)
-
     def client(self):
         from moredata.augment.pointer.client import AugmentClient
 
@@ -178,12 +182,8 @@ class PointerDataset(Dataset):
             return self.folder.augmented(None, self.seed, epoch, index)
         if self.service_mode == "stored":
             return self.client().augment_stored(index, epoch, self.seed, self.config)
-        if self.service:
-            sample = self.folder.load(index)
-            s = self.item_seed(index, epoch)
-            cat = self.config.augmentation.concatenation
-            partner = (self.folder.load(partner_index(index, s, len(self.folder)))
-                       if cat.enabled and cat.probability > 0 and len(self.folder) > 1 else None)
+        if self.service:  # upload mode: the same sample, seed and partner as in-process, sent over
+            sample, s, partner = self.folder.item(self.config, self.seed, epoch, index)
             return self.client().augment(sample, s, epoch, partner, self.config)
         return self.folder.augmented(self.augmentor, self.seed, epoch, index)
 

@@ -107,19 +107,22 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
 
     # --- stored mode: samples read from the folder the service was started with ----------------------
 
-    def stored_one(self, request: augment_pb2.StoredRequest, where: str = "") -> augment_pb2.AugmentResponse:
+    def _stored(self) -> SampleFolder:
         if self.folder is None:
             raise FailedPrecondition("this augment service holds no samples: start it with --samples_dir=DIR")
+        return self.folder
+
+    def stored_one(self, request: augment_pb2.StoredRequest, where: str = "") -> augment_pb2.AugmentResponse:
+        folder = self._stored()
         if request.epoch < 0:
             raise InvalidArgument(f"{where}epoch must be >= 0, got {request.epoch}")
-        try:
-            self.folder.check_index(request.index)
-        except InvalidArgument as e:
-            raise InvalidArgument(f"{where}{e}") from None
         aug = (self._augmentor(request.config_json) if request.config_json else self.default) if request.augment \
             else None
-        out, applied = self.folder.augmented(aug, request.seed, request.epoch, request.index,
-                                             max_frames=self.settings.max_frames)
+        try:  # a bad index, or a transform refusing (concatenation over max_frames), named with the request
+            out, applied = folder.augmented(aug, request.seed, request.epoch, request.index,
+                                            max_frames=self.settings.max_frames)
+        except InvalidArgument as e:
+            raise InvalidArgument(f"{where}{e}") from None
         response = augment_pb2.AugmentResponse(applied_json=json.dumps(applied))
         sample_to_proto(out, delta=request.delta, out=response.sample)
         return response
@@ -132,10 +135,9 @@ class AugmentServicer(augment_pb2_grpc.AugmentServiceServicer):
             yield self.stored_one(request, where=f"request {i}: ")
 
     def StoredInfo(self, request, context):
-        if self.folder is None:
-            raise FailedPrecondition("this augment service holds no samples: start it with --samples_dir=DIR")
-        return augment_pb2.StoredInfoResponse(count=len(self.folder), fingerprint=self.folder.fingerprint(),
-                                              samples_dir=str(self.folder.root))
+        folder = self._stored()
+        return augment_pb2.StoredInfoResponse(count=len(folder), fingerprint=folder.fingerprint(),
+                                              samples_dir=str(folder.root))
 
     def Concatenate(self, request, context):
         for name in ("a", "b"):

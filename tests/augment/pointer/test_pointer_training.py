@@ -125,6 +125,15 @@ def test_stored_mode_gives_the_in_process_items(speech_sets, stored_service):
         assert torch.equal(a["pointers"], b["pointers"])
         names |= {t["name"] for t in a["applied"]}
     assert {"crop", "chunk_shuffle", "concatenation", "noise"} <= names  # the pointer-aware paths were exercised
+    items = [(i, 2) for i in (0, 7, 44)]
+    with AugmentClient(stored_service) as client:  # the streaming RPC: the same items, in order
+        for (index, epoch), (out, applied) in zip(items, client.augment_stored_many(items, seed=11, config=ALL)):
+            a = local[(index, epoch)]
+            assert applied == a["applied"] and np.array_equal(out.raw, a["raw"].numpy())
+            assert np.array_equal(out.pointers, a["pointers"].numpy())
+        with pytest.raises(grpc.RpcError) as e:
+            list(client.augment_stored_many([(0, 0), (99, 0)], seed=11, config=ALL))
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "request 1: index 99" in e.value.details()
 
 
 def test_training_through_the_service_equals_in_process(speech_sets, stored_service, tmp_path):
