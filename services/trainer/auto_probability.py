@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from moredata.trainer.early_stopping import EarlyStopping
+
 
 @dataclass
 class AutoProbability:
@@ -38,23 +40,22 @@ class AutoProbability:
     rate: float = 0.5  # fraction of the way to the target moved per evaluation
     min_delta: float = 0.0
     probability: float = 0.0
-    best_val: float = float("inf")
-    evals_since_best: int = 0
     min_gap: float = float("inf")
     evals: int = 0
 
+    def __post_init__(self):
+        # the best val loss and the evaluations since it, counted as early stopping counts them (never stops)
+        self.val = EarlyStopping(patience=0, min_delta=self.min_delta)
+
     def signals(self, train_loss: float, val_loss: float) -> tuple[float, float]:
-        stall = min(1.0, self.evals_since_best / max(1, self.patience))
+        stall = min(1.0, self.val.bad_evals / max(1, self.patience))
         gap = val_loss - train_loss
         growth = min(1.0, max(0.0, (gap - self.min_gap) / self.gap_scale)) if self.min_gap < float("inf") else 0.0
         return stall, growth
 
     def update(self, train_loss: float, val_loss: float) -> float:
         """Takes one evaluation's losses; returns the probability for the iterations until the next."""
-        if val_loss < self.best_val - self.min_delta:
-            self.best_val, self.evals_since_best = val_loss, 0
-        else:
-            self.evals_since_best += 1
+        self.val.update(val_loss)
         stall, growth = self.signals(train_loss, val_loss)
         if self.evals > 0:  # not the untrained model's evaluation, where the gap is 0 by construction
             self.min_gap = min(self.min_gap, val_loss - train_loss)
@@ -66,9 +67,11 @@ class AutoProbability:
         return self.probability
 
     def state_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "val": self.val.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         for k, v in state.items():
-            if hasattr(self, k):
+            if k == "val":
+                self.val.load_state_dict(v)
+            elif hasattr(self, k):
                 setattr(self, k, v)
