@@ -87,10 +87,11 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
         "at 0 and follows the run's measured overfitting up to enhanced_max_probability (auto_probability.py)")
     enhanced_max_probability: float = Field(0.3, gt=0.0, le=1.0, description="with 'auto': the highest share "
                                             "of enhanced rows")
-    enhanced_auto_patience: int = Field(2, ge=1, description="with 'auto': evaluations without a val "
-                                        "improvement for the stall signal to reach its full weight")
-    enhanced_auto_gap_scale: float = Field(0.1, gt=0.0, description="with 'auto': nats the val-train gap must "
-                                           "grow above its minimum for the growth signal to reach full weight")
+    enhanced_auto_threshold: float = Field(0.2, ge=0.0, lt=1.0, description="with 'auto': the memorising "
+                                           "share (the part of the train loss's fall that did not reach val) "
+                                           "above which p rises; p reaches its maximum 0.2 above it")
+    enhanced_auto_window: int = Field(3, ge=1, description="with 'auto': evaluations the memorising share is "
+                                      "measured over")
     enhanced_auto_rate: float = Field(0.5, gt=0.0, le=1.0, description="with 'auto': fraction of the way to "
                                       "the target probability moved at each evaluation (smoothing)")
     # min_prefix_length, max_prefix_length, enhanced_generation_temperature, enhanced_generation_top_k,

@@ -90,8 +90,8 @@ class EnhancedBatchMixer:
         if cfg.enhanced_auto:
             from moredata.trainer.auto_probability import AutoProbability
 
-            self.auto = AutoProbability(cfg.enhanced_max_probability, cfg.enhanced_auto_patience,
-                                        cfg.enhanced_auto_gap_scale, cfg.enhanced_auto_rate)
+            self.auto = AutoProbability(cfg.enhanced_max_probability, cfg.enhanced_auto_threshold,
+                                        cfg.enhanced_auto_window, cfg.enhanced_auto_rate)
         self.p = 0.0 if self.auto is not None else cfg.enhanced_data_probability
         self._pending_best: str | None = None  # auto at p = 0: the checkpoint to start from once p > 0
         self.comp_gen = torch.Generator().manual_seed(seed + 3)

@@ -16,17 +16,27 @@ from moredata.trainer.metrics import read_metrics
 AUTO = dict(enhanced_data_probability="auto", max_prefix_length=16, min_prefix_length=4, eval_iters=20)
 
 
-def test_controller_follows_the_signals():
+def test_controller_follows_the_memorising_share():
     improving = AutoProbability(max_probability=0.3)
-    for k in range(20):  # both losses fall, the gap stays put: never overfitting
-        assert improving.update(3.0 - 0.05 * k, 3.1 - 0.05 * k) == 0.0
-    over = AutoProbability(max_probability=0.3, rate=0.5)
-    ps = [over.update(t, v) for t, v in [(4.0, 4.0), (3.0, 3.1), (2.8, 2.9), (2.6, 2.95), (2.4, 3.0), (2.2, 3.1),
-                                         (2.0, 3.2), (1.9, 3.3)]]
-    assert ps[:3] == [0.0, 0.0, 0.0] and ps[-1] > 0.25 and max(ps) <= 0.3
+    for k in range(20):  # both losses fall together behind a constant gap (a harder val split): never overfitting
+        assert improving.update(3.0 - 0.05 * k, 3.4 - 0.05 * k) == 0.0
+    over = AutoProbability(max_probability=0.3, threshold=0.4, window=3, rate=0.5)
+    # train falls 0.2 per evaluation; val first follows all of it, then a quarter, then none, then rises
+    curve = [(4.0, 4.0), (3.0, 3.1), (2.8, 2.9), (2.6, 2.7), (2.4, 2.5), (2.2, 2.45), (2.0, 2.4), (1.8, 2.4),
+             (1.6, 2.42), (1.4, 2.5), (1.2, 2.6)]
+    ps = [over.update(t, v) for t, v in curve]
+    assert ps[:6] == [0.0] * 6  # m = 0, then 0.25 (below the threshold of 0.4)
+    assert ps[-1] > 0.25 and max(ps) <= 0.3
     assert all(b - a <= 0.5 * 0.3 + 1e-12 for a, b in zip(ps, ps[1:]))  # at most rate x max per evaluation
-    recovered = [over.update(1.8, v) for v in (2.8, 2.7, 2.6, 2.5)]  # val improves again: p decays
+    held = [over.update(1.2, 2.6) for _ in range(3)]  # a plateau: no evidence, the target is held
+    assert min(held) >= ps[-1]
+    recovered = [over.update(1.2 - 0.1 * k, 2.6 - 0.1 * k) for k in range(1, 8)]  # val follows train again
     assert recovered == sorted(recovered, reverse=True) and recovered[-1] < ps[-1] / 4
+
+
+def memorising_share(evals: list[dict], i: int, window: int = 3) -> float:
+    a, b = evals[i - window], evals[i]
+    return ((b["val_loss"] - b["train_loss"]) - (a["val_loss"] - a["train_loss"])) / (a["train_loss"] - b["train_loss"])
 
 
 def _evals(out):
@@ -59,9 +69,11 @@ def test_auto_rises_on_a_run_that_overfits(overfit_run):
     ps = [e["enhanced_p"] for e in evals]
     assert ps[0] == 0.0 and max(ps) > 0.1 and max(ps) <= 0.3
     first = next(i for i, p in enumerate(ps) if p > 0)
-    best_before = min(e["val_loss"] for e in evals[:first])
-    assert evals[first]["val_loss"] >= best_before  # it rose only once val had stopped improving
-    assert evals[first]["train_loss"] < evals[first - 1]["train_loss"] + 0.05  # while train still fell
+    assert first >= 4  # the untrained evaluation and a full window of 3 come first
+    threshold = t.cfg.enhanced_auto_threshold
+    assert memorising_share(evals, first) > threshold  # it rose when the train loss's fall stopped reaching val
+    assert all(memorising_share(evals, i) <= threshold for i in range(4, first))  # and not before
+    assert evals[first]["train_loss"] < evals[first - 3]["train_loss"]  # while train still fell
     assert t.enhanced.source.generator is not None and t.enhanced.stats.enhanced_rows > 0
     assert (out / "loss.png").stat().st_size > 10_000
 
@@ -101,8 +113,9 @@ def test_fixed_probability_is_left_alone(char_data, tmp_path):
     (["--enhanced_data_probability=sometimes"], "'enhanced_data_probability'"),
     (["--enhanced_max_probability=0"], "'enhanced_max_probability'"),
     (["--enhanced_max_probability=1.1"], "'enhanced_max_probability'"),
-    (["--enhanced_auto_patience=0"], "'enhanced_auto_patience'"),
-    (["--enhanced_auto_gap_scale=0"], "'enhanced_auto_gap_scale'"),
+    (["--enhanced_auto_threshold=1"], "'enhanced_auto_threshold'"),
+    (["--enhanced_auto_threshold=-0.1"], "'enhanced_auto_threshold'"),
+    (["--enhanced_auto_window=0"], "'enhanced_auto_window'"),
     (["--enhanced_auto_rate=0"], "'enhanced_auto_rate'"),
     (["--enhanced_data_probability=auto", "--block_size=32", "--max_prefix_length=64"], "'max_prefix_length'"),
 ])

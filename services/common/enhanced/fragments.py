@@ -1,6 +1,8 @@
 """Enhanced samples: continue random prefixes of the training data, cut training fragments from them."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -75,6 +77,19 @@ def random_prefixes(data: np.ndarray, n: int, min_len: int, max_len: int,
     lengths = rng.integers(min_len, max_len + 1, size=n)
     starts = rng.integers(0, len(data) - lengths + 1)
     return [np.asarray(data[s : s + k], dtype=np.int64) for s, k in zip(starts, lengths)]
+
+
+def adaptive_min_prefix(min_len: int, max_len: int, val_loss: float, vocab_size: int) -> int:
+    """The shortest prefix the 'adaptive' schedule allows: min_len + weakness x (max_len - min_len).
+
+    weakness = val_loss / ln(vocab_size), clamped to [0, 1]: the share of a uniform guess's loss the model
+    still has. An untrained model (weakness 1) continues only max_len-token prefixes, so its fragments
+    start from as much real context as the block allows; a good char-level model (val 1.5 of ln 65 = 4.17)
+    draws from the upper two thirds. A checkpoint without a val loss counts as untrained."""
+    if not (val_loss == val_loss) or vocab_size < 2:  # NaN: not measured
+        return max_len
+    weakness = min(1.0, max(0.0, val_loss / math.log(vocab_size)))
+    return min(max_len, max(min_len, round(min_len + weakness * (max_len - min_len))))
 
 
 def generate_enhanced_samples_batch(model: GPT, data: np.ndarray, batch_size: int, min_prefix_length: int,

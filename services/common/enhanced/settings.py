@@ -2,6 +2,8 @@
 the same names, defaults, descriptions and checks in both, declared once."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, model_validator
 
 from moredata.common.enhanced.generation_settings import GenerationSettings
@@ -17,6 +19,10 @@ class EnhancedGenerationKeys(BaseModel):
     enhanced_filter_quantile: float = Field(0.0, ge=0.0, lt=1.0, description="share of generated fragments "
                                             "dropped as the worst by perplexity under the model that wrote them "
                                             "plus a repetition measure; 0: keep all")
+    enhanced_prefix_schedule: Literal["uniform", "adaptive"] = Field(
+        "uniform", description="prefix lengths: 'uniform' in [min_prefix_length, max_prefix_length]; 'adaptive': "
+        "longer real prefixes while the model is weak (the shortest allowed rises with the checkpoint's val loss "
+        "as a share of a uniform guess's, ln(vocab)); see fragments.adaptive_min_prefix")
 
     @model_validator(mode="after")
     def _prefix_order(self):
@@ -31,4 +37,5 @@ class EnhancedGenerationKeys(BaseModel):
                                   temperature=self.enhanced_generation_temperature,
                                   top_k=self.enhanced_generation_top_k,
                                   batch_size=self.enhanced_generation_batch_size,
-                                  filter_quantile=self.enhanced_filter_quantile, **extra)
+                                  filter_quantile=self.enhanced_filter_quantile,
+                                  prefix_schedule=self.enhanced_prefix_schedule, **extra)

@@ -17,7 +17,12 @@ import numpy as np
 import torch
 
 from moredata.common.checkpoint import load_checkpoint, model_from_checkpoint
-from moredata.common.enhanced.fragments import badness, fragment_scores, generate_enhanced_samples_batch
+from moredata.common.enhanced.fragments import (
+    adaptive_min_prefix,
+    badness,
+    fragment_scores,
+    generate_enhanced_samples_batch,
+)
 from moredata.common.enhanced.generation_settings import GenerationSettings
 from moredata.common.enhanced.rate import RateMeter
 from moredata.common.enhanced.ring_buffer import EnhancedSampleBuffer
@@ -114,8 +119,8 @@ class EnhancedSampleGenerator:
         s = self.settings
         with self._model_lock:
             model, version = self.model, self.model_version
-        frags = generate_enhanced_samples_batch(model, self.data, s.batch_size, s.min_prefix_length,
-                                                s.max_prefix_length, s.temperature, s.top_k, self._rng,
+        lo, hi = self.prefix_range()
+        frags = generate_enhanced_samples_batch(model, self.data, s.batch_size, lo, hi, s.temperature, s.top_k, self._rng,
                                                 self._torch_gen, s.fragments_per_sequence)
         if s.filter_quantile > 0 and len(frags):
             frags = self.filter(model, frags)
@@ -123,6 +128,16 @@ class EnhancedSampleGenerator:
         self.buffer.add_samples(frags.astype(self.buffer.dtype), version)
         self._generated.add(len(frags))
         return len(frags)
+
+    def prefix_range(self) -> tuple[int, int]:
+        """(shortest, longest) real prefix for the next round: the settings', or with the 'adaptive'
+        schedule a shortest that rises with the current checkpoint's val loss (longer while weak)."""
+        s = self.settings
+        if s.prefix_schedule != "adaptive":
+            return s.min_prefix_length, s.max_prefix_length
+        lo = adaptive_min_prefix(s.min_prefix_length, s.max_prefix_length, self.best_val_loss,
+                                 self.model.config.vocab_size)
+        return lo, s.max_prefix_length
 
     def filter(self, model: GPT, frags: np.ndarray) -> np.ndarray:
         """Drops the worst `filter_quantile` share of fragments by badness (NLL under the model that wrote
