@@ -45,6 +45,7 @@ SETTINGS = {
     "auto": ["--enhanced_data_probability=auto"],
     "auto_filter": ["--enhanced_data_probability=auto", "--enhanced_filter_quantile=0.2"],
     "auto_prefix": ["--enhanced_data_probability=auto", "--enhanced_prefix_schedule=adaptive"],
+    "auto_models3": ["--enhanced_data_probability=auto", "--enhanced_generation_models=3"],
     # a generator that keeps up with a GPU trainer: 128 prefixes per round, no rate cap (--corpora gpu)
     "auto_fresh": ["--enhanced_data_probability=auto", "--enhanced_generation_batch_size=128",
                    "--enhanced_generation_rate=0"],

@@ -16,6 +16,7 @@ class GenerationSettings:
     target_rate: float = 0.0  # fragments/s to aim for; 0 = as fast as possible
     pause_when_full: bool = False  # stop generating while every slot holds the current version
     filter_quantile: float = 0.0  # share of fragments dropped as the worst (NLL + repetition); 0: off
+    models: int = 1  # the last few best checkpoints that take turns writing (enhanced_generation_models)
     prefix_schedule: str = "uniform"  # or "adaptive": longer prefixes while the model is weak
     device: str = "cpu"
     seed: int = 0
@@ -37,5 +38,7 @@ class GenerationSettings:
             raise ValueError(f"enhanced_filter_quantile must be in [0, 1), got {self.filter_quantile}")
         if self.prefix_schedule not in ("uniform", "adaptive"):
             raise ValueError(f"enhanced_prefix_schedule must be 'uniform' or 'adaptive', got {self.prefix_schedule!r}")
+        if self.models < 1:
+            raise ValueError(f"enhanced_generation_models must be >= 1, got {self.models}")
         if self.batch_size < 1:
             raise ValueError(f"enhanced_generation_batch_size must be >= 1, got {self.batch_size}")

@@ -19,6 +19,9 @@ class EnhancedGenerationKeys(BaseModel):
     enhanced_filter_quantile: float = Field(0.0, ge=0.0, lt=1.0, description="share of generated fragments "
                                             "dropped as the worst by perplexity under the model that wrote them "
                                             "plus a repetition measure; 0: keep all")
+    enhanced_generation_models: int = Field(1, ge=1, le=8, description="the last N best checkpoints take turns "
+                                            "writing rounds, each fragment tagged with its model's version "
+                                            "(memory: N inference copies); 1: the newest only")
     enhanced_prefix_schedule: Literal["uniform", "adaptive"] = Field(
         "uniform", description="prefix lengths: 'uniform' in [min_prefix_length, max_prefix_length]; 'adaptive': "
         "longer real prefixes while the model is weak (the shortest allowed rises with the checkpoint's val loss "
@@ -38,4 +41,5 @@ class EnhancedGenerationKeys(BaseModel):
                                   top_k=self.enhanced_generation_top_k,
                                   batch_size=self.enhanced_generation_batch_size,
                                   filter_quantile=self.enhanced_filter_quantile,
-                                  prefix_schedule=self.enhanced_prefix_schedule, **extra)
+                                  prefix_schedule=self.enhanced_prefix_schedule,
+                                  models=self.enhanced_generation_models, **extra)

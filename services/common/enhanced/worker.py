@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 
 import numpy as np
 import torch
@@ -62,6 +63,10 @@ class EnhancedSampleGenerator:
         self.buffer = buffer
         self.settings = settings
         self.model_version = 0
+        # the last `settings.models` checkpoints as (version, model, best val loss); rounds take turns among
+        # them, so the ring mixes fragments of a few recent best models, each tagged with its version
+        self._models: deque[tuple[int, GPT, float]] = deque(maxlen=max(1, settings.models))
+        self._rounds = 0
         self._model_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -92,6 +97,7 @@ class EnhancedSampleGenerator:
             self.model_version += 1
             self.iter_num = int(ckpt.get("iter_num", 0))
             self.best_val_loss = float(ckpt.get("best_val_loss", float("nan")))
+            self._models.append((self.model_version, model, self.best_val_loss))
             self.tokenizer_kind = (ckpt.get("tokenizer") or {}).get("kind", "")
         log.info("generator: model version %d (iter %d) from %s", self.model_version, self.iter_num, checkpoint_path)
         return self.model_version
@@ -118,8 +124,9 @@ class EnhancedSampleGenerator:
         """One round of generation into the buffer; returns the fragments written."""
         s = self.settings
         with self._model_lock:
-            model, version = self.model, self.model_version
-        lo, hi = self.prefix_range()
+            version, model, val_loss = self._models[self._rounds % len(self._models)]
+            self._rounds += 1
+        lo, hi = self.prefix_range(val_loss)
         frags = generate_enhanced_samples_batch(model, self.data, s.batch_size, lo, hi, s.temperature, s.top_k, self._rng,
                                                 self._torch_gen, s.fragments_per_sequence)
         if s.filter_quantile > 0 and len(frags):
@@ -129,14 +136,19 @@ class EnhancedSampleGenerator:
         self._generated.add(len(frags))
         return len(frags)
 
-    def prefix_range(self) -> tuple[int, int]:
-        """(shortest, longest) real prefix for the next round: the settings', or with the 'adaptive'
-        schedule a shortest that rises with the current checkpoint's val loss (longer while weak)."""
+    def model_versions(self) -> list[int]:
+        """The versions the rounds take turns among (the last `settings.models` checkpoints)."""
+        with self._model_lock:
+            return [v for v, _, _ in self._models]
+
+    def prefix_range(self, val_loss: float | None = None) -> tuple[int, int]:
+        """(shortest, longest) real prefix for a round: the settings', or with the 'adaptive' schedule a
+        shortest that rises with the writing checkpoint's val loss (default: the newest's; longer while weak)."""
         s = self.settings
         if s.prefix_schedule != "adaptive":
             return s.min_prefix_length, s.max_prefix_length
-        lo = adaptive_min_prefix(s.min_prefix_length, s.max_prefix_length, self.best_val_loss,
-                                 self.model.config.vocab_size)
+        lo = adaptive_min_prefix(s.min_prefix_length, s.max_prefix_length,
+                                 self.best_val_loss if val_loss is None else val_loss, self.model.config.vocab_size)
         return lo, s.max_prefix_length
 
     def filter(self, model: GPT, frags: np.ndarray) -> np.ndarray:
