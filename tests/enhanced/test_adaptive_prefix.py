@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import tiny_flags
+from conftest import spy, tiny_flags
 
 from moredata.common.checkpoint import load_checkpoint
 from moredata.common.cli_errors import UserError
@@ -15,7 +15,6 @@ from moredata.common.enhanced.fragments import adaptive_min_prefix
 from moredata.common.enhanced.ring_buffer import MemorySampleBuffer
 from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
 from moredata.trainer.config import load_settings
-from moredata.trainer.loop import Trainer
 
 
 def test_the_shortest_prefix_follows_the_weakness():
@@ -29,41 +28,26 @@ def test_the_shortest_prefix_follows_the_weakness():
     assert adaptive_min_prefix(8, 48, 0.5 * ln65, 65) == 28
 
 
-@pytest.fixture(scope="module")
-def trained(char_data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("prefix")
-    Trainer(load_settings(tiny_flags(char_data, out, max_iters=60, eval_interval=20))).run()
-    return out / "best.pt"
-
-
-def test_rounds_draw_prefixes_from_the_adaptive_range(trained, char_data, monkeypatch):
+def test_rounds_draw_prefixes_from_the_adaptive_range(tiny_best, char_data, monkeypatch):
     data = np.fromfile(char_data / "train.bin", dtype=np.uint16)
-    ckpt = load_checkpoint(trained)
-    drawn = []
-    real = fragments.random_prefixes
-
-    def spy(data, n, min_len, max_len, rng):  # records what the round drew, then draws it for real
-        out = real(data, n, min_len, max_len, rng)
-        drawn.append([len(p) for p in out])
-        return out
-
-    monkeypatch.setattr(fragments, "random_prefixes", spy)
+    ckpt = load_checkpoint(tiny_best)
+    drawn = spy(monkeypatch, fragments, "random_prefixes", lambda *a, out: [len(p) for p in out])  # per round
     settings = GenerationSettings(min_prefix_length=4, max_prefix_length=32, prefix_schedule="adaptive")
-    gen = EnhancedSampleGenerator(str(trained), data, MemorySampleBuffer(64, 33), settings, ckpt=ckpt)
+    gen = EnhancedSampleGenerator(str(tiny_best), data, MemorySampleBuffer(64, 33), settings, ckpt=ckpt)
     vocab = gen.model.config.vocab_size
     lo, hi = gen.prefix_range()
     assert hi == 32 and lo == adaptive_min_prefix(4, 32, ckpt["best_val_loss"], vocab) and 4 < lo < 32
     assert gen.generate_round() == 16
     assert min(drawn[-1]) >= lo and max(drawn[-1]) <= 32
 
-    gen.update_model(str(trained), ckpt={**ckpt, "best_val_loss": 0.3 * math.log(vocab)})  # a stronger model
+    gen.update_model(str(tiny_best), ckpt={**ckpt, "best_val_loss": 0.3 * math.log(vocab)})  # a stronger model
     assert gen.prefix_range()[0] < lo
-    gen.update_model(str(trained), ckpt={**ckpt, "best_val_loss": math.log(vocab)})  # no better than uniform
+    gen.update_model(str(tiny_best), ckpt={**ckpt, "best_val_loss": math.log(vocab)})  # no better than uniform
     assert gen.prefix_range() == (32, 32)
     gen.generate_round()
     assert set(drawn[-1]) == {32}
 
-    uniform = EnhancedSampleGenerator(str(trained), data, MemorySampleBuffer(64, 33),
+    uniform = EnhancedSampleGenerator(str(tiny_best), data, MemorySampleBuffer(64, 33),
                                       GenerationSettings(min_prefix_length=4, max_prefix_length=32), ckpt=ckpt)
     assert uniform.prefix_range() == (4, 32)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_flags
+from conftest import spy, tiny_flags
 
 from moredata.common.checkpoint import load_checkpoint
 from moredata.common.cli_errors import UserError
@@ -12,31 +12,16 @@ from moredata.common.enhanced import worker as worker_module
 from moredata.common.enhanced.ring_buffer import MemorySampleBuffer
 from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
 from moredata.trainer.config import load_settings
-from moredata.trainer.loop import Trainer
 
 
-@pytest.fixture(scope="module")
-def trained(char_data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("models")
-    Trainer(load_settings(tiny_flags(char_data, out, max_iters=20, eval_interval=10))).run()
-    return out / "best.pt"
-
-
-def test_rounds_take_turns_among_the_last_checkpoints(trained, char_data, monkeypatch):
+def test_rounds_take_turns_among_the_last_checkpoints(tiny_best, char_data, monkeypatch):
     data = np.fromfile(char_data / "train.bin", dtype=np.uint16)
-    ckpt = load_checkpoint(trained)
-    writers = []
-    real = worker_module.generate_enhanced_samples_batch
-
-    def spy(model, *args, **kwargs):  # which model object wrote the round; then it writes for real
-        writers.append(model)
-        return real(model, *args, **kwargs)
-
-    monkeypatch.setattr(worker_module, "generate_enhanced_samples_batch", spy)
+    ckpt = load_checkpoint(tiny_best)
+    writers = spy(monkeypatch, worker_module, "generate_enhanced_samples_batch", lambda model, *a, out: model)
     buf = MemorySampleBuffer(256, 33)
-    gen = EnhancedSampleGenerator(str(trained), data, buf, GenerationSettings(max_prefix_length=16, models=3), ckpt=ckpt)
+    gen = EnhancedSampleGenerator(str(tiny_best), data, buf, GenerationSettings(max_prefix_length=16, models=3), ckpt=ckpt)
     for _ in range(3):  # versions 2, 3, 4: version 1 leaves the window of 3
-        gen.update_model(str(trained), ckpt=ckpt)
+        gen.update_model(str(tiny_best), ckpt=ckpt)
     assert gen.model_versions() == [2, 3, 4] and gen.model_version == 4
     for _ in range(6):
         assert gen.generate_round() == 16
@@ -45,11 +30,11 @@ def test_rounds_take_turns_among_the_last_checkpoints(trained, char_data, monkey
     assert writers[2] is gen.model  # the newest is one of them
 
 
-def test_one_model_by_default(trained, char_data):
+def test_one_model_by_default(tiny_best, char_data):
     data = np.fromfile(char_data / "train.bin", dtype=np.uint16)
     buf = MemorySampleBuffer(256, 33)
-    gen = EnhancedSampleGenerator(str(trained), data, buf, GenerationSettings(max_prefix_length=16))
-    gen.update_model(str(trained))
+    gen = EnhancedSampleGenerator(str(tiny_best), data, buf, GenerationSettings(max_prefix_length=16))
+    gen.update_model(str(tiny_best))
     assert gen.model_versions() == [2]
     gen.generate_round()
     assert buf.version_counts() == {2: 16}

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_flags
 
 from moredata.common.cli_errors import UserError
 from moredata.common.enhanced.fragments import badness, fragment_scores, repetition
 from moredata.common.enhanced.ring_buffer import MemorySampleBuffer
 from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
 from moredata.trainer.config import load_settings
-from moredata.trainer.loop import Trainer
-
-
-@pytest.fixture(scope="module")
-def trained(char_data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("filter")
-    Trainer(load_settings(tiny_flags(char_data, out, max_iters=60, eval_interval=20))).run()
-    return out / "best.pt"
 
 
 def planted_batch(char_data, n_real: int = 14, length: int = 33):
@@ -39,10 +30,10 @@ def test_repetition_measure():
     assert abs(repetition(loop)[0] - (1 - 5 / 61)) < 1e-12
 
 
-def test_filter_drops_the_planted_degenerate_fragments(trained, char_data):
+def test_filter_drops_the_planted_degenerate_fragments(tiny_best, char_data):
     data = np.fromfile(char_data / "train.bin", dtype=np.uint16)
     buf = MemorySampleBuffer(64, 33)
-    gen = EnhancedSampleGenerator(str(trained), data, buf, GenerationSettings(filter_quantile=2 / 16, max_prefix_length=16))
+    gen = EnhancedSampleGenerator(str(tiny_best), data, buf, GenerationSettings(filter_quantile=2 / 16, max_prefix_length=16))
     frags = planted_batch(char_data)
     nll, rep = fragment_scores(gen.model, frags)
     assert (rep[-2:] > 0.7).all() and (rep[:-2] < 0.35).all()
@@ -53,11 +44,11 @@ def test_filter_drops_the_planted_degenerate_fragments(trained, char_data):
     assert set(np.argsort(badness(nll, rep))[-2:]) == {14, 15}
 
 
-def test_filter_off_keeps_everything_and_counts_in_rounds(trained, char_data):
+def test_filter_off_keeps_everything_and_counts_in_rounds(tiny_best, char_data):
     data = np.fromfile(char_data / "train.bin", dtype=np.uint16)
-    plain = EnhancedSampleGenerator(str(trained), data, MemorySampleBuffer(64, 33), GenerationSettings(max_prefix_length=16))
+    plain = EnhancedSampleGenerator(str(tiny_best), data, MemorySampleBuffer(64, 33), GenerationSettings(max_prefix_length=16))
     assert plain.generate_round() == 16 and plain.filtered == 0 and plain.kept == 16
-    filtered = EnhancedSampleGenerator(str(trained), data, MemorySampleBuffer(64, 33),
+    filtered = EnhancedSampleGenerator(str(tiny_best), data, MemorySampleBuffer(64, 33),
                                        GenerationSettings(max_prefix_length=16, filter_quantile=0.25))
     written = sum(filtered.generate_round() for _ in range(4))
     assert filtered.kept == written and filtered.filtered + filtered.kept == 64
