@@ -11,9 +11,9 @@ With p = "auto" (auto_probability.py) the share starts at 0 and the trainer's ev
 (`on_eval`). The generator still starts from the first best checkpoint, while the share is 0: when the
 run starts memorising, the ring already holds thousands of fragments. Started only once p rose (as a
 first version did), it had a few hundred fragments for all the enhanced rows of the next evaluations,
-which the model then memorised in turn (30k-character benchmark: mean best 1.924 against 1.900 for
-p = 0.2 fixed; on an H200 a starved ring cost as much, see README). A run that never overfits pays the
-generator's CPU time (capped by enhanced_generation_rate), not in loss.
+and the runs did worse (30k-character benchmark, mean best of 3 seeds: 1.924 started late, 1.913 started
+at the first best; 1.900 for p = 0.2 fixed). A run that never overfits pays the generator's CPU time
+(capped by enhanced_generation_rate), not loss.
 """
 from __future__ import annotations
 
