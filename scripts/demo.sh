@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The main job on a CPU, from a fresh clone: set up, prepare tiny Shakespeare (char level), train the
-# CPU-sized nanoGPT config with 20% enhanced rows from the in-process generator (no Redis, no server;
-# ~4 minutes on 2 cores: 2000 iterations of ~50 ms plus evaluations, fewer cores take longer), then print a generated sample and where the plot is.
+# CPU-sized nanoGPT config with enhanced rows on `auto` (0 until the run starts memorising; in-process
+# generator, no Redis, no server; ~4 minutes on 2 cores: 2000 iterations of ~50 ms plus evaluations,
+# fewer cores take longer), then print a generated sample and where the plot is.
 # Extra arguments go to the trainer: bash scripts/demo.sh --max_iters=500
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 moredata-prepare data/tinyshakespeare/input.txt --out_dir data/shakespeare_char --block_size 64
-moredata-train shakespeare_char_cpu --enhanced_data_probability=0.2 --enhanced_generation_rate=8 "$@"
+moredata-train shakespeare_char_cpu --enhanced_data_probability=auto --enhanced_generation_rate=8 "$@"
 OUT=$(python -c "import json,sys; print(json.load(open('runs/shakespeare_char_cpu/summary.json'))['checkpoint'])")
 echo
 echo "=== a sample from $OUT ==="
