@@ -93,7 +93,6 @@ class EnhancedSampleGenerator:
             raise InvalidArgument(f"buffer holds fragments of {self.buffer.fragment_len} tokens, the model's "
                                   f"block_size + 1 is {model.config.block_size + 1}")
         with self._model_lock:
-            self.model = model
             self.model_version += 1
             self.iter_num = int(ckpt.get("iter_num", 0))
             self.best_val_loss = float(ckpt.get("best_val_loss", float("nan")))
@@ -101,6 +100,11 @@ class EnhancedSampleGenerator:
             self.tokenizer_kind = (ckpt.get("tokenizer") or {}).get("kind", "")
         log.info("generator: model version %d (iter %d) from %s", self.model_version, self.iter_num, checkpoint_path)
         return self.model_version
+
+    @property
+    def model(self) -> GPT:
+        """The newest inference copy (the last of the models that take turns)."""
+        return self._models[-1][1]
 
     # --- the worker -------------------------------------------------------------------------------
 
