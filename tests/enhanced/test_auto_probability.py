@@ -85,6 +85,7 @@ def test_auto_stays_zero_on_a_run_that_does_not_overfit(char_data, tmp_path):
     # the generator starts at the first best checkpoint (the ring is full when a run starts memorising),
     # but no row is enhanced, and none fell back: none was meant to be enhanced
     assert t.enhanced.stats.enhanced_rows == 0 and t.enhanced.stats.fallback_rows == 0
+    assert t.enhanced.source.generator is not None  # started at the first best.pt, ready before p ever rises
 
 
 def test_auto_state_survives_resume(overfit_run, tiny_corpus):
