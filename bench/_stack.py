@@ -4,13 +4,11 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def free_port() -> int:
@@ -38,7 +36,7 @@ def start_redis() -> tuple[subprocess.Popen, int]:
 
 
 def ensure_char_data(block_size: int = 256) -> Path:
-    from moredata.trainer.prepare import prepare
+    from moredata.data.prepare import prepare
 
     data_dir = ROOT / "data" / "shakespeare_char"
     if not (data_dir / "train.bin").is_file():
@@ -48,8 +46,8 @@ def ensure_char_data(block_size: int = 256) -> Path:
 
 def quick_checkpoint(data_dir: Path, out_dir: Path, **model) -> Path:
     """A briefly trained checkpoint to generate from (a few dozen iterations)."""
-    from moredata.trainer.config import load_settings
-    from moredata.trainer.loop import Trainer
+    from moredata.training.config import load_settings
+    from moredata.training.loop import Trainer
 
     flags = {"data_dir": data_dir, "out_dir": out_dir, "device": "cpu", "n_layer": 4, "n_head": 4, "n_embd": 128,
              "block_size": 256, "batch_size": 8, "gradient_accumulation_steps": 1, "max_iters": 30,

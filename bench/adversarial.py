@@ -25,12 +25,11 @@ from pathlib import Path
 import grpc
 import numpy as np
 import torch
-from _stack import ROOT, ensure_char_data, free_port, peak_rss_mb, quick_checkpoint, start_redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from moredata.common.checkpoint import save_checkpoint
-from moredata.common.genproto.moredata.augment.v1 import augment_pb2, augment_pb2_grpc
-from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
+from bench._stack import ROOT, ensure_char_data, free_port, peak_rss_mb, quick_checkpoint, start_redis
+from moredata.models.checkpoint import save_checkpoint
+from moredata.rpc.proto import augment_pb2, augment_pb2_grpc, generator_pb2, generator_pb2_grpc
 
 OUT = ROOT / "bench" / "results" / "adversarial.json"
 
@@ -104,13 +103,13 @@ def main() -> None:
     r.config_set("maxmemory", "32mb")
     gen_addr, aug_addr = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    gen = subprocess.Popen([sys.executable, "-m", "moredata.generator.main", f"--address={gen_addr}",
+    gen = subprocess.Popen([sys.executable, "-m", "services.generator.main", f"--address={gen_addr}",
                             f"--redis_url=redis://127.0.0.1:{redis_port}/0", f"--data_dir={data_dir}",
                             f"--checkpoint_dir={ckpt_dir}", "--checkpoint=run/best.pt", "--device=cpu",
                             "--enhanced_buffer_size=1000000", "--generation_rate=200", "--idle_timeout_s=5",
                             "--stream_wait_s=60", "--max_prefix_length=32"], env=env,
                            stdout=subprocess.DEVNULL, stderr=open(work / "generator.log", "w"))
-    aug = subprocess.Popen([sys.executable, "-m", "moredata.augment.main", f"--address={aug_addr}",
+    aug = subprocess.Popen([sys.executable, "-m", "services.augment.main", f"--address={aug_addr}",
                             "--idle_timeout_s=5"], env=env, stdout=subprocess.DEVNULL,
                            stderr=open(work / "augment.log", "w"))
     results: dict[str, dict] = {}
@@ -182,8 +181,8 @@ def main() -> None:
 
         def augment_abuse():
             sample = augment_pb2.PointerSample()
-            from moredata.augment.pointer.codec import sample_to_proto
-            from moredata.augment.pointer.transforms import PointerSample
+            from moredata.pointer.codec import sample_to_proto
+            from moredata.pointer.transforms import PointerSample
 
             raw = np.random.default_rng(0).standard_normal((80, 400)).astype(np.float32)
             p = np.arange(300) % 400

@@ -19,19 +19,17 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import numpy as np  # noqa: E402
-from _stack import ROOT, free_port, peak_rss_mb  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import numpy as np
+from tqdm import tqdm
 
-from moredata.augment.pointer.augmentor import Augmentor  # noqa: E402
-from moredata.augment.pointer.client import AugmentClient  # noqa: E402
-from moredata.augment.pointer.config import AugmentationConfig  # noqa: E402
-from moredata.augment.pointer.transforms import PointerSample, chunk_shuffle  # noqa: E402
-from moredata.augment.pointer.wav_samples import edit_plan  # noqa: E402
-from moredata.common.atomic import atomic_write_text  # noqa: E402
+from bench._stack import ROOT, free_port, peak_rss_mb
+from moredata.atomic import atomic_write_text
+from moredata.pointer.augmentor import Augmentor
+from moredata.pointer.client import AugmentClient
+from moredata.pointer.config import AugmentationConfig
+from moredata.pointer.transforms import PointerSample, chunk_shuffle
+from moredata.pointer.wav_samples import edit_plan
 
 N_MELS = 80
 CHUNK = 25
@@ -90,7 +88,7 @@ def remap_only_dict(t_raw: int, pointers: np.ndarray, rng, chunk_size: int) -> n
 
 def start_service(max_frames: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moredata.augment", f"--address=127.0.0.1:{port}",
+    proc = subprocess.Popen([sys.executable, "-m", "services.augment", f"--address=127.0.0.1:{port}",
                              f"--max_frames={max_frames}"], cwd=ROOT, stderr=subprocess.DEVNULL)
     return proc, f"127.0.0.1:{port}"
 

@@ -28,7 +28,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 import zipfile
@@ -36,11 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from moredata.augment.code.build import BuildOptions, build_dataset  # noqa: E402
-from moredata.augment.code.dedup import (  # noqa: E402
+from moredata.code.build import BuildOptions, build_dataset
+from moredata.code.dedup import (
     DedupOptions,
     band_keys,
     bucket_pairs,
@@ -50,10 +46,12 @@ from moredata.augment.code.dedup import (  # noqa: E402
     signatures,
     verify_pairs,
 )
-from moredata.augment.code.languages import EXTENSIONS, parser  # noqa: E402
-from moredata.augment.code.sources import check_source  # noqa: E402
-from moredata.augment.code.splitter import FileSplitter, SplitOptions  # noqa: E402
-from moredata.common.text_table import table  # noqa: E402
+from moredata.code.languages import EXTENSIONS, parser
+from moredata.code.sources import check_source
+from moredata.code.splitter import FileSplitter, SplitOptions
+from moredata.text_table import table
+
+ROOT = Path(__file__).resolve().parents[1]
 
 OUT = ROOT / "bench" / "results"
 CACHE = ROOT / "bench" / ".cache"

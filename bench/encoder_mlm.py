@@ -12,22 +12,20 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
+import torch
+
+from bench._stack import ensure_char_data
+from moredata.atomic import atomic_write_text
+from moredata.models.checkpoint import load_model
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
+from moredata.training.objectives import Objective
+from moredata.training.token_data import TokenData
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-
-import torch  # noqa: E402
-from _stack import ensure_char_data  # noqa: E402
-
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.common.checkpoint import load_model  # noqa: E402
-from moredata.trainer.config import load_settings  # noqa: E402
-from moredata.trainer.data import TokenData  # noqa: E402
-from moredata.trainer.loop import Trainer  # noqa: E402
-from moredata.trainer.objectives import Objective  # noqa: E402
 
 OUT = ROOT / "bench" / "results"
 CONFIG = {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 128, "batch_size": 32, "dropout": 0.0,

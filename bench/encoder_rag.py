@@ -16,15 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+from bench.rag_retrieval import DEFAULT, load_collection
+from moredata import Trainer, build_model, create_dataloaders, extract_model_for_inference
+from moredata.atomic import atomic_write_text
+from moredata.data.tokenizers import BPETokenizer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from rag_retrieval import DEFAULT, load_collection  # noqa: E402
-
-from moredata import Trainer, build_model, create_dataloaders, extract_model_for_inference  # noqa: E402
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.common.tokenizers import BPETokenizer  # noqa: E402
 
 OUT = ROOT / "bench" / "results"
 

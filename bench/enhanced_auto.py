@@ -23,20 +23,17 @@ import json
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import ROOT  # noqa: E402
-
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.common.figures import pyplot, save_png  # noqa: E402
-from moredata.common.text_table import grid  # noqa: E402
-from moredata.trainer.config import load_settings  # noqa: E402
-from moredata.trainer.loop import Trainer  # noqa: E402
-from moredata.trainer.prepare import prepare  # noqa: E402
+from bench._stack import ROOT
+from moredata.atomic import atomic_write_text
+from moredata.data.prepare import prepare
+from moredata.figures import pyplot, save_png
+from moredata.text_table import grid
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
 
 SHAKESPEARE = ROOT / "data" / "tinyshakespeare" / "input.txt"
 SETTINGS = {

@@ -19,17 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import grpc  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from _stack import ROOT, ensure_char_data, free_port, quick_checkpoint, start_redis  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import grpc
+import numpy as np
+import torch
+from tqdm import tqdm
 
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc  # noqa: E402
-from moredata.trainer.config import load_settings  # noqa: E402
-from moredata.trainer.loop import Trainer  # noqa: E402
+from bench._stack import ROOT, ensure_char_data, free_port, quick_checkpoint, start_redis
+from moredata.atomic import atomic_write_text
+from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
 
 ITERS, ROUNDS = 30, 3
 
@@ -37,7 +36,7 @@ ITERS, ROUNDS = 30, 3
 def start_generator(flags: list[str]):
     import subprocess
 
-    return subprocess.Popen([sys.executable, "-m", "moredata.generator", *flags], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "services.generator", *flags], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -107,7 +106,7 @@ def main() -> None:
             time.sleep(0.2)
 
         # retrieval latency at the trainer: mix() on a (64, 256) batch, paced like a training step
-        from moredata.trainer.enhanced import EnhancedBatchMixer
+        from moredata.training.enhanced_mixer import EnhancedBatchMixer
 
         cfg = load_settings([f"--{k}={v}" for k, v in {**base, "out_dir": work / "lat", "generator": f"127.0.0.1:{port}",
                                                        "enhanced_data_probability": 0.5, "max_prefix_length": 64}.items()])

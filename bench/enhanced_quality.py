@@ -13,17 +13,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import ROOT  # noqa: E402
-
-from moredata.common.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
-from moredata.trainer.config import load_settings  # noqa: E402
-from moredata.trainer.loop import Trainer  # noqa: E402
-from moredata.trainer.prepare import prepare  # noqa: E402
+from bench._stack import ROOT
+from moredata.atomic import atomic_write_bytes, atomic_write_text
+from moredata.data.prepare import prepare
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
 
 PS = [0.0, 0.1, 0.2, 0.3, 0.5]
 

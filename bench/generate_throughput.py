@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+import torch
+from tqdm import tqdm
+
+from moredata.atomic import atomic_write_text
+from moredata.models.decoder_only import GPT, GPTConfig
+from moredata.models.generation import generate, generate_nocache
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import torch  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.common.generation import generate, generate_nocache  # noqa: E402
-from moredata.common.model import GPT, GPTConfig  # noqa: E402
 
 PREFIX, NEW = 64, 192
 

@@ -10,21 +10,19 @@ from each continuation. One warm-up round per cell, then ROUNDS timed rounds.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import redis  # noqa: E402
-import torch  # noqa: E402
-from _stack import ROOT, ensure_char_data, quick_checkpoint, start_redis  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+import redis
+import torch
+from tqdm import tqdm
 
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.common.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer  # noqa: E402
-from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings  # noqa: E402
-from moredata.common.token_files import open_split  # noqa: E402
+from bench._stack import ROOT, ensure_char_data, quick_checkpoint, start_redis
+from moredata.atomic import atomic_write_text
+from moredata.data.token_files import open_split
+from moredata.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer
+from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
 
 ROUNDS = 3
 BATCHES = [4, 16, 64]

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from moredata.lambda_terms.generate import GenerateJob, generate
+from moredata.lambda_terms.report import coverage, coverage_plot
+from moredata.lambda_terms.verify import verify_file
 
-from moredata.augment.lambda_terms.generate import GenerateJob, generate  # noqa: E402
-from moredata.augment.lambda_terms.report import coverage, coverage_plot  # noqa: E402
-from moredata.augment.lambda_terms.verify import verify_file  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 OUT = ROOT / "bench" / "results"
 

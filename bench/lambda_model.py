@@ -17,22 +17,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from moredata.lambda_terms.report import diagnose
+from moredata.lambda_terms.traces import TraceSettings, chunk_lines
+from moredata.models.checkpoint import load_model
+from moredata.models.generation import generate
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from moredata.augment.lambda_terms.report import diagnose  # noqa: E402
-from moredata.augment.lambda_terms.traces import TraceSettings, chunk_lines  # noqa: E402
-from moredata.common.checkpoint import load_model  # noqa: E402
-from moredata.common.generation import generate  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "lambda_model.json"
 EARLIER = {"overall": 0.26, "size_20_50": 0.025, "size_50_80": 0.0, "depth_gt7": 0.058}  # the users' old model
@@ -65,9 +63,9 @@ def examples(seed: int, n: int, settings: TraceSettings, keep, max_len: int, per
 def narrow_examples(seed: int, n: int, settings: TraceSettings, max_len: int) -> list[dict]:
     """Traces of terms of depth 6-10 and size 80-120 nodes only (grown by the plain random shape at that
     size; a trace's later steps may shrink below it, as they did in the earlier generator's data)."""
-    from moredata.augment.lambda_terms.sampler import random_term
-    from moredata.augment.lambda_terms.terms import depth
-    from moredata.augment.lambda_terms.traces import trace_lines
+    from moredata.lambda_terms.sampler import random_term
+    from moredata.lambda_terms.terms import depth
+    from moredata.lambda_terms.traces import trace_lines
 
     rng = np.random.default_rng(seed)
     out = []
@@ -87,9 +85,9 @@ def write_corpus(path: Path, rows: list[dict], rng: np.random.Generator) -> None
 
 
 def train(name: str, corpus: Path, work: Path, cfg: dict, device: str) -> Path:
-    from moredata.trainer.config import load_settings
-    from moredata.trainer.loop import Trainer
-    from moredata.trainer.prepare import prepare
+    from moredata.data.prepare import prepare
+    from moredata.training.config import load_settings
+    from moredata.training.loop import Trainer
 
     data = work / f"data_{name}"
     prepare([corpus], data, tokenizer="char", block_size=cfg["block_size"])

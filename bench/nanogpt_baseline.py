@@ -10,16 +10,15 @@ from __future__ import annotations
 import inspect
 import math
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from tests import nanogpt_reference as ngpt
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-import nanogpt_reference as ngpt  # noqa: E402
 
 
 def configure_optimizers(model, weight_decay, learning_rate, betas, device_type):

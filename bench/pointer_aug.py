@@ -25,16 +25,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from moredata.atomic import atomic_write_text
+from moredata.pointer.config import AugmentationConfig
+from moredata.pointer.curves import plot_runs
+from moredata.pointer.dataset import PointerDataset
+from moredata.pointer.speech_sets import make_sets
+from moredata.pointer.training import PointerTrainConfig, evaluate, load_pointer_model, train_pointer
+from moredata.text_table import grid
 
-from moredata.augment.pointer.config import AugmentationConfig  # noqa: E402
-from moredata.augment.pointer.curves import plot_runs  # noqa: E402
-from moredata.augment.pointer.dataset import PointerDataset  # noqa: E402
-from moredata.augment.pointer.speech_sets import make_sets  # noqa: E402
-from moredata.augment.pointer.training import PointerTrainConfig, evaluate, load_pointer_model, train_pointer  # noqa: E402
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.common.text_table import grid  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SAFE = ("noise", "gain", "channel_dropout", "spec_augment")
 POINTER_AWARE = ("crop", "chunk_shuffle", "concatenation")

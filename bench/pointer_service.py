@@ -22,23 +22,21 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stack import ROOT, free_port  # noqa: E402
-
-from moredata.augment.pointer.client import AugmentClient  # noqa: E402
-from moredata.augment.pointer.codec import sample_to_proto  # noqa: E402
-from moredata.augment.pointer.dataset import PointerDataset, item_seed  # noqa: E402
-from moredata.augment.pointer.speech_sets import make_sets  # noqa: E402
-from moredata.augment.pointer.training import PointerTrainConfig, train_pointer  # noqa: E402
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.common.genproto.moredata.augment.v1 import augment_pb2  # noqa: E402
-from moredata.common.text_table import grid  # noqa: E402
-from moredata.trainer.metrics import read_metrics  # noqa: E402
+from bench._stack import ROOT, free_port
+from moredata.atomic import atomic_write_text
+from moredata.pointer.client import AugmentClient
+from moredata.pointer.codec import sample_to_proto
+from moredata.pointer.dataset import PointerDataset, item_seed
+from moredata.pointer.speech_sets import make_sets
+from moredata.pointer.training import PointerTrainConfig, train_pointer
+from moredata.rpc.proto import augment_pb2
+from moredata.text_table import grid
+from moredata.training.metrics import read_metrics
 
 
 def start_service(samples: Path) -> tuple[subprocess.Popen, str]:
     address = f"127.0.0.1:{free_port()}"
-    proc = subprocess.Popen([sys.executable, "-m", "moredata.augment", f"--address={address}",
+    proc = subprocess.Popen([sys.executable, "-m", "services.augment", f"--address={address}",
                              f"--samples_dir={samples}"], cwd=ROOT, stderr=subprocess.DEVNULL)
     with AugmentClient(address) as c:
         c.wait_ready(timeout=120)

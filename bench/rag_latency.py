@@ -15,23 +15,20 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+from tqdm import tqdm
+
+from bench.rag_retrieval import DEFAULT, load_collection
+from moredata.atomic import atomic_write_text
+from moredata.rag.embedders import MiniLMEmbedder
+from moredata.rag.retrieval import Retriever
+from moredata.rag.store import DocStore, NewDocument
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import numpy as np  # noqa: E402
-from rag_retrieval import DEFAULT, load_collection  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.rag.embedders import MiniLMEmbedder  # noqa: E402
-from moredata.rag.retrieval import Retriever  # noqa: E402
-from moredata.rag.store import DocStore, NewDocument  # noqa: E402
 
 _COPY = re.compile(r"\n\[copy \d+\]$")
 

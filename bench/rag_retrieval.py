@@ -16,20 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
+from moredata.atomic import atomic_write_text
+from moredata.rag.embedders import load_embedder
+from moredata.rag.retrieval import Retriever
+from moredata.rag.store import DocStore, NewDocument
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tqdm import tqdm  # noqa: E402
-
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.rag.embedders import load_embedder  # noqa: E402
-from moredata.rag.retrieval import Retriever  # noqa: E402
-from moredata.rag.store import DocStore, NewDocument  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "data" / "cranfield"
 

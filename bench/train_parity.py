@@ -11,17 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from moredata.atomic import atomic_write_text
+from moredata.data.prepare import prepare
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
 
-from moredata.common.atomic import atomic_write_text  # noqa: E402
-from moredata.trainer.config import load_settings  # noqa: E402
-from moredata.trainer.loop import Trainer  # noqa: E402
-from moredata.trainer.prepare import prepare  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 REFERENCE = {
     "cpu": {"best_val_loss": 1.8857, "ms_per_iter": 50.0, "source": "nanoGPT CPU variant, this machine kind"},

@@ -1,11 +1,12 @@
-"""Regenerates the Python gRPC code from protos/ into services/common/genproto/ (committed).
+"""Regenerates the Python gRPC code from protos/ into moredata/rpc/proto/ (committed).
 
     python scripts/gen_protos.py           # regenerate
     python scripts/gen_protos.py --check   # exit 1 if the committed code is stale
 
-protoc writes imports by proto path (`from moredata.common.v1 import common_pb2`); we rewrite them to
-the package the code lives in (`from moredata.common.genproto.moredata.common.v1 import ...`), so the
-generated code needs no extra top-level package on sys.path. grpcio-tools is pinned in pyproject.toml:
+protoc writes one folder per proto package (`moredata/common/v1/common_pb2.py`) and imports by that
+path (`from moredata.common.v1 import common_pb2`). The module names are unique across the packages, so
+they lie flat in one folder and their imports are rewritten to it (`from moredata.rpc.proto import
+common_pb2`): one short import path, with a file at every path an import names. grpcio-tools is pinned in pyproject.toml:
 another version writes different code and --check would flag it.
 """
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_DIR = ROOT / "protos"
-OUT_DIR = ROOT / "services" / "common" / "genproto"
-PACKAGE = "moredata.common.genproto"
-_IMPORT = re.compile(r"^(from|import) (moredata)([.\w]*)", re.M)
+OUT_DIR = ROOT / "moredata" / "rpc" / "proto"
+PACKAGE = "moredata.rpc.proto"
+_IMPORT = re.compile(r"^from moredata(?:\.\w+)*\.v1 import", re.M)
 
 
 def generate(out_dir: Path) -> None:
@@ -33,13 +34,16 @@ def generate(out_dir: Path) -> None:
     include = str(Path(grpc_tools.__file__).parent / "_proto")  # google/protobuf/*.proto
     args = ["protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--python_out={out_dir}", f"--pyi_out={out_dir}",
             f"--grpc_python_out={out_dir}", *protos]
-    if protoc.main(args) != 0:
-        raise SystemExit("protoc failed")
-    for py in out_dir.rglob("*.py*"):
-        text = _IMPORT.sub(lambda m: f"{m.group(1)} {PACKAGE}.{m.group(2)}{m.group(3)}", py.read_text())
-        py.write_text(text)
-    for d in [out_dir, *[p for p in out_dir.rglob("*") if p.is_dir()]]:
-        (d / "__init__.py").touch()
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [a.replace(f"={out_dir}", f"={tmp}") for a in args]
+        if protoc.main(args) != 0:
+            raise SystemExit("protoc failed")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for py in sorted(Path(tmp).rglob("*.py*")):
+            if (out_dir / py.name).exists():
+                raise SystemExit(f"two proto packages generate {py.name}: rename one .proto file")
+            (out_dir / py.name).write_text(_IMPORT.sub(f"from {PACKAGE} import", py.read_text()))
+    (out_dir / "__init__.py").write_text('"""Generated gRPC code (scripts/gen_protos.py); do not edit."""\n')
 
 
 def _tree(d: Path) -> dict[str, Path]:

@@ -38,5 +38,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # torch first and pinned: an unpinned or ranged torch pulls gigabytes of CUDA wheels on Linux
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e ".[dev]"
+# compat mode: a plain .pth with the repository root, so static tools (pyright, mypy, IDEs) follow every import
+# to its file, and bench/ (`python bench/NAME.py`) imports its helpers as `bench.x` without sys.path patching
+.venv/bin/python -m pip install -q -e ".[dev]" --config-settings editable_mode=compat
 echo "setup: done ($(.venv/bin/python -c 'import torch; print("torch", torch.__version__)'))"

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 SHAKESPEARE = ROOT / "data" / "tinyshakespeare" / "input.txt"
 
@@ -24,7 +21,7 @@ def shakespeare_text() -> str:
 @pytest.fixture(scope="session")
 def char_data(tmp_path_factory, shakespeare_text) -> Path:
     """The first 200k characters of tiny Shakespeare, prepared char-level (real text, quick to train on)."""
-    from moredata.trainer.prepare import prepare
+    from moredata.data.prepare import prepare
 
     d = tmp_path_factory.mktemp("data")
     src = d / "input.txt"
@@ -141,7 +138,7 @@ def speech_wavs(tmp_path_factory) -> list[Path]:
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory, speech_wavs) -> Path:
     """Samples built from the speech by the builder CLI (3 recordings x 3 samples)."""
-    from moredata.augment.pointer.wav_samples import main
+    from moredata.pointer.wav_samples import main
 
     d = tmp_path_factory.mktemp("samples")
     main([*map(str, speech_wavs), "--out", str(d), "--per-file", "3", "--seed", "1"])
@@ -151,8 +148,8 @@ def sample_dir(tmp_path_factory, speech_wavs) -> Path:
 @pytest.fixture(scope="session")
 def tiny_best(char_data, tmp_path_factory):
     """best.pt of a 60-iteration run on the char data (val about 2.5 nats: better than uniform, far from good)."""
-    from moredata.trainer.config import load_settings
-    from moredata.trainer.loop import Trainer
+    from moredata.training.config import load_settings
+    from moredata.training.loop import Trainer
 
     out = tmp_path_factory.mktemp("trained")
     Trainer(load_settings(tiny_flags(char_data, out, max_iters=60, eval_interval=20))).run()

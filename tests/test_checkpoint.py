@@ -11,9 +11,9 @@ import nanogpt_reference as ngpt
 import pytest
 import torch
 
-from moredata.common.checkpoint import inference_only, load_checkpoint, load_model, save_checkpoint
-from moredata.common.errors import NotFound
-from moredata.common.model import GPT, GPTConfig
+from moredata.errors import NotFound
+from moredata.models.checkpoint import inference_only, load_checkpoint, load_model, save_checkpoint
+from moredata.models.decoder_only import GPT, GPTConfig
 
 ARGS = dict(n_layer=2, n_head=2, n_embd=32, block_size=16, bias=False, vocab_size=65, dropout=0.0)
 
@@ -114,8 +114,8 @@ def test_reader_never_sees_a_partial_file(tmp_path):
 WRITER = """
 import io, sys, torch
 sys.path.insert(0, sys.argv[2])
-from moredata.common.atomic import atomic_write_with
-from moredata.common.checkpoint import save_checkpoint
+from moredata.atomic import atomic_write_with
+from moredata.models.checkpoint import save_checkpoint
 save_checkpoint(sys.argv[1], {"model": {"w": torch.full((1 << 20,), 1.0)}, "model_args": {}, "iter_num": 1})
 
 

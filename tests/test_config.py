@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from moredata.common.cli_errors import UserError
-from moredata.trainer import cli
-from moredata.trainer.config import TrainerSettings, load_settings
+from moredata.cli_errors import UserError
+from moredata.training.config import TrainerSettings, load_settings
+from services.trainer import cli
 
 
 def test_defaults_are_nanogpts():
@@ -45,7 +45,7 @@ def test_help_and_config_errors_do_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom moredata.trainer.cli import main\n"
+    code = ("import sys\nfrom services.trainer.cli import main\n"
             "try:\n    main(['--bogus=1'])\nexcept SystemExit as e:\n    assert e.code == 2\n"
             "main(['--help'])\nassert 'torch' not in sys.modules, 'torch was imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

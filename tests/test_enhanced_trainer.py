@@ -4,11 +4,11 @@ import pytest
 import torch
 from conftest import tiny_flags
 
-from moredata.common.cli_errors import UserError
-from moredata.trainer.config import load_settings
-from moredata.trainer.enhanced import determine_batch_composition
-from moredata.trainer.loop import Trainer
-from moredata.trainer.metrics import read_metrics
+from moredata.cli_errors import UserError
+from moredata.training.config import load_settings
+from moredata.training.enhanced_mixer import determine_batch_composition
+from moredata.training.loop import Trainer
+from moredata.training.metrics import read_metrics
 
 
 def test_composition_probability_is_right():
@@ -117,7 +117,7 @@ def test_remote_generator_killed_and_back_and_redis_restarted(char_data, redis_s
     """Training against a generator service survives the generator dying and Redis restarting."""
     from conftest import free_port
 
-    from moredata.generator.main import parse_settings, serve
+    from services.generator.main import parse_settings, serve
 
     ckpts = tmp_path / "ckpts"
     port = free_port()

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from moredata.common.generation import generate, generate_nocache
-from moredata.common.model import GPT, GPTConfig
+from moredata.models.decoder_only import GPT, GPTConfig
+from moredata.models.generation import generate, generate_nocache
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_decoders_are_reused_and_do_not_keep_models_alive():
     import gc
     import weakref
 
-    from moredata.common import generation
+    from moredata.models import generation
 
     m = GPT(GPTConfig(block_size=16, vocab_size=11, n_layer=1, n_head=1, n_embd=8)).eval()
     x = torch.zeros(2, 3, dtype=torch.long)

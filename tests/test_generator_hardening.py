@@ -12,12 +12,12 @@ import torch
 from conftest import RedisServer, free_port, tiny_flags, wait_until
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from moredata.common.checkpoint import save_checkpoint
-from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
-from moredata.common.model import GPT, GPTConfig
-from moredata.generator.main import parse_settings, serve
-from moredata.trainer.config import load_settings
-from moredata.trainer.loop import Trainer
+from moredata.models.checkpoint import save_checkpoint
+from moredata.models.decoder_only import GPT, GPTConfig
+from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
+from services.generator.main import parse_settings, serve
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -316,7 +316,7 @@ def test_bad_checkpoints_are_the_callers_fault(generator, ckpt_dir, good, kind, 
 # --- 8. after a Redis restart -------------------------------------------------------------------------------------
 
 def test_no_empty_batches_and_prompt_recovery_after_a_redis_restart(generator, redis_server):
-    from moredata.trainer.generator_client import RemoteSampleSource
+    from moredata.enhanced.remote_source import RemoteSampleSource
 
     handle, core, stub, channel = generator(checkpoint="run/best.pt")
     assert wait_until(lambda: core.buffer.size() > 0, 30)

@@ -6,11 +6,11 @@ import pytest
 from conftest import free_port, tiny_flags, wait_until
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
-from moredata.common.tensor_codec import tensor_from_proto
-from moredata.generator.main import parse_settings, serve
-from moredata.trainer.config import load_settings
-from moredata.trainer.loop import Trainer
+from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
+from moredata.rpc.tensor_codec import tensor_from_proto
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
+from services.generator.main import parse_settings, serve
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_trainer_client_sees_a_new_model_within_a_few_batches(generator, ckpt_di
     """The client asks for a bounded number of batches per call: after a model update the batches it
     hands the trainer come from the new model within a few takes, not after thousands of stale ones
     buffered in the transport (what an unbounded stream did)."""
-    from moredata.trainer.generator_client import RemoteSampleSource
+    from moredata.enhanced.remote_source import RemoteSampleSource
 
     handle, core, stub, channel = generator(checkpoint="run/best.pt")
     assert _wait(lambda: core.buffer.is_full())
@@ -159,7 +159,7 @@ def test_redis_down_flips_health(generator, redis_server):
 
 
 def test_settings_errors():
-    from moredata.common.cli_errors import UserError
+    from moredata.cli_errors import UserError
 
     with pytest.raises(UserError, match="unknown setting 'bogus'"):
         parse_settings(["--bogus=1"])

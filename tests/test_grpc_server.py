@@ -6,8 +6,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from moredata.common.errors import InvalidArgument, NotFound, Unavailable
-from moredata.common.grpc_server import build_server
+from moredata.errors import InvalidArgument, NotFound, Unavailable
+from moredata.rpc.server import build_server
 
 SERVICE = "moredata.test.v1.Probe"
 

@@ -6,11 +6,11 @@ import sys
 
 from conftest import ROOT, free_port
 
-from moredata.common.grpc_server import build_server
+from moredata.rpc.server import build_server
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "moredata.common.healthcheck", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "moredata.rpc.healthcheck", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
 
 

@@ -3,7 +3,7 @@ import subprocess
 
 from conftest import ROOT
 
-from moredata.rag.settings import RagSettings
+from services.rag.settings import RagSettings
 
 
 def test_no_store_or_env_file_is_tracked_and_both_are_ignored():
@@ -16,7 +16,7 @@ def test_no_store_or_env_file_is_tracked_and_both_are_ignored():
 
 def test_the_rag_store_defaults_to_the_users_data_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    from moredata.rag.settings import default_store_dir
+    from services.rag.settings import default_store_dir
 
     assert default_store_dir() == str(tmp_path / "moredata" / "rag_store")
     store = RagSettings().store_dir

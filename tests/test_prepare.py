@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from moredata.common.tokenizers import tokenizer_from_dict
-from moredata.trainer import prepare as prep
+from moredata.data import prepare as prep
+from moredata.data.tokenizers import tokenizer_from_dict
 
 
 def _load(out_dir, split):
@@ -40,7 +40,7 @@ def test_bpe_prepare_round_trips(tmp_path, shakespeare_text):
 
 
 def test_uint32_when_vocab_is_large():
-    from moredata.common.tokenizers import token_dtype
+    from moredata.data.tokenizers import token_dtype
 
     assert token_dtype(65536) == np.uint16 and token_dtype(65537) == np.uint32
 

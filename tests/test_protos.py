@@ -16,14 +16,13 @@ def test_committed_code_is_fresh():
 
 
 def test_stale_code_is_detected(tmp_path):
-    copy = tmp_path / "genproto"
+    copy = tmp_path / "proto"
     shutil.copytree(gen_protos.OUT_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert gen_protos.stale_files(copy) == []
-    victim = copy / "moredata" / "generator" / "v1" / "generator_pb2.py"
+    victim = copy / "generator_pb2.py"
     victim.write_text(victim.read_text().replace("StreamSamples", "StreamSample"))
-    (copy / "moredata" / "common" / "v1" / "common_pb2.pyi").unlink()
-    assert gen_protos.stale_files(copy) == ["moredata/common/v1/common_pb2.pyi",
-                                            "moredata/generator/v1/generator_pb2.py"]
+    (copy / "common_pb2.pyi").unlink()
+    assert gen_protos.stale_files(copy) == ["common_pb2.pyi", "generator_pb2.py"]
 
 
 def test_every_proto_has_a_versioned_package():
@@ -34,7 +33,7 @@ def test_every_proto_has_a_versioned_package():
 
 
 def test_generated_services_import():
-    from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
+    from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
 
     svc = generator_pb2.DESCRIPTOR.services_by_name["GeneratorService"]
     assert {m.name for m in svc.methods} == {"StreamSamples", "UpdateModel", "UploadModel", "GetStatus"}

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from moredata.common.genproto.moredata.common.v1 import common_pb2
-from moredata.common.tensor_codec import fragment_from_proto, fragment_to_proto, tensor_from_proto, tensor_to_proto
+from moredata.rpc.proto import common_pb2
+from moredata.rpc.tensor_codec import fragment_from_proto, fragment_to_proto, tensor_from_proto, tensor_to_proto
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64,

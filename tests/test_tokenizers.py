@@ -4,16 +4,16 @@ from pathlib import Path
 
 import numpy as np
 
-from moredata.common import tokenizers
-from moredata.common.tokenizers import BPETokenizer
+from moredata.data import tokenizers
+from moredata.data.tokenizers import BPETokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _code_text() -> str:
     """The project's own Python sources: indented code with blank lines and comments."""
-    files = sorted((ROOT / "services").rglob("*.py"))
-    return "".join(p.read_text(encoding="utf-8") for p in files if "genproto" not in p.parts)[:300_000]
+    files = sorted((ROOT / "moredata").rglob("*.py"))
+    return "".join(p.read_text(encoding="utf-8") for p in files if "proto" not in p.parts)[:300_000]
 
 
 def test_encode_array_equals_encode_on_indented_code_and_prose(shakespeare_text, monkeypatch):

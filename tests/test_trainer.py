@@ -5,13 +5,13 @@ import pytest
 import torch
 from conftest import tiny_flags
 
-from moredata.common.checkpoint import load_checkpoint, load_model
-from moredata.common.generation import generate
-from moredata.trainer import cli
-from moredata.trainer.config import load_settings
-from moredata.trainer.early_stopping import EarlyStopping
-from moredata.trainer.loop import Trainer, get_lr
-from moredata.trainer.metrics import read_metrics
+from moredata.models.checkpoint import load_checkpoint, load_model
+from moredata.models.generation import generate
+from moredata.training.config import load_settings
+from moredata.training.early_stopping import EarlyStopping
+from moredata.training.loop import Trainer, get_lr
+from moredata.training.metrics import read_metrics
+from services.trainer import cli
 
 
 def _train(flags):
@@ -121,7 +121,7 @@ def test_ddp_under_torchrun_with_early_stopping(char_data, tmp_path):
                        early_stopping_patience=1, early_stopping_min_delta=100.0, backend="gloo",
                        enhanced_data_probability=0.3, max_prefix_length=16)
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "moredata.trainer", *flags], cwd=ROOT, capture_output=True, text=True, timeout=240)
+                           "-m", "services.trainer", *flags], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["stopped_early"] and s["stopped_at_iter"] == 5
@@ -139,7 +139,7 @@ def test_sigterm_saves_and_resumes(char_data, tmp_path):
     from conftest import ROOT
 
     flags = tiny_flags(char_data, tmp_path, max_iters=100000, lr_decay_iters=100000, eval_interval=1000)
-    proc = subprocess.Popen([sys.executable, "-m", "moredata.trainer", *flags], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "services.trainer", *flags], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = tmp_path / "metrics.jsonl"
     deadline = time.time() + 120
@@ -160,7 +160,7 @@ def test_sigterm_saves_and_resumes(char_data, tmp_path):
 
 
 def test_sample_cli(trained, tmp_path, capsys):
-    from moredata.trainer import sample
+    from moredata.models import sample
 
     sample.main(["--ckpt", str(trained / "best.pt"), "--start", "KING", "--max_new_tokens", "30",
                  "--num_samples", "2", "--device", "cpu"])

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import tiny_flags
 
-from moredata.trainer.cli import main as train_main
+from services.trainer.cli import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_overwrite_replaces_the_model_only_by_saving(char_data, trained):
 def test_the_trainer_logs_the_generators_info_lines(char_data, tmp_path):
     flags = tiny_flags(char_data, tmp_path / "run", max_iters=30, plot=False, enhanced_data_probability=0.3,
                        min_prefix_length=4, max_prefix_length=16)
-    proc = subprocess.run([sys.executable, "-m", "moredata.trainer", *flags], cwd=ROOT, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "services.trainer", *flags], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "generator: model version 1" in proc.stderr
@@ -65,7 +65,7 @@ def test_importing_the_library_leaves_the_process_as_it_was(tmp_path):
 import os, sys
 os.umask(0o027)
 before = sys.getswitchinterval()
-import moredata.common.atomic as a, moredata.trainer.generator_client as gc, moredata.generator.core
+import moredata.atomic as a, moredata.enhanced.remote_source as gc, services.generator.core
 assert os.umask(0o077) == 0o027, "umask changed"
 client = gc.RemoteSampleSource("127.0.0.1:1", rows_per_batch=2, fragment_len=9, vocab_size=65)
 client.close()
@@ -109,7 +109,7 @@ def test_ddp_sigterm_on_one_rank_stops_every_rank(char_data, tmp_path):
     flags = tiny_flags(char_data, tmp_path, max_iters=100000, lr_decay_iters=100000, eval_interval=1000,
                        backend="gloo", plot=False, gradient_accumulation_steps=2)
     proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                             "-m", "moredata.trainer", *flags], cwd=ROOT, stdout=subprocess.PIPE,
+                             "-m", "services.trainer", *flags], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         metrics = tmp_path / "metrics.jsonl"
@@ -127,7 +127,7 @@ def test_ddp_sigterm_on_one_rank_stops_every_rank(char_data, tmp_path):
             proc.kill()
     assert proc.returncode == 0, err[-3000:]
     assert "saved" in out and "continue with --init_from=resume" in out, (out[-2000:], err[-2000:])
-    from moredata.common.checkpoint import load_checkpoint
+    from moredata.models.checkpoint import load_checkpoint
 
     assert load_checkpoint(tmp_path / "ckpt.pt")["iter_num"] >= 20
 
@@ -140,8 +140,8 @@ class _Evil:
 def test_sample_cli_says_what_a_file_is_and_reads_nanogpt_meta(trained, tmp_path, capsys, monkeypatch):
     import pickle
 
-    from moredata.common.checkpoint import load_checkpoint
-    from moredata.trainer import sample
+    from moredata.models import sample
+    from moredata.models.checkpoint import load_checkpoint
 
     out, _ = trained
     notes = tmp_path / "notes.pt"

@@ -1,3 +1,3 @@
-from moredata.augment.main import main
+from services.augment.main import main
 
 main()

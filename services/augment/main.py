@@ -14,15 +14,15 @@ from __future__ import annotations
 import logging
 import sys
 
-from moredata.augment.code.servicer import SERVICE_NAME as CODE_SERVICE_NAME
-from moredata.augment.code.servicer import CodeDataServicer
-from moredata.augment.lambda_terms.servicer import SERVICE_NAME as LAMBDA_SERVICE_NAME
-from moredata.augment.lambda_terms.servicer import LambdaTraceServicer
-from moredata.augment.pointer.servicer import SERVICE_NAME, AugmentServicer
-from moredata.augment.settings import AugmentSettings
-from moredata.common.cli_errors import UserError, exit_on_user_error
-from moredata.common.genproto.moredata.augment.v1 import augment_pb2_grpc, code_data_pb2_grpc, lambda_traces_pb2_grpc
-from moredata.common.grpc_server import ServerHandle, build_server
+from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.rpc.proto import augment_pb2_grpc, code_data_pb2_grpc, lambda_traces_pb2_grpc
+from moredata.rpc.server import ServerHandle, build_server
+from services.augment.code_servicer import SERVICE_NAME as CODE_SERVICE_NAME
+from services.augment.code_servicer import CodeDataServicer
+from services.augment.lambda_servicer import SERVICE_NAME as LAMBDA_SERVICE_NAME
+from services.augment.lambda_servicer import LambdaTraceServicer
+from services.augment.pointer_servicer import SERVICE_NAME, AugmentServicer
+from services.augment.settings import AugmentSettings
 
 
 def serve(settings: AugmentSettings, install_signals: bool = True) -> ServerHandle:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from moredata.common.settings import ServiceSettings, service_config
+from moredata.settings import ServiceSettings, service_config
 
 
 class AugmentSettings(ServiceSettings):

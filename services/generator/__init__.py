@@ -1,1 +1,1 @@
-"""Generator service: serves enhanced fragments from a Redis ring over gRPC (core in moredata.common.enhanced)."""
+"""Generator service: serves enhanced fragments from a Redis ring over gRPC (core in moredata.enhanced)."""

@@ -1,3 +1,3 @@
-from moredata.generator.main import main
+from services.generator.main import main
 
 main()

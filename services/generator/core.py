@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from moredata.common.enhanced.rate import RateMeter
-from moredata.common.enhanced.ring_buffer import RedisSampleBuffer
-from moredata.common.enhanced.worker import EnhancedSampleGenerator, prepare_model
-from moredata.common.errors import FailedPrecondition, InvalidArgument, Unavailable
-from moredata.common.model_io import read_model
-from moredata.common.token_files import open_split, read_meta
-from moredata.generator.settings import GeneratorSettings
+from moredata.data.token_files import open_split, read_meta
+from moredata.enhanced.rate import RateMeter
+from moredata.enhanced.ring_buffer import RedisSampleBuffer
+from moredata.enhanced.worker import EnhancedSampleGenerator, prepare_model
+from moredata.errors import FailedPrecondition, InvalidArgument, Unavailable
+from moredata.models.loader import read_model
+from services.generator.settings import GeneratorSettings
 
 log = logging.getLogger(__name__)
 RETRY_LOAD_S = 2.0  # a start-up checkpoint that could not be loaded (Redis down, full) is tried again this often

@@ -13,13 +13,13 @@ import logging
 import sys
 import threading
 
-from moredata.common.cli_errors import UserError, exit_on_user_error
-from moredata.common.errors import MoredataError
-from moredata.common.genproto.moredata.generator.v1 import generator_pb2_grpc
-from moredata.common.grpc_server import build_server
-from moredata.generator.core import GeneratorCore
-from moredata.generator.servicer import SERVICE_NAME, GeneratorServicer
-from moredata.generator.settings import GeneratorSettings
+from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.errors import MoredataError
+from moredata.rpc.proto import generator_pb2_grpc
+from moredata.rpc.server import build_server
+from services.generator.core import GeneratorCore
+from services.generator.servicer import SERVICE_NAME, GeneratorServicer
+from services.generator.settings import GeneratorSettings
 
 
 def parse_settings(argv: list[str]) -> GeneratorSettings:

@@ -6,12 +6,11 @@ import math
 import time
 import uuid
 
-from moredata.common.atomic import atomic_open
-from moredata.common.errors import InvalidArgument
-from moredata.common.genproto.moredata.common.v1 import common_pb2
-from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
-from moredata.common.tensor_codec import tensor_to_proto
-from moredata.generator.core import GeneratorCore
+from moredata.atomic import atomic_open
+from moredata.errors import InvalidArgument
+from moredata.rpc.proto import common_pb2, generator_pb2, generator_pb2_grpc
+from moredata.rpc.tensor_codec import tensor_to_proto
+from services.generator.core import GeneratorCore
 
 SERVICE_NAME = generator_pb2.DESCRIPTOR.services_by_name["GeneratorService"].full_name
 EMPTY_POLL_S = 0.05  # while there is nothing to send, look again this often

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from moredata.common.enhanced.settings import EnhancedGenerationKeys
-from moredata.common.settings import ServiceSettings, service_config
+from moredata.enhanced.settings import EnhancedGenerationKeys
+from moredata.settings import ServiceSettings, service_config
 
 
 class GeneratorSettings(ServiceSettings, EnhancedGenerationKeys):
-    """Besides these, the generation keys shared with the trainer (moredata.common.enhanced.settings)."""
+    """Besides these, the generation keys shared with the trainer (moredata.enhanced.settings)."""
 
     model_config = service_config("GENERATOR_")
 

@@ -1,3 +1,3 @@
-from moredata.rag.main import main
+from services.rag.main import main
 
 main()

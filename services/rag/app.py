@@ -22,12 +22,12 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from moredata.common.errors import MoredataError
+from moredata.errors import MoredataError
 from moredata.rag.embedders import load_embedder
 from moredata.rag.retrieval import Retriever
-from moredata.rag.settings import RagSettings
 from moredata.rag.splitting import METHODS
 from moredata.rag.store import DocStore, NewDocument, check_doc_id
+from services.rag.settings import RagSettings
 
 SplitMethod = Literal["paragraph", "sentence", "chunk", "semantic", "regex"]
 assert set(METHODS) == set(SplitMethod.__args__)  # one list of methods

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 
-from moredata.common.cli_errors import exit_on_user_error
-from moredata.rag.settings import RagSettings
+from moredata.cli_errors import exit_on_user_error
+from services.rag.settings import RagSettings
 
 
 @exit_on_user_error
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
-    from moredata.rag.app import create_app
+    from services.rag.app import create_app
 
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to whatever handler was
     # there before it; this one turns that into a clean exit 0, as the gRPC services do

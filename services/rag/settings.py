@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from moredata.common.settings import ServiceSettings, service_config
+from moredata.settings import ServiceSettings, service_config
 
 
 def default_store_dir() -> str:

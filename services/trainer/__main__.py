@@ -1,3 +1,3 @@
-from moredata.trainer.cli import main
+from services.trainer.cli import main
 
 main()

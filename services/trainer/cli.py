@@ -5,9 +5,9 @@ import json
 import logging
 import sys
 
-from moredata.common.atomic import atomic_write_text
-from moredata.common.cli_errors import exit_on_user_error
-from moredata.trainer.config import help_text, load_settings
+from moredata.atomic import atomic_write_text
+from moredata.cli_errors import exit_on_user_error
+from moredata.training.config import help_text, load_settings
 
 
 @exit_on_user_error
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if cfg.generator and sys.getswitchinterval() > 0.001:
         sys.setswitchinterval(0.001)
-    from moredata.trainer.loop import Trainer, summary_dict  # torch import only once the flags are fine
+    from moredata.training.loop import Trainer, summary_dict  # torch import only once the flags are fine
 
     trainer = Trainer(cfg)
     summary = trainer.run()

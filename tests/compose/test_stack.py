@@ -22,8 +22,8 @@ import pytest
 from conftest import ROOT, free_port
 from grpc_health.v1 import health_pb2
 
-from moredata.common.genproto.moredata.generator.v1 import generator_pb2, generator_pb2_grpc
-from moredata.common.healthcheck import check
+from moredata.rpc.healthcheck import check
+from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
 
 pytestmark = pytest.mark.compose
 
@@ -178,8 +178,8 @@ def test_trainer_finishes_with_enhanced_rows_and_a_checkpoint(stack):
 
 
 def test_augment_service_answers_through_compose(stack):
-    from moredata.augment.pointer.client import AugmentClient
-    from moredata.augment.pointer.transforms import PointerSample
+    from moredata.pointer.client import AugmentClient
+    from moredata.pointer.transforms import PointerSample
 
     raw = np.random.default_rng(0).standard_normal((80, 500)).astype(np.float32)
     p = np.arange(100, 300)

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from conftest import spy, tiny_flags
 
-from moredata.common.checkpoint import load_checkpoint
-from moredata.common.cli_errors import UserError
-from moredata.common.enhanced import fragments
-from moredata.common.enhanced.fragments import adaptive_min_prefix
-from moredata.common.enhanced.ring_buffer import MemorySampleBuffer
-from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
-from moredata.trainer.config import load_settings
+from moredata.cli_errors import UserError
+from moredata.enhanced import fragments
+from moredata.enhanced.fragments import adaptive_min_prefix
+from moredata.enhanced.ring_buffer import MemorySampleBuffer
+from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from moredata.models.checkpoint import load_checkpoint
+from moredata.training.config import load_settings
 
 
 def test_the_shortest_prefix_follows_the_weakness():

@@ -6,12 +6,12 @@ import pytest
 import torch
 from conftest import tiny_flags
 
-from moredata.common.checkpoint import load_checkpoint
-from moredata.common.cli_errors import UserError
-from moredata.trainer.auto_probability import AutoProbability
-from moredata.trainer.config import load_settings
-from moredata.trainer.loop import Trainer
-from moredata.trainer.metrics import read_metrics
+from moredata.cli_errors import UserError
+from moredata.models.checkpoint import load_checkpoint
+from moredata.training.auto_probability import AutoProbability
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
+from moredata.training.metrics import read_metrics
 
 AUTO = dict(enhanced_data_probability="auto", max_prefix_length=16, min_prefix_length=4, eval_iters=20)
 
@@ -46,7 +46,7 @@ def _evals(out):
 @pytest.fixture(scope="module")
 def tiny_corpus(tmp_path_factory, shakespeare_text):
     """2,000 characters: a 128-wide model memorises them within 150 iterations."""
-    from moredata.trainer.prepare import prepare
+    from moredata.data.prepare import prepare
 
     d = tmp_path_factory.mktemp("tiny")
     (d / "input.txt").write_text(shakespeare_text[:2000], encoding="utf-8")

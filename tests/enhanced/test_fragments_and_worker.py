@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from conftest import tiny_flags
 
-from moredata.common.enhanced.fragments import random_prefixes, sample_random_fragments
-from moredata.common.enhanced.ring_buffer import MemorySampleBuffer
-from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
-from moredata.trainer.config import load_settings
-from moredata.trainer.loop import Trainer
+from moredata.enhanced.fragments import random_prefixes, sample_random_fragments
+from moredata.enhanced.ring_buffer import MemorySampleBuffer
+from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer
 
 
 def test_fragments_are_windows_of_their_sequence():

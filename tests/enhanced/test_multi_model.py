@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from conftest import spy, tiny_flags
 
-from moredata.common.checkpoint import load_checkpoint
-from moredata.common.cli_errors import UserError
-from moredata.common.enhanced import worker as worker_module
-from moredata.common.enhanced.ring_buffer import MemorySampleBuffer
-from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
-from moredata.trainer.config import load_settings
+from moredata.cli_errors import UserError
+from moredata.enhanced import worker as worker_module
+from moredata.enhanced.ring_buffer import MemorySampleBuffer
+from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from moredata.models.checkpoint import load_checkpoint
+from moredata.training.config import load_settings
 
 
 def test_rounds_take_turns_among_the_last_checkpoints(tiny_best, char_data, monkeypatch):

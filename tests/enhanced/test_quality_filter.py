@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moredata.common.cli_errors import UserError
-from moredata.common.enhanced.fragments import badness, fragment_scores, repetition
-from moredata.common.enhanced.ring_buffer import MemorySampleBuffer
-from moredata.common.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
-from moredata.trainer.config import load_settings
+from moredata.cli_errors import UserError
+from moredata.enhanced.fragments import badness, fragment_scores, repetition
+from moredata.enhanced.ring_buffer import MemorySampleBuffer
+from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from moredata.training.config import load_settings
 
 
 def planted_batch(char_data, n_real: int = 14, length: int = 33):

@@ -4,8 +4,8 @@ import threading
 import numpy as np
 import pytest
 
-from moredata.common.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer, fit_capacity
-from moredata.common.errors import FailedPrecondition
+from moredata.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer, fit_capacity
+from moredata.errors import FailedPrecondition
 
 FRAG = 9  # block_size 8 + 1
 

@@ -14,10 +14,10 @@ from moredata import (
     extract_model_for_inference,
     load_model_and_tokenizer,
 )
-from moredata.common.checkpoint import save_checkpoint
-from moredata.common.models.encoder_only import IGNORE_INDEX
-from moredata.common.models.masking import mask_tokens
-from moredata.common.tokenizers import CharTokenizer
+from moredata.data.tokenizers import CharTokenizer
+from moredata.models.checkpoint import save_checkpoint
+from moredata.models.encoder_only import IGNORE_INDEX
+from moredata.models.masking import mask_tokens
 
 TOK = CharTokenizer("\n !',.?abcdefghijklmnopqrstuvwxyz")
 CFG = dict(vocab_size=TOK.total_vocab_size, d_model=32, num_heads=4, num_layers=2, max_seq_len=32)
@@ -146,13 +146,13 @@ def test_a_gpt_exports_as_a_nanogpt_checkpoint(tmp_path):
     with torch.no_grad():
         assert torch.allclose(theirs.eval()(x)[0], ours(x)[0], atol=1e-6)
     # meta.pkl holds plain values nanoGPT's sample.py reads, and our own loader reads it back
-    from moredata.common.nanogpt_meta import read_nanogpt_meta
+    from moredata.data.nanogpt_meta import read_nanogpt_meta
 
     assert read_nanogpt_meta(out / "meta.pkl").chars == TOK.chars
 
 
 def test_loading_names_what_is_wrong(tmp_path):
-    from moredata.common.errors import InvalidArgument, NotFound
+    from moredata.errors import InvalidArgument, NotFound
 
     with pytest.raises(NotFound):
         load_model_and_tokenizer(tmp_path / "missing.pt")
@@ -168,17 +168,17 @@ def test_the_extract_command(tmp_path):
     import sys
 
     path = _checkpoint(tmp_path, "encoder_only")
-    r = subprocess.run([sys.executable, "-m", "moredata.api.extract", str(path), str(tmp_path / "out"), "--dtype",
+    r = subprocess.run([sys.executable, "-m", "moredata.models.extract", str(path), str(tmp_path / "out"), "--dtype",
                         "fp16"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "model.safetensors" in r.stdout
     assert json.loads((tmp_path / "out" / "config.json").read_text())["dtype"] == "float16"
-    bad = subprocess.run([sys.executable, "-m", "moredata.api.extract", str(tmp_path / "nope.pt"), str(tmp_path / "o2")],
+    bad = subprocess.run([sys.executable, "-m", "moredata.models.extract", str(tmp_path / "nope.pt"), str(tmp_path / "o2")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "does not exist" in bad.stderr
 
 
 def test_special_tokens_follow_the_vocabulary_and_move_no_id():
-    from moredata.common.tokenizers import BPETokenizer
+    from moredata.data.tokenizers import BPETokenizer
 
     text = "the king, the queen and the crown"
     char = CharTokenizer.train(text)

@@ -15,10 +15,10 @@ from moredata import (
     load_and_split_data,
     train_tokenizer,
 )
-from moredata.common.checkpoint import load_checkpoint
-from moredata.trainer.config import load_settings
-from moredata.trainer.loop import Trainer as Loop
-from moredata.trainer.metrics import read_metrics
+from moredata.models.checkpoint import load_checkpoint
+from moredata.training.config import load_settings
+from moredata.training.loop import Trainer as Loop
+from moredata.training.metrics import read_metrics
 
 TEXT = ROOT / "data" / "tinyshakespeare" / "input.txt"
 
@@ -104,8 +104,8 @@ def test_the_readme_api_example_runs(tmp_path, monkeypatch):
 
 
 def test_the_rag_service_embeds_with_the_projects_encoder(loaders, tmp_path):
-    from moredata.rag.app import create_app
-    from moredata.rag.settings import RagSettings
+    from services.rag.app import create_app
+    from services.rag.settings import RagSettings
 
     (train_dl, val_dl), tok = loaders
     model = build_model("encoder_only", dict(vocab_size=tok.total_vocab_size, d_model=32, num_heads=2,

@@ -8,17 +8,17 @@ import pytest
 from conftest import ROOT, tiny_flags
 from fastapi.testclient import TestClient
 
-from moredata.rag.app import create_app
-from moredata.rag.settings import RagSettings
+from services.rag.app import create_app
+from services.rag.settings import RagSettings
 
 DOCS = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
-        for p in [ROOT / "README.md", ROOT / "services" / "augment" / "pointer" / "README.md"]}
+        for p in [ROOT / "README.md", ROOT / "moredata" / "pointer" / "README.md"]}
 
 
 @pytest.fixture(scope="module")
 def checkpoint(char_data, tmp_path_factory):
-    from moredata.trainer.config import load_settings
-    from moredata.trainer.loop import Trainer
+    from moredata.training.config import load_settings
+    from moredata.training.loop import Trainer
 
     out = tmp_path_factory.mktemp("gpt") / "run"
     Trainer(load_settings(tiny_flags(char_data, out, max_iters=20, eval_interval=10, plot=False,

@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 
 @pytest.fixture(scope="module")
 def rag_url(char_data, tmp_path_factory):
-    from moredata.trainer.config import load_settings
-    from moredata.trainer.loop import Trainer
+    from moredata.training.config import load_settings
+    from moredata.training.loop import Trainer
 
     out = tmp_path_factory.mktemp("fuzz_gpt") / "run"
     Trainer(load_settings(tiny_flags(char_data, out, max_iters=10, eval_interval=10, plot=False,
                                      block_size=64))).run()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moredata.rag", f"--port={port}", "--embedder=hashing",
+    proc = subprocess.Popen([sys.executable, "-m", "services.rag", f"--port={port}", "--embedder=hashing",
                              f"--store_dir={tmp_path_factory.mktemp('fuzz_store')}", f"--checkpoint={out / 'best.pt'}",
                              "--max_new_tokens=64"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)

@@ -7,8 +7,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from moredata.rag.app import create_app
-from moredata.rag.settings import RagSettings
+from services.rag.app import create_app
+from services.rag.settings import RagSettings
 
 
 @pytest.fixture
@@ -96,8 +96,8 @@ def test_generate_says_why_a_small_context_has_no_sources(char_data, tmp_path):
     word why. Now the answer carries the reason."""
     from conftest import tiny_flags
 
-    from moredata.trainer.config import load_settings
-    from moredata.trainer.loop import Trainer
+    from moredata.training.config import load_settings
+    from moredata.training.loop import Trainer
 
     Trainer(load_settings(tiny_flags(char_data, tmp_path / "gpt", max_iters=5, eval_interval=5, plot=False))).run()
     settings = RagSettings(store_dir=str(tmp_path / "s"), embedder="hashing", checkpoint=str(tmp_path / "gpt" / "best.pt"))

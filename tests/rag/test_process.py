@@ -10,7 +10,7 @@ from conftest import ROOT, free_port, wait_until
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "moredata.rag", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "services.rag", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
 
 
@@ -25,7 +25,7 @@ def test_help_and_bad_flags():
 
 def test_sigterm_is_a_clean_exit(tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moredata.rag", f"--port={port}", "--embedder=hashing",
+    proc = subprocess.Popen([sys.executable, "-m", "services.rag", f"--port={port}", "--embedder=hashing",
                              f"--store_dir={tmp_path}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
 

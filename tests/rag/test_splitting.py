@@ -7,7 +7,7 @@ from conftest import ROOT
 from moredata.rag.splitting import METHODS, split
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-AUGMENT = (ROOT / "services" / "augment" / "pointer" / "README.md").read_text(encoding="utf-8")
+AUGMENT = (ROOT / "moredata" / "pointer" / "README.md").read_text(encoding="utf-8")
 RST = """Installing Python Modules
 *************************
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from conftest import ROOT, wait_until
 
-from moredata.common.errors import FailedPrecondition, NotFound
+from moredata.errors import FailedPrecondition, NotFound
 from moredata.rag.embedders import HashingEmbedder
 from moredata.rag.retrieval import Retriever
 from moredata.rag.store import DocStore, NewDocument
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-AUGMENT = (ROOT / "services" / "augment" / "pointer" / "README.md").read_text(encoding="utf-8")
+AUGMENT = (ROOT / "moredata" / "pointer" / "README.md").read_text(encoding="utf-8")
 
 
 def _store(path):

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from moredata.augment.code.build import BuildOptions, balance, build_dataset
-from moredata.augment.code.instructions import InstructionBook, shipped_templates
-from moredata.augment.code.splitter import CodeSample
-from moredata.common.errors import InvalidArgument
-from moredata.common.weighted_sampling import WeightedRowSampler, read_weights
+from moredata.code.build import BuildOptions, balance, build_dataset
+from moredata.code.instructions import InstructionBook, shipped_templates
+from moredata.code.splitter import CodeSample
+from moredata.data.weighted_sampling import WeightedRowSampler, read_weights
+from moredata.errors import InvalidArgument
 
 DATA = Path(__file__).parent / "data"
 LANGS = {"python", "go", "rust", "java", "javascript", "typescript", "c", "cpp"}
@@ -128,7 +128,7 @@ def test_the_weighted_sampler_draws_in_proportion(built):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "moredata.augment.code.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "moredata.code.cli", *args], capture_output=True, text=True,
                           timeout=300)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moredata.augment.code.dedup import (
+from moredata.code.dedup import (
     Decontaminator,
     DedupOptions,
     candidate_probability,
@@ -18,9 +18,9 @@ from moredata.augment.code.dedup import (
     near_dedup,
     optimal_bands,
 )
-from moredata.augment.code.rewrite import rename_python_locals
-from moredata.augment.code.sources import SourceFile
-from moredata.augment.code.splitter import FileSplitter, SplitOptions
+from moredata.code.rewrite import rename_python_locals
+from moredata.code.sources import SourceFile
+from moredata.code.splitter import FileSplitter, SplitOptions
 
 DATA = Path(__file__).parent / "data"
 

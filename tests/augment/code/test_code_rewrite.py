@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from moredata.augment.code.augmentations import augment, definition_text
-from moredata.augment.code.languages import STRING_TYPES, parser
-from moredata.augment.code.rewrite import plant_bug, rename_python_locals, strip_comments, strip_python_type_hints
-from moredata.augment.code.sources import SourceFile
-from moredata.augment.code.splitter import FileSplitter, SplitOptions
+from moredata.code.augmentations import augment, definition_text
+from moredata.code.languages import STRING_TYPES, parser
+from moredata.code.rewrite import plant_bug, rename_python_locals, strip_comments, strip_python_type_hints
+from moredata.code.sources import SourceFile
+from moredata.code.splitter import FileSplitter, SplitOptions
 
 DATA = Path(__file__).parent / "data"
 ALL = SplitOptions(max_samples_per_file=10_000, max_context_chars=0, min_completion_chars=1, max_completion_chars=10**7)

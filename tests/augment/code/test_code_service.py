@@ -6,10 +6,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from moredata.augment.main import serve
-from moredata.augment.settings import AugmentSettings
-from moredata.common.genproto.moredata.augment.v1 import code_data_pb2 as pb
-from moredata.common.genproto.moredata.augment.v1 import code_data_pb2_grpc
+from moredata.rpc.proto import code_data_pb2 as pb
+from moredata.rpc.proto import code_data_pb2_grpc
+from services.augment.main import serve
+from services.augment.settings import AugmentSettings
 
 DATA = Path(__file__).parent / "data"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from moredata.augment.code.languages import language_for, parser
-from moredata.augment.code.sources import SourceFile, check_source
-from moredata.augment.code.splitter import FileSplitter, SplitOptions
+from moredata.code.languages import language_for, parser
+from moredata.code.sources import SourceFile, check_source
+from moredata.code.splitter import FileSplitter, SplitOptions
 
 DATA = Path(__file__).parent / "data"
 ALL = SplitOptions(max_samples_per_file=100_000, max_context_chars=0, min_completion_chars=1, max_completion_chars=10**7)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from moredata.augment.lambda_terms.cli import main
-from moredata.augment.lambda_terms.generate import GenerateJob, generate, progress_path
-from moredata.augment.lambda_terms.traces import TraceSettings, chunk_lines
-from moredata.augment.lambda_terms.verify import verify_file
+from moredata.lambda_terms.cli import main
+from moredata.lambda_terms.generate import GenerateJob, generate, progress_path
+from moredata.lambda_terms.traces import TraceSettings, chunk_lines
+from moredata.lambda_terms.verify import verify_file
 
 
 def _lines(path):
@@ -54,7 +54,7 @@ def test_odd_counts_gzip_and_dedup(tmp_path):
 
 def test_resume_after_a_kill_gives_the_uninterrupted_file(tmp_path):
     out = tmp_path / "run.jsonl"
-    cmd = [sys.executable, "-m", "moredata.augment.lambda_terms.cli", "generate", str(out), "150000", "--seed", "9",
+    cmd = [sys.executable, "-m", "moredata.lambda_terms.cli", "generate", str(out), "150000", "--seed", "9",
            "--chunk-size", "500"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     prog = progress_path(out)

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moredata.augment.lambda_terms.normalizer import OutOfFuel, normal_form
-from moredata.augment.lambda_terms.sampler import sample_term, sample_uniform
-from moredata.augment.lambda_terms.stepper import normalize_by_steps, shift, step, substitute
-from moredata.augment.lambda_terms.terms import APP, LAM, TermSyntaxError, depth, is_closed, parse, to_text
+from moredata.lambda_terms.normalizer import OutOfFuel, normal_form
+from moredata.lambda_terms.sampler import sample_term, sample_uniform
+from moredata.lambda_terms.stepper import normalize_by_steps, shift, step, substitute
+from moredata.lambda_terms.terms import APP, LAM, TermSyntaxError, depth, is_closed, parse, to_text
 
 _NAMED = re.compile(r"\\([a-z]\w*)\.|\(|\)|[a-zA-Z]\w*|\s+")
 

@@ -4,11 +4,11 @@ import json
 import grpc
 import pytest
 
-from moredata.augment.lambda_terms.traces import TraceSettings, chunk_lines
-from moredata.augment.main import serve
-from moredata.augment.settings import AugmentSettings
-from moredata.common.genproto.moredata.augment.v1 import lambda_traces_pb2 as pb
-from moredata.common.genproto.moredata.augment.v1 import lambda_traces_pb2_grpc
+from moredata.lambda_terms.traces import TraceSettings, chunk_lines
+from moredata.rpc.proto import lambda_traces_pb2 as pb
+from moredata.rpc.proto import lambda_traces_pb2_grpc
+from services.augment.main import serve
+from services.augment.settings import AugmentSettings
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moredata.augment.pointer.augmentor import Augmentor
-from moredata.augment.pointer.config import AugmentationConfig
-from moredata.augment.pointer.transforms import PointerSample
+from moredata.pointer.augmentor import Augmentor
+from moredata.pointer.config import AugmentationConfig
+from moredata.pointer.transforms import PointerSample
 
 EXAMPLE = {"augmentation": {
     "enabled": True,

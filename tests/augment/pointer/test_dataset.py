@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from conftest import ROOT
 from torch.utils.data import DataLoader
 
-from moredata.augment.main import serve
-from moredata.augment.pointer.config import AugmentationConfig
-from moredata.augment.pointer.dataset import IGNORE_INDEX, PointerDataset, collate
-from moredata.augment.settings import AugmentSettings
+from moredata.pointer.config import AugmentationConfig
+from moredata.pointer.dataset import IGNORE_INDEX, PointerDataset, collate
+from services.augment.main import serve
+from services.augment.settings import AugmentSettings
 
 CONFIG = AugmentationConfig.model_validate({"augmentation": {
     "noise": {"enabled": True, "probability": 1.0},
@@ -103,7 +103,7 @@ def test_empty_folder_is_an_error(tmp_path):
 
 def test_plot_command_writes_a_png(tmp_path, sample_dir, speech_wavs):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "moredata.augment.pointer.plot", *args], cwd=ROOT, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "moredata.pointer.plot", *args], cwd=ROOT, capture_output=True,
                               text=True, timeout=120)
 
     sample = sorted(sample_dir.glob("*.npz"))[0]

@@ -5,7 +5,7 @@ import librosa
 import numpy as np
 import pytest
 
-from moredata.augment.pointer.frontend import MelFrontEnd, hz_to_mel, mel_filterbank, mel_to_hz, read_wav, write_wav
+from moredata.pointer.frontend import MelFrontEnd, hz_to_mel, mel_filterbank, mel_to_hz, read_wav, write_wav
 
 
 @pytest.mark.parametrize("sr,n_fft,n_mels,fmin,fmax", [

@@ -6,10 +6,9 @@ import math
 import pytest
 import torch
 
-from moredata.augment.pointer.dataset import PointerDataset, collate
-from moredata.common.errors import InvalidArgument
-from moredata.common.models import build_model
-from moredata.common.models.pointer import (
+from moredata.errors import InvalidArgument
+from moredata.models import build_model
+from moredata.models.pointer import (
     IGNORE_INDEX,
     PointerConfig,
     PointerNetwork,
@@ -17,6 +16,7 @@ from moredata.common.models.pointer import (
     pointer_accuracy,
     smooth_pointers,
 )
+from moredata.pointer.dataset import PointerDataset, collate
 
 SMALL = PointerConfig(n_mels=80, d_model=32, num_heads=4, raw_layers=1, edit_layers=1, dropout=0.0)
 

@@ -15,16 +15,16 @@ import pytest
 import torch
 from conftest import ROOT, wait_until
 
-from moredata.augment.main import serve
-from moredata.augment.pointer.client import AugmentClient
-from moredata.augment.pointer.config import AugmentationConfig
-from moredata.augment.pointer.dataset import PointerDataset
-from moredata.augment.pointer.speech_sets import make_sets
-from moredata.augment.pointer.training import PointerTrainConfig, train_pointer
-from moredata.augment.settings import AugmentSettings
-from moredata.common.checkpoint import load_checkpoint
-from moredata.common.errors import InvalidArgument
-from moredata.trainer.metrics import read_metrics
+from moredata.errors import InvalidArgument
+from moredata.models.checkpoint import load_checkpoint
+from moredata.pointer.client import AugmentClient
+from moredata.pointer.config import AugmentationConfig
+from moredata.pointer.dataset import PointerDataset
+from moredata.pointer.speech_sets import make_sets
+from moredata.pointer.training import PointerTrainConfig, train_pointer
+from moredata.training.metrics import read_metrics
+from services.augment.main import serve
+from services.augment.settings import AugmentSettings
 
 ALL = AugmentationConfig.from_name_or_file("all")
 
@@ -182,7 +182,7 @@ def test_bad_configs_name_the_key(config, message):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "moredata.augment.pointer.cli", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "moredata.pointer.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
@@ -211,7 +211,7 @@ def test_cli_refuses_bad_input_with_one_line(speech_sets, tmp_path):
 
 
 def test_moredata_train_refuses_the_pointer_type(char_data, tmp_path):
-    r = subprocess.run([sys.executable, "-m", "moredata.trainer", f"--data_dir={char_data}",
+    r = subprocess.run([sys.executable, "-m", "services.trainer", f"--data_dir={char_data}",
                         f"--out_dir={tmp_path}", "--model_type=pointer", "--max_iters=1", "--device=cpu"],
                        capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 2 and "moredata-pointer" in r.stderr and "Traceback" not in r.stderr

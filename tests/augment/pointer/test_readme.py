@@ -8,7 +8,7 @@ import sys
 
 from conftest import ROOT, free_port
 
-README = ROOT / "services" / "augment" / "pointer" / "README.md"
+README = ROOT / "moredata" / "pointer" / "README.md"
 
 
 def test_readme_snippets_run(tmp_path, speech_wavs, sample_dir):
@@ -19,7 +19,7 @@ def test_readme_snippets_run(tmp_path, speech_wavs, sample_dir):
     (tmp_path / "snippets.py").write_text(script)
     shutil.copy(speech_wavs[0], tmp_path / "speech.wav")
     shutil.copytree(sample_dir, tmp_path / "samples")
-    server = subprocess.Popen([sys.executable, "-m", "moredata.augment", f"--address=127.0.0.1:{port}"], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "-m", "services.augment", f"--address=127.0.0.1:{port}"], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         r = subprocess.run([sys.executable, "snippets.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300,

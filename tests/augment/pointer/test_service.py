@@ -14,16 +14,16 @@ from conftest import ROOT, free_port
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from moredata.augment.main import serve
-from moredata.augment.pointer.augmentor import Augmentor
-from moredata.augment.pointer.client import AugmentClient
-from moredata.augment.pointer.codec import sample_to_proto
-from moredata.augment.pointer.config import AugmentationConfig
-from moredata.augment.pointer.sample_io import load_sample
-from moredata.augment.pointer.transforms import PointerSample
-from moredata.augment.settings import AugmentSettings
-from moredata.common.genproto.moredata.augment.v1 import augment_pb2
-from moredata.common.tensor_codec import tensor_to_proto
+from moredata.pointer.augmentor import Augmentor
+from moredata.pointer.client import AugmentClient
+from moredata.pointer.codec import sample_to_proto
+from moredata.pointer.config import AugmentationConfig
+from moredata.pointer.sample_io import load_sample
+from moredata.pointer.transforms import PointerSample
+from moredata.rpc.proto import augment_pb2
+from moredata.rpc.tensor_codec import tensor_to_proto
+from services.augment.main import serve
+from services.augment.settings import AugmentSettings
 
 EVERYTHING = AugmentationConfig.model_validate({"augmentation": {
     name: {"enabled": True, "probability": 1.0} for name in
@@ -235,7 +235,7 @@ def test_process_serves_and_stops_gracefully_on_sigterm(tmp_path, sample_dir):
     cfg = tmp_path / "augment.json"
     cfg.write_text(EVERYTHING.model_dump_json())
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moredata.augment", f"--address=127.0.0.1:{port}",
+    proc = subprocess.Popen([sys.executable, "-m", "services.augment", f"--address=127.0.0.1:{port}",
                              f"--config={cfg}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with AugmentClient(f"127.0.0.1:{port}") as client:
@@ -252,7 +252,7 @@ def test_process_serves_and_stops_gracefully_on_sigterm(tmp_path, sample_dir):
 
 def test_cli_user_errors(tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "moredata.augment", *args], cwd=ROOT, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "services.augment", *args], cwd=ROOT, capture_output=True,
                               text=True, timeout=60)
 
     for args, reason in [(["--bogus=1"], "unknown setting 'bogus'"), (["--max_frames=0"], "max_frames"),

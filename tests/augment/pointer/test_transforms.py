@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moredata.augment.pointer.transforms import (
+from moredata.pointer.transforms import (
     PointerSample,
     add_noise,
     channel_dropout,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from moredata.augment.pointer.frontend import MelFrontEnd, read_wav
-from moredata.augment.pointer.sample_io import load_sample, save_sample
-from moredata.augment.pointer.wav_samples import build_sample, edit_plan, interior_frames
+from moredata.pointer.frontend import MelFrontEnd, read_wav
+from moredata.pointer.sample_io import load_sample, save_sample
+from moredata.pointer.wav_samples import build_sample, edit_plan, interior_frames
 
 
 def test_edit_plan_cuts_repeats_and_reorders():
@@ -59,7 +59,7 @@ def test_builder_cli_writes_loadable_samples(sample_dir, tmp_path, speech_wavs):
 
 def test_builder_cli_user_errors(tmp_path, speech_wavs):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "moredata.augment.pointer.wav_samples", *args], cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "moredata.pointer.wav_samples", *args], cwd=ROOT,
                               capture_output=True, text=True)
 
     r = run(str(tmp_path / "missing.wav"), "--out", str(tmp_path))

@@ -1,0 +1,174 @@
+"""Augmentations: new samples, each with its own task and instruction, made from a split function.
+
+| augmentation          | languages | context -> completion                                           | task                 |
+|-----------------------|-----------|-----------------------------------------------------------------|----------------------|
+| `strip_comments`      | all       | the function -> the function without comments                   | refactor             |
+| `plant_bug`           | all       | the function with one operator swapped -> the original          | debug                |
+| `rename`              | Python    | renamed signature -> renamed body (locals and parameters only)  | function_completion  |
+| `strip_type_hints`    | Python    | annotated function -> the function without annotations          | refactor             |
+| `add_type_hints`      | Python    | unannotated function -> the annotated original                  | add_type_hints       |
+| `implement_from_spec` | Python    | signature and docstring -> the rest of the body                 | implement_from_spec  |
+| `doctest_tests`       | Python    | a top-level function with doctest examples -> a pytest test     | write_tests          |
+| `explain`             | all       | code without its documentation -> the documentation's prose     | explain              |
+
+Each applies only where it means something (a function with comments, with annotations, with doctests...).
+Randomness (which operator, which names) comes from the generator passed in, seeded per sample by the caller.
+"""
+
+from __future__ import annotations
+
+import doctest
+import functools
+import random
+import re
+import textwrap
+from dataclasses import replace
+
+import tree_sitter as ts
+
+from moredata.code.languages import grammar
+from moredata.code.rewrite import (
+    _function_node,
+    _parse,
+    plant_bug,
+    rename_python_locals,
+    strip_comments,
+    strip_python_type_hints,
+)
+from moredata.code.splitter import CodeSample, python_docstring
+
+AUGMENTATIONS = ("strip_comments", "plant_bug", "rename", "strip_type_hints", "add_type_hints",
+                 "implement_from_spec", "doctest_tests", "explain")
+TASK = {"strip_comments": "refactor", "plant_bug": "debug", "rename": "function_completion",
+        "strip_type_hints": "refactor", "add_type_hints": "add_type_hints",
+        "implement_from_spec": "implement_from_spec", "doctest_tests": "write_tests", "explain": "explain"}
+
+
+def definition_text(data: bytes, sample: CodeSample) -> str:
+    """The definition's own source, dedented (from the start of its first line, so methods dedent too)."""
+    start, end = sample.meta["def_span"]
+    line_start = data.rfind(b"\n", 0, start) + 1
+    text = data[line_start:end].decode("utf-8", errors="replace")
+    if data[line_start:start].strip():  # something else sits before the definition on its line
+        text = data[start:end].decode("utf-8", errors="replace")
+    return textwrap.dedent(text)
+
+
+def _new(sample: CodeSample, augmentation: str, context: str, completion: str, **meta) -> CodeSample:
+    return replace(sample, kind=augmentation, augmentation=augmentation, task=TASK[augmentation],
+                   context=context, completion=completion, instruction="", quality=0.0, weight=0.0,
+                   meta={**{k: v for k, v in sample.meta.items() if k in ("parses", "def_span")},
+                         "source_kind": sample.kind, **meta})
+
+
+def _docstring_prose(literal: str) -> str:
+    """A docstring literal or doc comment without its quotes or comment markers."""
+    text = literal.strip()
+    m = re.match(r'^[rRbBuU]{0,2}("""|\'\'\'|"|\')(.*)\1$', text, re.S)
+    if m:
+        return textwrap.dedent(m.group(2)).strip()
+    lines = []
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(///?!?|/\*\*?|\*/|\*(?!/))", "", line)
+        lines.append(re.sub(r"\*/\s*$", "", line))
+    return textwrap.dedent("\n".join(lines)).strip()
+
+
+def _doctest_test(name: str, module: str, docstring: str) -> str | None:
+    """A pytest function from a docstring's doctest examples (one-line expected outputs only)."""
+    try:
+        examples = doctest.DocTestParser().get_examples(docstring)
+    except ValueError:
+        return None
+    lines, asserts = [], 0
+    for ex in examples:
+        source, want = ex.source.strip(), ex.want.strip()
+        if "\n" in source or want.startswith("Traceback") or "\n" in want or "..." in want:
+            continue
+        if want:
+            lines.append(f"    assert {source} == {want}")
+            asserts += 1
+        else:
+            lines.append(f"    {source}")
+    if not asserts:
+        return None
+    return f"from {module} import {name}\n\n\ndef test_{name}():\n" + "\n".join(lines) + "\n"
+
+
+def _python_docstring_parts(code: str) -> tuple[str, str, str] | None:
+    """(code up to and including the docstring line, the rest of the body, the docstring's raw content)."""
+    data, tree = _parse(code, "python")
+    fn = _function_node(tree)
+    if fn is None or tree.root_node.has_error:
+        return None
+    body = fn.child_by_field_name("body")
+    doc = python_docstring(body)
+    if doc is None:
+        return None
+    rest = [c for c in body.named_children if c.start_byte > doc.end_byte and c.type != "comment"]
+    if not rest:
+        return None
+    raw = "".join(c.text.decode() for c in ts.QueryCursor(_string_content_query()).captures(doc).get("c", []))
+    head = data[:rest[0].start_byte].decode()
+    return head, data[rest[0].start_byte:rest[-1].end_byte].decode(), raw
+
+
+@functools.lru_cache(maxsize=1)
+def _string_content_query() -> ts.Query:
+    return ts.Query(grammar("python").language, "(string_content) @c")
+
+
+def _module_name(path: str) -> str:
+    return re.sub(r"\.pyi?$", "", path).replace("\\", "/").strip("/").replace("/", ".") or "module"
+
+
+def augment(sample: CodeSample, data: bytes, rng: random.Random,
+            enabled: tuple[str, ...] = AUGMENTATIONS) -> list[CodeSample]:
+    """The augmented samples of one split sample (function and docstring kinds; others have none)."""
+    out: list[CodeSample] = []
+    if sample.kind == "docstring" and "explain" in enabled:
+        prose = _docstring_prose(sample.completion)
+        if len(prose) >= 20:
+            out.append(_new(sample, "explain", sample.context, prose))
+    if sample.kind != "function" or "def_span" not in sample.meta:
+        return out
+    code = definition_text(data, sample)
+    lang = sample.language
+    if "strip_comments" in enabled:
+        stripped = strip_comments(code, lang)
+        if stripped and stripped.strip() != code.strip():
+            out.append(_new(sample, "strip_comments", code, stripped))
+    if "plant_bug" in enabled:
+        bug = plant_bug(code, lang, rng)
+        if bug:
+            out.append(_new(sample, "plant_bug", bug[0], code, change=bug[1]))
+    if lang != "python":
+        return out
+    if "rename" in enabled:
+        renamed = rename_python_locals(code, rng)
+        if renamed:
+            text, mapping = renamed
+            rdata, rtree = _parse(text, "python")
+            fn = _function_node(rtree)
+            stmts = [c for c in fn.child_by_field_name("body").named_children if c.type != "comment"]
+            if stmts:
+                start, end = stmts[0].start_byte, stmts[-1].end_byte
+                out.append(_new(sample, "rename", rdata[:start].decode(), rdata[start:end].decode(), renamed=mapping))
+    if "strip_type_hints" in enabled or "add_type_hints" in enabled:
+        plain = strip_python_type_hints(code)
+        if plain:
+            if "strip_type_hints" in enabled:
+                out.append(_new(sample, "strip_type_hints", code, plain))
+            if "add_type_hints" in enabled:
+                out.append(_new(sample, "add_type_hints", plain, code))
+    if "implement_from_spec" in enabled or "doctest_tests" in enabled:
+        parts = _python_docstring_parts(code)
+        if parts:
+            head, rest, raw = parts
+            if "implement_from_spec" in enabled:
+                out.append(_new(sample, "implement_from_spec", head, rest))
+            top_level = data[data.rfind(b"\n", 0, sample.meta["def_span"][0]) + 1:][:4] == b"def "
+            test = _doctest_test(sample.name, _module_name(sample.path), textwrap.dedent(raw)) if top_level else None
+            if "doctest_tests" in enabled and test:
+                out.append(_new(sample, "doctest_tests", code, test))
+    return out

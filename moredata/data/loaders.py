@@ -1,0 +1,109 @@
+"""Text files -> splits -> padded DataLoaders, for the Python training API.
+
+    train, val, test = load_and_split_data("input.txt", split_method="paragraphs", val_split=0.1, test_split=0.1)
+    tok = train_tokenizer(train, kind="char")
+    train_dl, val_dl = create_dataloaders(train, val, tok, batch_size=32, max_length=128)
+
+A batch is {"input_ids": (B, T) long, "attention_mask": (B, T) long}, padded on the right with the
+tokenizer's `<pad>` id (after its regular vocabulary, see moredata.data.tokenizers).
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from moredata.data.tokenizers import BPETokenizer, CharTokenizer
+from moredata.errors import InvalidArgument
+
+SPLIT_METHODS = ("lines", "paragraphs", "chunks")
+
+
+def load_and_split_data(file_path: str | Path, split_method: str = "paragraphs", val_split: float = 0.1,
+                        test_split: float = 0.0, chunk_chars: int = 512, shuffle: bool = True,
+                        seed: int = 1337) -> tuple[list[str], list[str], list[str]]:
+    """(train, val, test) texts. `lines`: one text per non-empty line; `paragraphs`: blank-line separated
+    blocks; `chunks`: consecutive pieces of `chunk_chars` characters cut at a line end. Shuffled with the
+    seed before the split unless `shuffle=False` (then val and test are the end of the file)."""
+    if split_method not in SPLIT_METHODS:
+        raise InvalidArgument(f"split_method must be one of {', '.join(SPLIT_METHODS)}, got {split_method!r}")
+    if not (0 <= val_split < 1 and 0 <= test_split < 1 and val_split + test_split < 1):
+        raise InvalidArgument(f"val_split and test_split must be in [0, 1) with a sum under 1, got "
+                              f"{val_split} and {test_split}")
+    try:
+        text = Path(file_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidArgument(f"cannot read {file_path}: {e}") from None
+    if split_method == "lines":
+        texts = [ln for ln in text.splitlines() if ln.strip()]
+    elif split_method == "paragraphs":
+        texts = [p.strip("\n") for p in text.split("\n\n") if p.strip()]
+    else:
+        texts, start = [], 0
+        while start < len(text):
+            end = min(len(text), start + chunk_chars)
+            cut = text.rfind("\n", start + 1, end) if end < len(text) else end
+            end = cut + 1 if cut > start else end
+            texts.append(text[start:end])
+            start = end
+    if len(texts) < 3:
+        raise InvalidArgument(f"{file_path} gives {len(texts)} texts with split_method={split_method!r}; need 3+")
+    if shuffle:
+        random.Random(seed).shuffle(texts)
+    n_val, n_test = max(1, int(len(texts) * val_split)) if val_split else 0, int(len(texts) * test_split)
+    train = texts[: len(texts) - n_val - n_test]
+    return train, texts[len(train): len(train) + n_val], texts[len(train) + n_val:]
+
+
+def train_tokenizer(texts: list[str], kind: str = "char", vocab_size: int = 4096):
+    """A char-level or byte-level BPE tokenizer trained on the texts."""
+    if kind == "char":
+        return CharTokenizer.train("".join(texts))
+    if kind == "bpe":
+        return BPETokenizer.train(texts, vocab_size=vocab_size)
+    raise InvalidArgument(f"tokenizer kind must be 'char' or 'bpe', got {kind!r}")
+
+
+class TextDataset(Dataset):
+    """Texts encoded once, truncated to `max_length` ids."""
+
+    def __init__(self, texts: list[str], tokenizer, max_length: int):
+        self.tokenizer = tokenizer
+        self.ids = [torch.tensor(tokenizer.encode(t)[:max_length], dtype=torch.long) for t in texts]
+        self.ids = [x for x in self.ids if x.numel() >= 2]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.ids[i]
+
+
+class PadCollate:
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, rows: list[torch.Tensor]) -> dict:
+        T = max(r.numel() for r in rows)
+        ids = torch.full((len(rows), T), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), T), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : r.numel()] = r
+            mask[i, : r.numel()] = 1
+        return {"input_ids": ids, "attention_mask": mask}
+
+
+def create_dataloaders(train_texts: list[str], val_texts: list[str], tokenizer, batch_size: int = 32,
+                       max_length: int = 128, shuffle: bool = True, seed: int = 1337) -> tuple[DataLoader, DataLoader]:
+    if batch_size < 1 or max_length < 2:
+        raise InvalidArgument("batch_size must be at least 1 and max_length at least 2")
+    collate = PadCollate(tokenizer.pad_id)
+    train = TextDataset(train_texts, tokenizer, max_length)
+    val = TextDataset(val_texts, tokenizer, max_length)
+    if not len(train) or not len(val):
+        raise InvalidArgument("train and val need at least one text of 2+ tokens each")
+    g = torch.Generator().manual_seed(seed)
+    return (DataLoader(train, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=g, drop_last=False),
+            DataLoader(val, batch_size=batch_size, shuffle=False, collate_fn=collate))

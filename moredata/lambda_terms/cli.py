@@ -1,0 +1,168 @@
+"""moredata-lambda: normal-order reduction traces of lambda terms, as training data, and their diagnosis.
+
+    moredata-lambda generate traces.jsonl.gz 1000000 --workers 2 --seed 7     # exact count, resumable
+    moredata-lambda coverage traces.jsonl.gz --png coverage.png               # what the file holds
+    moredata-lambda diagnose predictions.jsonl --json scores.json             # a model's next steps, scored
+    moredata-lambda step '(\\.\\.1 0) (\\.0)'                                 # one term's trace, printed
+
+Terms are de Bruijn terms (`\\.` a lambda, numbers indices, juxtaposition application); see
+moredata/lambda_terms/README.md. Bad input gets one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+from pathlib import Path
+
+from moredata.cli import OneLineParser, positive_int
+from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.errors import MoredataError
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="moredata-lambda", description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    g = sub.add_parser("generate", help="write COUNT examples to OUT (.jsonl or .jsonl.gz)")
+    g.add_argument("out", type=Path)
+    g.add_argument("count", type=positive_int)
+    g.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    g.add_argument("--seed", type=int, default=None, help="run seed (default: from the clock, printed)")
+    g.add_argument("--max-steps", type=int, default=None, help="steps per trace before it is cut (150)")
+    g.add_argument("--max-size", type=int, default=None, help="a term past this many nodes stops its trace (600)")
+    g.add_argument("--chunk-size", type=int, default=1000, help="examples per chunk (the unit of work and resume)")
+    g.add_argument("--depths", type=_ints, default=None, help="max depth per cycle (10 values: 6,...,15)")
+    g.add_argument("--sizes", type=_ints, default=None, help="max size per cycle (80,100,...,110)")
+    g.add_argument("--config", type=Path, default=None,
+                   help="TOML with any of max_steps, max_size, depths, sizes (flags override it)")
+    g.add_argument("--dedup", action="store_true", help="drop repeated (input, target) pairs")
+    g.add_argument("--ray", default=None, metavar="ADDR",
+                   help="run the chunks on a Ray cluster: its address, 'auto' (the running one) or 'local'")
+    g.add_argument("--verify", action="store_true",
+                   help="check every finished trace's last term against the independent normaliser")
+    c = sub.add_parser("coverage", help="histograms and shares of a generated file")
+    c.add_argument("file", type=Path)
+    c.add_argument("--png", type=Path, default=None, help="write the histograms as a PNG")
+    c.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    d = sub.add_parser("diagnose", help="score predicted next steps ({input, target, prediction} per line)")
+    d.add_argument("file", type=Path)
+    d.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
+    s = sub.add_parser("step", help="print a term's normal-order reduction, one step per line")
+    s.add_argument("term")
+    s.add_argument("--max-steps", type=int, default=50)
+    return p
+
+
+def _settings(args):
+    from moredata.lambda_terms.traces import TraceSettings
+
+    values = {}
+    if args.config is not None:
+        try:
+            values = tomllib.loads(args.config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise UserError(f"--config {args.config}: {e}") from None
+        unknown = set(values) - {"max_steps", "max_size", "depths", "sizes"}
+        if unknown:
+            raise UserError(f"--config {args.config}: unknown keys {sorted(unknown)}")
+    for key in ("max_steps", "max_size", "depths", "sizes"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    for key in ("depths", "sizes"):
+        if key in values:
+            values[key] = tuple(values[key])
+    s = TraceSettings(**values)
+    try:
+        s.validate()
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    return s
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "generate":
+            _generate(args)
+        elif args.command == "coverage":
+            _coverage(args)
+        elif args.command == "diagnose":
+            _diagnose(args)
+        else:
+            _step(args)
+    except MoredataError as e:
+        raise UserError(str(e)) from None
+
+
+def _generate(args) -> None:
+    from moredata.lambda_terms.generate import GenerateJob, generate
+
+    job = GenerateJob(args.out, args.count, args.seed, args.workers, args.chunk_size, args.dedup, _settings(args),
+                      ray=args.ray)
+    s = generate(job)
+    print(f"generated {s['examples']:,} examples in {s['chunks']} chunks to {s['out']} (seed {s['seed']}, "
+          f"{s['workers']} workers, {s['seconds']} s, {s['examples_per_s']:,.0f} examples/s"
+          + (f", resumed at {s['resumed_from']:,}" if s["resumed_from"] else "") + ")")
+    if args.verify:
+        from moredata.lambda_terms.verify import verify_file
+
+        v = verify_file(args.out)
+        print(f"verified {v['checked']:,} finished traces against the normaliser: {v['mismatches']} mismatches")
+        if v["mismatches"]:
+            raise SystemExit(1)
+
+
+def _coverage(args) -> None:
+    from moredata.lambda_terms.report import coverage, coverage_plot, table
+
+    cov = coverage(args.file)
+    rows = [(k, str(cov[k])) for k in ("examples", "traces", "max_depth", "max_size", "mean_depth", "mean_size",
+                                        "share_depth_gt10", "share_size_gt150", "share_redex_depth_gt4",
+                                        "mean_steps_per_trace")]
+    rows.append(("traces stopped", ", ".join(f"{k} {v}" for k, v in sorted(cov["traces_stopped"].items()))))
+    print(table(rows, ("coverage", str(args.file))))
+    if args.png:
+        coverage_plot(cov, args.png)
+        print(f"wrote {args.png}")
+    if args.json:
+        args.json.write_text(json.dumps(cov, indent=2))
+
+
+def _diagnose(args) -> None:
+    from moredata.lambda_terms.report import diagnose, table
+
+    scores = diagnose(args.file)
+    rows = [(k, f"{v['accuracy']:.1%} of {v['n']:,}" if v["accuracy"] is not None else f"- of {v['n']}")
+            for k, v in scores.items()]
+    print(table(rows, ("next-step exact match", str(args.file))))
+    if args.json:
+        args.json.write_text(json.dumps(scores, indent=2))
+
+
+def _step(args) -> None:
+    from moredata.lambda_terms.stepper import step
+    from moredata.lambda_terms.terms import parse, to_text
+
+    t = parse(args.term)
+    print(f"0: {to_text(t)}")
+    for n in range(1, args.max_steps + 1):
+        s = step(t)
+        if s is None:
+            print("(normal form)")
+            return
+        t = s.term
+        print(f"{n}: {to_text(t)}")
+    print(f"(stopped after {args.max_steps} steps)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Untyped lambda terms in de Bruijn notation: the text syntax, a parser and a printer, without recursion.
+
+Text syntax (README.md beside this file has examples):
+    term   := "\\." term            a lambda; its body extends as far right as possible
+            | atom atom ...         application, left-associative: `a b c` is `(a b) c`
+    atom   := INDEX | "(" term ")"
+    INDEX  := 0 | 1 | 2 ...         de Bruijn index, 0 = the nearest enclosing lambda
+Whitespace separates indices (`0 1`) and is otherwise free. The printer writes the shortest form the
+parser reads back: `\\.\\.1 (1 0)` is Church's successor body, `(\\.0 0) (\\.0 0)` is omega.
+
+In memory a term is a flat list in prefix (Polish) order: LAM (-1) then its body, APP (-2) then function
+and argument, an index as itself (>= 0). Walking that list needs no recursion (depth 1,000 and size
+10,000 are ordinary) and a subterm is a slice.
+"""
+from __future__ import annotations
+
+import re
+
+from moredata.errors import InvalidArgument
+
+LAM, APP = -1, -2
+Term = list  # prefix order: LAM / APP / index
+
+_TOKEN = re.compile(r"\\\.|\(|\)|\d+|\s+|.", re.S)
+
+
+class TermSyntaxError(InvalidArgument):
+    """A malformed term: the message names the position (0-based character offset) and the reason."""
+
+
+def parse(text: str) -> Term:
+    """The term written in `text` (see the module docstring); TermSyntaxError with position and reason."""
+    # frames: [kind, start position, items]; kind "top" | "paren" | "lam"; items: prefix lists of atoms
+    frames: list[list] = [["top", 0, []]]
+    for m in _TOKEN.finditer(text):
+        tok, pos = m.group(), m.start()
+        if tok.isspace():
+            continue
+        if tok.isdigit():
+            frames[-1][2].append([int(tok)])
+        elif tok == "(":
+            frames.append(["paren", pos, []])
+        elif tok == "\\.":
+            frames.append(["lam", pos, []])
+        elif tok == ")":
+            _close_lambdas(frames, pos)
+            kind, start, items = frames.pop()
+            if kind != "paren":
+                raise TermSyntaxError(f"position {pos}: ')' without a matching '('")
+            if not items:
+                raise TermSyntaxError(f"position {start}: empty parentheses")
+            frames[-1][2].append(_sequence(items))
+        elif tok == "\\":
+            raise TermSyntaxError(f"position {pos}: a lambda is written '\\.', got '\\' without '.'")
+        else:
+            raise TermSyntaxError(f"position {pos}: unexpected character {tok!r}")
+    _close_lambdas(frames, len(text))
+    kind, start, items = frames.pop()
+    if kind == "paren":
+        raise TermSyntaxError(f"position {start}: '(' is never closed")
+    if not items:
+        raise TermSyntaxError("position 0: the term is empty")
+    return _sequence(items)
+
+
+def _close_lambdas(frames: list[list], pos: int) -> None:
+    while frames[-1][0] == "lam":
+        _, start, items = frames.pop()
+        if not items:
+            raise TermSyntaxError(f"position {start}: a lambda without a body (at {pos})")
+        frames[-1][2].append([LAM, *_sequence(items)])
+
+
+def _sequence(items: list[Term]) -> Term:
+    """Left-associative application of items: `a b c` = APP APP a b c in prefix order."""
+    out = [APP] * (len(items) - 1)
+    for it in items:
+        out += it
+    return out
+
+
+def to_text(t: Term) -> str:
+    """The shortest text the parser reads back as t (a lambda in function or argument position, and an
+    application in argument position, get parentheses)."""
+    out: list[str] = []
+    # a stack of pending items: a context for the next node (0 top/body, 1 function, 2 argument) or a
+    # string to emit once the subtree before it is complete
+    stack: list = [0]
+    append, pop, push = out.append, stack.pop, stack.append
+    for x in t:
+        ctx = pop()
+        while ctx.__class__ is str:
+            append(ctx)
+            ctx = pop()
+        if x >= 0:
+            append(str(x))
+        elif x == LAM:
+            if ctx:
+                append("(\\.")
+                push(")")
+            else:
+                append("\\.")
+            push(0)
+        else:
+            if ctx == 2:
+                append("(")
+                push(")")
+            push(2)
+            push(" ")
+            push(1)
+    while stack:
+        item = pop()
+        if item.__class__ is str:
+            append(item)
+    return "".join(out)
+
+
+def subterm_end(t: Term, i: int) -> int:
+    """The index just past the subterm that starts at i."""
+    need = 1
+    while need:
+        x = t[i]
+        if x == APP:
+            need += 1
+        elif x >= 0:
+            need -= 1
+        i += 1
+    return i
+
+
+def depth(t: Term) -> int:
+    """Nodes on the longest path from the root (a lone index has depth 1)."""
+    return walk_depths(t, len(t))[1]
+
+
+def walk_depths(t: Term, upto: int) -> tuple[int, int]:
+    """(nodes above position `upto`, the deepest path among t[:upto]) in one pass with a stack."""
+    best = d = 0
+    stack: list[int] = []  # children still to come, per open node
+    for x in t[:upto] if upto < len(t) else t:
+        d += 1
+        best = d if d > best else best
+        if x == APP:
+            stack.append(2)
+        elif x == LAM:
+            stack.append(1)
+        else:
+            d -= 1
+            while stack:
+                stack[-1] -= 1
+                if stack[-1]:
+                    break
+                stack.pop()
+                d -= 1
+    return d, best
+
+
+def is_closed(t: Term) -> bool:
+    """No index points past the lambdas above it."""
+    binders = 0
+    stack: list[int] = []  # per open node: -1 for a lambda, else APP children still to come
+    for x in t:
+        if x == LAM:
+            binders += 1
+            stack.append(-1)
+        elif x == APP:
+            stack.append(2)
+        else:
+            if x >= binders:
+                return False
+            while stack:
+                if stack[-1] == -1:
+                    stack.pop()
+                    binders -= 1
+                    continue
+                stack[-1] -= 1
+                if stack[-1]:
+                    break
+                stack.pop()
+    return True

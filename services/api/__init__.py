@@ -1,1 +1,0 @@
-"""The Python API (re-exported by the top-level package): data, training, extraction."""
