@@ -47,13 +47,13 @@ def ensure_char_data(block_size: int = 256) -> Path:
 def quick_checkpoint(data_dir: Path, out_dir: Path, **model) -> Path:
     """A briefly trained checkpoint to generate from (a few dozen iterations)."""
     from moredata.training.config import load_settings
-    from moredata.training.loop import Trainer
+    from moredata.training.loop import TrainingLoop
 
     flags = {"data_dir": data_dir, "out_dir": out_dir, "device": "cpu", "n_layer": 4, "n_head": 4, "n_embd": 128,
              "block_size": 256, "batch_size": 8, "gradient_accumulation_steps": 1, "max_iters": 30,
              "eval_interval": 30, "eval_iters": 2, "learning_rate": 1e-3, "warmup_iters": 5, "lr_decay_iters": 30,
              "min_lr": 1e-4, "progress": False, "plot": False, **model}
-    Trainer(load_settings([f"--{k}={v}" for k, v in flags.items()])).run()
+    TrainingLoop(load_settings([f"--{k}={v}" for k, v in flags.items()])).run()
     return out_dir / "best.pt"
 
 

@@ -12,7 +12,7 @@ out, how many got no answer in time, the slowest answer, and what the attacks go
 """
 from __future__ import annotations
 
-import json
+import argparse
 import os
 import statistics
 import subprocess
@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench._results import write_results
 from bench._stack import ROOT, ensure_char_data, free_port, peak_rss_mb, quick_checkpoint, start_redis
 from moredata.models.checkpoint import save_checkpoint
 from moredata.rpc.proto import augment_pb2, augment_pb2_grpc, generator_pb2, generator_pb2_grpc
@@ -85,6 +86,7 @@ def wait_health(addr: str, want: str = "SERVING", timeout: float = 120.0) -> Non
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     import redis
 
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"moredata-adversarial-{os.getpid()}"
@@ -234,7 +236,7 @@ def main() -> None:
     print("\n| phase | health probes | unanswered (2 s deadline) | p50 ms | max ms |\n|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(str(x) for x in row) + " |")
-    OUT.write_text(json.dumps({"machine": f"{os.cpu_count()} cores, CPU", "phases": results}, indent=2))
+    write_results(OUT, {"machine": f"{os.cpu_count()} cores, CPU", "phases": results})
     print(f"\nwrote {OUT}")
 
 

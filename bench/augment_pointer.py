@@ -14,7 +14,6 @@ receive, decode), streamed, so the client's codec work overlaps the server's.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
@@ -23,8 +22,8 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from bench._results import write_results
 from bench._stack import ROOT, free_port, peak_rss_mb
-from moredata.atomic import atomic_write_text
 from moredata.pointer.augmentor import Augmentor
 from moredata.pointer.client import AugmentClient
 from moredata.pointer.config import AugmentationConfig
@@ -169,7 +168,7 @@ def main() -> None:
         "n_mels": N_MELS, "chunk_size": CHUNK, "device": "cpu (2 cores), service in a separate process",
     }
     out = ROOT / "bench" / "results" / "augment_pointer.json"
-    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
+    write_results(out, result, indent=2)
     print(f"\nshuffle speedup vs dict at 100k: {result['shuffle_speedup_vs_dict_100k']}x (whole transform), "
           f"{result['shuffle_remap_speedup_vs_dict_100k']}x (remap only); service overhead at 20k: "
           f"{result['service_overhead_pct_20k']}%\nwrote {out}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import random
 import re
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench._results import write_results
 from moredata.code.build import BuildOptions, build_dataset
 from moredata.code.dedup import (
     DedupOptions,
@@ -327,7 +327,7 @@ def main() -> None:
     print(table(rows, ("code data benchmark", f"{os.cpu_count()} cores")))
     if not args.quick:
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "code_data.json").write_text(json.dumps(result, indent=2) + "\n")
+        write_results(OUT / "code_data.json", result, indent=2)
         print(f"wrote {OUT / 'code_data.json'}")
 
 

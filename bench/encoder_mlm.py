@@ -10,18 +10,17 @@ next-character accuracy is measured on the same val split (every position of 100
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from pathlib import Path
 
 import torch
 
+from bench._results import write_results
 from bench._stack import ensure_char_data
-from moredata.atomic import atomic_write_text
 from moredata.models.checkpoint import load_model
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 from moredata.training.objectives import Objective
 from moredata.training.token_data import TokenData
 
@@ -38,7 +37,7 @@ def train(model_type: str, iters: int, work: Path) -> Path:
              "model_type": model_type, "max_iters": iters, "lr_decay_iters": iters, "eval_interval": max(1, iters // 10),
              "eval_iters": 20, "log_interval": max(1, iters // 20), "gradient_accumulation_steps": 1,
              "progress": True, "plot": True, "overwrite": True}
-    Trainer(load_settings([f"--{k}={v}" for k, v in flags.items()])).run()
+    TrainingLoop(load_settings([f"--{k}={v}" for k, v in flags.items()])).run()
     return out
 
 
@@ -86,7 +85,7 @@ def main() -> None:
               "gpt_next_char_acc": round(g["acc"], 4), "gpt_val_loss": round(g["loss"], 4),
               "minutes": round((time.time() - t0) / 60, 1), "encoder_minutes": round(enc_min, 1),
               "target_masked_acc": 0.60}
-    atomic_write_text(OUT / f"{args.out}.json", json.dumps(result, indent=2) + "\n")
+    write_results(OUT / f"{args.out}.json", result, indent=2)
     print(f"\nencoder MLM (val): masked-token accuracy {e['acc']:.3f} over {e['tokens']:,} masked tokens, "
           f"MLM loss {e['loss']:.3f}  (target >= 0.60)")
     print(f"GPT (val): next-character accuracy {g['acc']:.3f}, loss {g['loss']:.3f}")

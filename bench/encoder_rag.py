@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench._results import write_results
 from bench.rag_retrieval import DEFAULT, load_collection
 from moredata import Trainer, build_model, create_dataloaders, extract_model_for_inference
-from moredata.atomic import atomic_write_text
 from moredata.data.tokenizers import BPETokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def main() -> None:
                                        "model": "4 layers, d_model 128, 4 heads, max 128 tokens, mean pooling"}},
               "minilm": {"ndcg10": mini["ndcg10"], "recall10": mini["recall10"]},
               "dataset": "cranfield", "queries": enc["queries"]}
-    atomic_write_text(OUT / "encoder_rag.json", json.dumps(result, indent=2) + "\n")
+    write_results(OUT / "encoder_rag.json", result, indent=2)
     print(f"\n{'embedder':<22} {'dense nDCG@10':>14} {'hybrid nDCG@10':>15} {'bm25 nDCG@10':>13}")
     for name, v in (("home-trained encoder", enc), ("MiniLM", mini)):
         print(f"{name:<22} {v['ndcg10']['dense']:>14.4f} {v['ndcg10']['hybrid']:>15.4f} {v['ndcg10']['bm25']:>13.4f}")

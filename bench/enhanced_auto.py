@@ -27,13 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._results import write_results
 from bench._stack import ROOT
-from moredata.atomic import atomic_write_text
 from moredata.data.prepare import prepare
 from moredata.figures import pyplot, save_png
 from moredata.text_table import grid
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 
 SHAKESPEARE = ROOT / "data" / "tinyshakespeare" / "input.txt"
 SETTINGS = {
@@ -148,7 +148,7 @@ def merge(parts: list[Path], out: Path) -> None:
                     [{"iter": i, "val_loss": v, "enhanced_p": p} for i, v, p in cur] for cur in curves)
     for name, m in merged.items():
         result["corpora"][name] = summarise(name, m["rows"], m["runs"], m["corpus"], m["config"], m["minutes"], out)
-    atomic_write_text(out, json.dumps(result, indent=1) + "\n")
+    write_results(out, result, indent=1)
     print(f"wrote {out}")
 
 
@@ -182,7 +182,7 @@ def main() -> None:
                 out = work / name / f"{setting}_{seed}"
                 argv = [args.config, f"--data_dir={data}", f"--out_dir={out}", f"--seed={seed}", *COMMON, *flags,
                         *SETTINGS[setting], *args.extra]
-                s = Trainer(load_settings(argv)).run()
+                s = TrainingLoop(load_settings(argv)).run()
                 row = {"setting": setting, "seed": seed, "best_val_loss": round(s.best_val_loss, 4),
                        "last_val_loss": round(s.last_val_loss, 4), "best_iter": s.best_iter,
                        "max_p": max((e.get("enhanced_p", 0.0) for e in s.evals), default=0.0)}
@@ -191,7 +191,7 @@ def main() -> None:
                 print(json.dumps({"corpus": name, **row}), flush=True)
         result["corpora"][name] = summarise(name, rows, runs, desc, [args.config, *COMMON, *flags, *args.extra],
                                             round((time.time() - t0) / 60, 1), args.out)
-        atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")  # after each corpus: partial results stay
+        write_results(args.out, result, indent=1)  # after each corpus: partial results stay
         print(f"wrote {args.out}")
 
 

@@ -12,6 +12,7 @@ paced like training steps.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -24,11 +25,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bench._results import write_results
 from bench._stack import ROOT, ensure_char_data, free_port, quick_checkpoint, start_redis
-from moredata.atomic import atomic_write_text
 from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 
 ITERS, ROUNDS = 30, 3
 
@@ -51,6 +52,7 @@ def status(stub):
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     torch.set_num_threads(2)
     data_dir = ensure_char_data()
     work = Path(tempfile.mkdtemp())
@@ -79,7 +81,7 @@ def main() -> None:
             flags = {**base, "out_dir": work / tag, "enhanced_data_probability": p}
             if p > 0:
                 flags.update(generator=f"127.0.0.1:{port}", max_prefix_length=64)
-            t = Trainer(load_settings([f"--{k}={v}" for k, v in flags.items()]))
+            t = TrainingLoop(load_settings([f"--{k}={v}" for k, v in flags.items()]))
             if p > 0:  # let the prefetch queue fill, as it has in a long run
                 time.sleep(1.0)
             t.run()
@@ -144,7 +146,7 @@ def main() -> None:
     print(f"{'retrieval p50 ms':<26}{r['retrieval_p50_ms']:>10.3f}")
     print(f"{'retrieval p99 ms':<26}{r['retrieval_p99_ms']:>10.3f}  (target < 2 ms)")
     out = ROOT / "bench" / "results" / "enhanced_overhead.json"
-    atomic_write_text(out, json.dumps(r, indent=2) + "\n")
+    write_results(out, r, indent=2)
     print(f"wrote {out}")
 
 

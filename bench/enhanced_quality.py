@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import tempfile
 from pathlib import Path
 
+from bench._results import write_results
 from bench._stack import ROOT
-from moredata.atomic import atomic_write_bytes, atomic_write_text
+from moredata.atomic import atomic_write_bytes
 from moredata.data.prepare import prepare
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 
 PS = [0.0, 0.1, 0.2, 0.3, 0.5]
 
@@ -48,7 +48,7 @@ def main() -> None:
     rows, curves = [], {}
     for p in [float(x) for x in args.ps.split(",")]:
         out = work / f"p{p}"
-        s = Trainer(load_settings(base + [f"--out_dir={out}", f"--enhanced_data_probability={p}",
+        s = TrainingLoop(load_settings(base + [f"--out_dir={out}", f"--enhanced_data_probability={p}",
                                           "--progress=False", "--plot=False"])).run()
         rows.append({"p": p, "best_val_loss": round(s.best_val_loss, 4), "best_iter": s.best_iter,
                      "last_val_loss": round(s.last_val_loss, 4)})
@@ -76,8 +76,8 @@ def main() -> None:
     fig.savefig(buf, format="png")
     results = ROOT / "bench" / "results"
     atomic_write_bytes(results / f"enhanced_quality_{kind}.png", buf.getvalue())
-    atomic_write_text(results / f"enhanced_quality_{kind}.json", json.dumps(
-        {"rows": rows, "config": base, "curves": {str(p): c for p, c in curves.items()}}, indent=2) + "\n")
+    write_results(results / f"enhanced_quality_{kind}.json",
+                  {"rows": rows, "config": base, "curves": {str(p): c for p, c in curves.items()}})
     print(f"wrote {results / f'enhanced_quality_{kind}.json'}")
 
 

@@ -19,14 +19,13 @@ GPU (6 layers, 384 wide), the CPU variant's on CPU (4 layers, 128 wide), each wi
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from moredata.atomic import atomic_write_text
+from bench._results import write_results
 from moredata.models.decoder_only import GPT, GPTConfig
 from moredata.models.generation import generate, generate_nocache
 
@@ -83,7 +82,7 @@ def main() -> None:
         "target_speedup_batch64": 20 if args.gpu else 10,
     }
     out = ROOT / "bench" / "results" / f"generate_{'gpu' if args.gpu else 'cpu'}.json"
-    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
+    write_results(out, result, indent=2)
     print(f"wrote {out}")
 
 

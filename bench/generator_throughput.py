@@ -9,7 +9,7 @@ from each continuation. One warm-up round per cell, then ROUNDS timed rounds.
 """
 from __future__ import annotations
 
-import json
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -18,8 +18,8 @@ import redis
 import torch
 from tqdm import tqdm
 
+from bench._results import write_results
 from bench._stack import ROOT, ensure_char_data, quick_checkpoint, start_redis
-from moredata.atomic import atomic_write_text
 from moredata.data.token_files import open_split
 from moredata.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer
 from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
@@ -29,6 +29,7 @@ BATCHES = [4, 16, 64]
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     torch.set_num_threads(2)
     data_dir = ensure_char_data()
     ckpt = quick_checkpoint(data_dir, Path(tempfile.mkdtemp()) / "seed")
@@ -58,8 +59,7 @@ def main() -> None:
     for r in rows:
         print(f"{r['batch']:>6} {r['ring']:>7} {r['fragments_per_s']:>12.1f} {r['generated_tokens_per_s']:>10.0f}")
     out = ROOT / "bench" / "results" / "generator_throughput.json"
-    atomic_write_text(out, json.dumps({"rows": rows, "model": "4x4x128, block 256", "device": "cpu (2 threads)",
-                                       "rounds": ROUNDS}, indent=2) + "\n")
+    write_results(out, {"rows": rows, "model": "4x4x128, block 256", "device": "cpu (2 threads)", "rounds": ROUNDS})
     print(f"wrote {out}")
 
 

@@ -9,12 +9,13 @@ JSON and the PNG. The projected time for 15M examples is 15M / the machine rate.
 """
 from __future__ import annotations
 
-import json
+import argparse
 import os
 import tempfile
 import time
 from pathlib import Path
 
+from bench._results import write_results
 from moredata.lambda_terms.generate import GenerateJob, generate
 from moredata.lambda_terms.report import coverage, coverage_plot
 from moredata.lambda_terms.verify import verify_file
@@ -25,6 +26,7 @@ OUT = ROOT / "bench" / "results"
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     cores = os.cpu_count() or 1
     work = Path(tempfile.mkdtemp(prefix="lambda-bench-"))
     one = generate(GenerateJob(work / "one.jsonl", 200_000, seed=2026, workers=1, progress=False))
@@ -50,7 +52,7 @@ def main() -> None:
                    "verify_seconds": round(verify_s, 1)},
         "target_examples_per_s_per_core": 12_500,
     }
-    (OUT / "lambda_gen.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_results(OUT / "lambda_gen.json", result, indent=2)
     rows = [("examples/s per core (1 worker)", result["examples_per_s_per_core"]),
             (f"examples/s, machine ({cores} workers)", result["examples_per_s_machine"]),
             ("projected minutes for 15M", result["projected_15m_minutes"]),

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bench._results import write_results
 from moredata.lambda_terms.report import diagnose
 from moredata.lambda_terms.traces import TraceSettings, chunk_lines
 from moredata.models.checkpoint import load_model
@@ -87,7 +88,7 @@ def write_corpus(path: Path, rows: list[dict], rng: np.random.Generator) -> None
 def train(name: str, corpus: Path, work: Path, cfg: dict, device: str) -> Path:
     from moredata.data.prepare import prepare
     from moredata.training.config import load_settings
-    from moredata.training.loop import Trainer
+    from moredata.training.loop import TrainingLoop
 
     data = work / f"data_{name}"
     prepare([corpus], data, tokenizer="char", block_size=cfg["block_size"])
@@ -97,7 +98,7 @@ def train(name: str, corpus: Path, work: Path, cfg: dict, device: str) -> Path:
              "lr_decay_iters": cfg["max_iters"], "learning_rate": cfg["lr"], "min_lr": cfg["lr"] / 10,
              "warmup_iters": 100, "eval_interval": max(250, cfg["max_iters"] // 6), "eval_iters": 20,
              "dropout": 0.0, "compile": False, "progress": True, "plot": True, "log_interval": 50}
-    Trainer(load_settings([f"--{k}={v}" for k, v in flags.items()])).run()
+    TrainingLoop(load_settings([f"--{k}={v}" for k, v in flags.items()])).run()
     return work / f"run_{name}" / "best.pt"
 
 
@@ -162,7 +163,7 @@ def main() -> None:
              f"cpu ({torch.get_num_threads()} threads)", "earlier_model": EARLIER, "targets": TARGETS}
     prev = json.loads(args.out.read_text()) if args.out.is_file() else {}
     prev[kind] = {**prev.get(kind, {}), **entry} if args.only else entry
-    args.out.write_text(json.dumps(prev, indent=2) + "\n")
+    write_results(args.out, prev, indent=2)
     keys = ["overall", "size_lt20", "size_20_50", "size_50_80", "size_gt80", "depth_le7", "depth_gt7"]
     print(f"\n| {kind} | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
     for name in names:

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from moredata.atomic import atomic_write_text
+from bench._results import write_results
 from moredata.pointer.config import AugmentationConfig
 from moredata.pointer.curves import plot_runs
 from moredata.pointer.dataset import PointerDataset
@@ -82,7 +82,7 @@ def rescore(args) -> None:
     settings = list(dict.fromkeys(r["setting"] for r in result["rows"]))
     result["summary"], table = summarise(result["rows"], settings)
     print(table)
-    atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
+    write_results(args.out, result, indent=1)
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
@@ -140,7 +140,7 @@ def main() -> None:
               "minutes": round((time.time() - t0) / 60, 1), "summary": summary, "rows": rows,
               "augmentation": {n: setting(n, cfg).model_dump()["augmentation"] for n in args.settings},
               "plot": str(png.relative_to(ROOT)) if png.is_relative_to(ROOT) else str(png)}
-    atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
+    write_results(args.out, result, indent=1)
     print(f"\nwrote {args.out} and {png} ({result['minutes']} minutes)")
 
 

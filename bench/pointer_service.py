@@ -14,7 +14,6 @@ the ratio service/in-process, and the bytes one item puts on the wire in each se
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -22,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._results import write_results
 from bench._stack import ROOT, free_port
-from moredata.atomic import atomic_write_text
 from moredata.pointer.client import AugmentClient
 from moredata.pointer.codec import sample_to_proto
 from moredata.pointer.dataset import PointerDataset, item_seed
@@ -108,7 +107,7 @@ def main() -> None:
               "median_ms_per_step": med, "steps_per_s": {p: 1000 / m for p, m in med.items()},
               "service_over_in_process": ratio, "target": 0.8, "wire_bytes_per_item": wire,
               "config": "mini.json, all augmentations, 1 DataLoader worker, CPU"}
-    atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
+    write_results(args.out, result, indent=1)
     print(f"service / in-process steps/s: {ratio:.2f} (target >= 0.8); wrote {args.out}")
 
 

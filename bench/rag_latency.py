@@ -13,7 +13,7 @@
 """
 from __future__ import annotations
 
-import json
+import argparse
 import re
 import tempfile
 import time
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from bench._results import write_results
 from bench.rag_retrieval import DEFAULT, load_collection
-from moredata.atomic import atomic_write_text
 from moredata.rag.embedders import MiniLMEmbedder
 from moredata.rag.retrieval import Retriever
 from moredata.rag.store import DocStore, NewDocument
@@ -50,6 +50,7 @@ def percentile_ms(xs: list[float], q: float) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     docs, queries, _ = load_collection(DEFAULT)
     texts = [t for t in docs.values() if t]
     minilm = MiniLMEmbedder(batch_size=32)
@@ -112,7 +113,7 @@ def main() -> None:
         print(f"{row['chunks']:>8} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} {row['search_p50_ms']:>11.2f} "
               f"{row['search_p99_ms']:>11.2f}")
     out = ROOT / "bench" / "results" / "rag_latency.json"
-    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
+    write_results(out, result, indent=2)
     print(f"wrote {out}")
 
 

@@ -14,7 +14,6 @@ Documents with no text (Cranfield has two) cannot be ingested and count as never
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from moredata.atomic import atomic_write_text
+from bench._results import write_results
 from moredata.rag.embedders import load_embedder
 from moredata.rag.retrieval import Retriever
 from moredata.rag.store import DocStore, NewDocument
@@ -110,7 +109,7 @@ def main() -> None:
     print(f"\n{'mode':<8} {'nDCG@10':>8} {'recall@10':>10}")
     for m in scores:
         print(f"{m:<8} {result['ndcg10'][m]:>8.4f} {result['recall10'][m]:>10.4f}")
-    atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    write_results(args.out, result, indent=2)
     print(f"wrote {args.out}")
 
 

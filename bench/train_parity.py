@@ -9,14 +9,13 @@ nanoGPT references: CPU variant measured on this machine kind (2 cores) at best 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
-from moredata.atomic import atomic_write_text
+from bench._results import write_results
 from moredata.data.prepare import prepare
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +32,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="1337", help="comma-separated seeds; the first (nanoGPT's 1337) is "
                     "the headline figure, the others show run-to-run spread")
     ap.add_argument("--baseline", action="store_true", help="after each of our runs, run nanoGPT's loop "
-                    "(bench/nanogpt_baseline.py) on the same config and seed, for an in-run ms/iter ratio")
+                    "(bench/_nanogpt_baseline.py) on the same config and seed, for an in-run ms/iter ratio")
     args, extra = ap.parse_known_args()
     kind = "gpu" if args.gpu else "cpu"
     data_dir = ROOT / "data" / "shakespeare_char"
@@ -47,12 +46,12 @@ def main() -> None:
     runs = []
     for seed in [int(x) for x in args.seeds.split(",")]:
         cfg = load_settings(flags + [f"--seed={seed}"])
-        s = Trainer(cfg).run()
+        s = TrainingLoop(cfg).run()
         runs.append({"seed": seed, "best_val_loss": round(s.best_val_loss, 4), "best_iter": s.best_iter,
                      "last_val_loss": round(s.last_val_loss, 4), "ms_per_iter": round(s.ms_per_iter, 2),
                      "iters": s.iter_num})
         if args.baseline:
-            from nanogpt_baseline import train as nanogpt_train
+            from bench._nanogpt_baseline import train as nanogpt_train
 
             b = nanogpt_train(cfg.model_dump())
             runs[-1]["nanogpt_replica"] = {k: round(v, 4) for k, v in b.items()}
@@ -88,7 +87,7 @@ def main() -> None:
           if "nanogpt_replica" in r else "") for r in runs]
     print("\n".join(f"{a:<18}{b:>18}{c:>22}" for a, b, c in rows))
     out = ROOT / "bench" / "results" / f"train_parity_{kind}.json"
-    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
+    write_results(out, result, indent=2)
     print(f"wrote {out}")
 
 

@@ -149,10 +149,10 @@ def sample_dir(tmp_path_factory, speech_wavs) -> Path:
 def tiny_best(char_data, tmp_path_factory):
     """best.pt of a 60-iteration run on the char data (val about 2.5 nats: better than uniform, far from good)."""
     from moredata.training.config import load_settings
-    from moredata.training.loop import Trainer
+    from moredata.training.loop import TrainingLoop
 
     out = tmp_path_factory.mktemp("trained")
-    Trainer(load_settings(tiny_flags(char_data, out, max_iters=60, eval_interval=20))).run()
+    TrainingLoop(load_settings(tiny_flags(char_data, out, max_iters=60, eval_interval=20))).run()
     return out / "best.pt"
 
 

@@ -149,3 +149,18 @@ def test_the_checker_passes_a_clean_tree_and_names_each_kind_of_violation(tmp_pa
     assert any("servicer.py:3 imports moredata.gone" in v for v in found), found  # moved away: neither module nor name
     assert any("servicer.py:4 imports moredata.errors.Missing" in v for v in found), found
     assert not any("moredata.errors," in v or v.endswith("imports moredata.errors") for v in found), found
+
+
+def test_every_bench_script_answers_help_without_running(tmp_path):
+    """`python bench/NAME.py --help` prints usage and exits 0 without starting the benchmark (one once ran
+    the whole benchmark and overwrote its committed results): no result file changes."""
+    import subprocess
+    import sys
+
+    results = ROOT / "bench" / "results"
+    before = {p.name: p.stat().st_mtime_ns for p in results.iterdir()}
+    for script in sorted((ROOT / "bench").glob("[a-z]*.py")):
+        r = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120,
+                           cwd=tmp_path)
+        assert r.returncode == 0 and "usage:" in r.stdout, (script.name, r.stderr[-500:])
+    assert {p.name: p.stat().st_mtime_ns for p in results.iterdir()} == before

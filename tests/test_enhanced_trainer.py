@@ -7,7 +7,7 @@ from conftest import tiny_flags
 from moredata.cli_errors import UserError
 from moredata.training.config import load_settings
 from moredata.training.enhanced_mixer import determine_batch_composition
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 from moredata.training.metrics import read_metrics
 
 
@@ -47,9 +47,9 @@ def _losses(out):
 
 
 def test_p0_is_bit_identical_to_the_plain_trainer(char_data, tmp_path):
-    plain = Trainer(load_settings(tiny_flags(char_data, tmp_path / "a", max_iters=15)))
+    plain = TrainingLoop(load_settings(tiny_flags(char_data, tmp_path / "a", max_iters=15)))
     plain.run()
-    zero = Trainer(load_settings(tiny_flags(char_data, tmp_path / "b", max_iters=15, enhanced_data_probability=0.0,
+    zero = TrainingLoop(load_settings(tiny_flags(char_data, tmp_path / "b", max_iters=15, enhanced_data_probability=0.0,
                                             max_prefix_length=999)))
     zero.run()
     assert zero.enhanced is None  # nothing created
@@ -58,7 +58,7 @@ def test_p0_is_bit_identical_to_the_plain_trainer(char_data, tmp_path):
 
 @pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
 def test_batch_shapes_dtypes_devices(char_data, tmp_path, p):
-    t = Trainer(load_settings(tiny_flags(char_data, tmp_path, enhanced_data_probability=p, max_prefix_length=16)))
+    t = TrainingLoop(load_settings(tiny_flags(char_data, tmp_path, enhanced_data_probability=p, max_prefix_length=16)))
     if p > 0:  # fill the ring so enhanced rows are really served
         t.enhanced.source.buffer.add_samples(torch.randint(0, 65, (40, 33)).numpy(), 1)
     x, y = t.next_batch()
@@ -70,7 +70,7 @@ def test_batch_shapes_dtypes_devices(char_data, tmp_path, p):
 
 
 def test_training_with_the_in_process_generator(char_data, tmp_path):
-    s = Trainer(load_settings(tiny_flags(char_data, tmp_path, max_iters=60, eval_interval=15,
+    s = TrainingLoop(load_settings(tiny_flags(char_data, tmp_path, max_iters=60, eval_interval=15,
                                          enhanced_data_probability=0.5, max_prefix_length=16,
                                          enhanced_buffer_size=64, enhanced_generation_batch_size=8))).run()
     rows = [r for r in read_metrics(tmp_path / "metrics.jsonl") if r["type"] == "train"]
@@ -85,7 +85,7 @@ def test_training_with_the_in_process_generator(char_data, tmp_path):
 def _train_in_thread(flags):
     import threading
 
-    trainer = Trainer(load_settings(flags))
+    trainer = TrainingLoop(load_settings(flags))
     result = {"trainer": trainer}
 
     def run():
@@ -156,7 +156,7 @@ def test_remote_generator_killed_and_back_and_redis_restarted(char_data, redis_s
         assert _wait(lambda: _last(out, "enhanced_rows") > enh + 50), result
         assert thread.is_alive() and "error" not in result  # training never stopped
     finally:
-        result["trainer"]._interrupt = "test over"  # what SIGINT does: finish the iteration, save, return
+        result["trainer"].request_stop("test over")  # what SIGINT does: finish the iteration, save, return
         thread.join(60)
         handle.stop(0.2, on_shutdown=core.close)
     assert not thread.is_alive() and "error" not in result

@@ -16,7 +16,7 @@ from moredata.models.checkpoint import save_checkpoint
 from moredata.models.decoder_only import GPT, GPTConfig
 from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 from services.generator.main import parse_settings, serve
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -26,7 +26,7 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 @pytest.fixture(scope="module")
 def ckpt_dir(char_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("ckpts")
-    Trainer(load_settings(tiny_flags(char_data, out / "run", max_iters=10, eval_interval=10, plot=False))).run()
+    TrainingLoop(load_settings(tiny_flags(char_data, out / "run", max_iters=10, eval_interval=10, plot=False))).run()
     return out
 
 

@@ -9,14 +9,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
 from moredata.rpc.tensor_codec import tensor_from_proto
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 from services.generator.main import parse_settings, serve
 
 
 @pytest.fixture(scope="module")
 def ckpt_dir(char_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("ckpts")
-    Trainer(load_settings(tiny_flags(char_data, out / "run", max_iters=20, eval_interval=10))).run()
+    TrainingLoop(load_settings(tiny_flags(char_data, out / "run", max_iters=20, eval_interval=10))).run()
     return out
 
 

@@ -9,13 +9,13 @@ from moredata.models.checkpoint import load_checkpoint, load_model
 from moredata.models.generation import generate
 from moredata.training.config import load_settings
 from moredata.training.early_stopping import EarlyStopping
-from moredata.training.loop import Trainer, get_lr
+from moredata.training.loop import TrainingLoop, get_lr
 from moredata.training.metrics import read_metrics
 from services.trainer import cli
 
 
 def _train(flags):
-    return Trainer(load_settings(flags)).run()
+    return TrainingLoop(load_settings(flags)).run()
 
 
 def _losses(out_dir):

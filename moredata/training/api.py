@@ -37,7 +37,7 @@ def _settings(**values):
 def _run(cfg, model, train_dataloader, val_dataloader, tokenizer, steps_per_epoch: int, train_eval_dataloader=None,
          start_iter: int = 0) -> dict:
     from moredata.training.loader_data import LoaderData
-    from moredata.training.loop import Trainer as Loop
+    from moredata.training.loop import TrainingLoop as Loop
 
     data = LoaderData(train_dataloader, val_dataloader, tokenizer, pick_device(cfg.device), train_eval_dataloader,
                       start_iter=start_iter, steps_per_epoch=steps_per_epoch)

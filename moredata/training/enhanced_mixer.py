@@ -123,12 +123,6 @@ class EnhancedBatchMixer:
     def set_probability(self, p: float) -> None:
         self.p = p
 
-    def on_peer_new_best(self, checkpoint_path: str) -> None:
-        """Under DDP, rank 0 saved a better checkpoint: an in-process generator reloads it; a remote
-        generator was already told by rank 0."""
-        if isinstance(self.source, InProcessSource):
-            self.source.on_new_best(checkpoint_path)
-
     def mix(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """x, y: (B, T) int64 CPU tensors of a natural batch, modified in place."""
         rows = determine_batch_composition(x.size(0), self.p, self.comp_gen).nonzero()[:, 0]  # (k,)
@@ -146,6 +140,35 @@ class EnhancedBatchMixer:
 
     def fill(self) -> int:
         return self.source.fill()
+
+    def log_fields(self) -> dict:
+        """The mixer's fields of a `train` row of metrics.jsonl (counts since the run started)."""
+        return {"enhanced_rows": self.stats.enhanced_rows, "fallback_rows": self.stats.fallback_rows,
+                "generator_version": self.model_version, "buffer_fill": self.fill(),
+                "filtered_fragments": self.filtered(), "enhanced_p": self.p}
+
+    def progress_text(self, fields: dict) -> str:
+        """The short form of `log_fields()` for the progress line."""
+        return f", enh v{fields['generator_version']} buf {fields['buffer_fill']} fallbacks {fields['fallback_rows']}"
+
+    def eval_text(self) -> str:
+        """What an evaluation's line says about the mixer: the share that 'auto' just chose."""
+        return f", enhanced p {self.p:.3f}" if self.auto is not None else ""
+
+    def sync(self, device: str, wrote_best: bool, best_path: str) -> None:
+        """Under DDP, after rank 0 evaluated: every rank takes rank 0's auto share, and each rank's
+        in-process generator follows rank 0's new best.pt (same node; a remote generator was already told
+        by rank 0). Called on every rank; one broadcast."""
+        import torch.distributed as dist
+
+        flag = torch.tensor([self.p, float(wrote_best)], dtype=torch.float64, device=device)
+        dist.broadcast(flag, 0)
+        if dist.get_rank() == 0:
+            return
+        if self.auto is not None:
+            self.set_probability(float(flag[0].item()))
+        if flag[1].item() and isinstance(self.source, InProcessSource):
+            self.source.on_new_best(best_path)
 
     def filtered(self) -> int:
         """Fragments the in-process generator's quality filter dropped (a generator service reports its

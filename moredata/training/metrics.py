@@ -69,3 +69,12 @@ def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int |
     ax.grid(alpha=0.3)
     ax.legend()
     save_png(fig, path)
+
+
+def plot_run(out_dir: Path, stopped_at: int | None = None) -> str | None:
+    """loss.png beside the run's metrics.jsonl; the plot's path, or None when nothing was logged."""
+    rows = read_metrics(out_dir / "metrics.jsonl")
+    if not rows:
+        return None
+    plot_losses(rows, out_dir / "loss.png", title=out_dir.name, stopped_at=stopped_at)
+    return str(out_dir / "loss.png")

@@ -23,9 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if cfg.generator and sys.getswitchinterval() > 0.001:
         sys.setswitchinterval(0.001)
-    from moredata.training.loop import Trainer, summary_dict  # torch import only once the flags are fine
+    from moredata.training.loop import TrainingLoop  # torch import only once the flags are fine
+    from moredata.training.summary import summary_dict
 
-    trainer = Trainer(cfg)
+    trainer = TrainingLoop(cfg)
     summary = trainer.run()
     if trainer.master:
         atomic_write_text(f"{cfg.out_dir}/summary.json", json.dumps(summary_dict(summary), indent=2))

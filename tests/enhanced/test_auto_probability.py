@@ -10,7 +10,7 @@ from moredata.cli_errors import UserError
 from moredata.models.checkpoint import load_checkpoint
 from moredata.training.auto_probability import AutoProbability
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 from moredata.training.metrics import read_metrics
 
 AUTO = dict(enhanced_data_probability="auto", max_prefix_length=16, min_prefix_length=4, eval_iters=20)
@@ -57,7 +57,7 @@ def tiny_corpus(tmp_path_factory, shakespeare_text):
 @pytest.fixture(scope="module")
 def overfit_run(tiny_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("overfit") / "run"
-    t = Trainer(load_settings(tiny_flags(tiny_corpus, out, max_iters=150, lr_decay_iters=150, n_embd=128,
+    t = TrainingLoop(load_settings(tiny_flags(tiny_corpus, out, max_iters=150, lr_decay_iters=150, n_embd=128,
                                          **AUTO)))
     summary = t.run()
     return t, summary, out
@@ -79,7 +79,7 @@ def test_auto_rises_on_a_run_that_overfits(overfit_run):
 
 
 def test_auto_stays_zero_on_a_run_that_does_not_overfit(char_data, tmp_path):
-    t = Trainer(load_settings(tiny_flags(char_data, tmp_path / "run", max_iters=40, **AUTO)))
+    t = TrainingLoop(load_settings(tiny_flags(char_data, tmp_path / "run", max_iters=40, **AUTO)))
     t.run()
     assert [e["enhanced_p"] for e in _evals(tmp_path / "run")] == [0.0] * 5
     # the generator starts at the first best checkpoint (the ring is full when a run starts memorising),
@@ -92,7 +92,7 @@ def test_auto_state_survives_resume(overfit_run, tiny_corpus):
     t, summary, out = overfit_run
     saved = load_checkpoint(out / "ckpt.pt")["trainer_state"]["enhanced"]
     assert saved["p"] == saved["auto"]["probability"] > 0
-    resumed = Trainer(load_settings(tiny_flags(tiny_corpus, out, max_iters=170, lr_decay_iters=150, n_embd=128,
+    resumed = TrainingLoop(load_settings(tiny_flags(tiny_corpus, out, max_iters=170, lr_decay_iters=150, n_embd=128,
                                                init_from="resume", **AUTO)))
     assert resumed.enhanced.auto.state_dict() == saved["auto"] and resumed.enhanced.p == saved["p"]
     assert torch.equal(resumed.enhanced.comp_gen.get_state(), saved["comp_rng"])
@@ -103,7 +103,7 @@ def test_auto_state_survives_resume(overfit_run, tiny_corpus):
 
 
 def test_fixed_probability_is_left_alone(char_data, tmp_path):
-    t = Trainer(load_settings(tiny_flags(char_data, tmp_path / "run", max_iters=20, enhanced_data_probability=0.3,
+    t = TrainingLoop(load_settings(tiny_flags(char_data, tmp_path / "run", max_iters=20, enhanced_data_probability=0.3,
                                          max_prefix_length=16)))
     t.run()
     assert t.enhanced.auto is None and t.enhanced.p == 0.3

@@ -9,7 +9,7 @@ from moredata.enhanced.fragments import random_prefixes, sample_random_fragments
 from moredata.enhanced.ring_buffer import MemorySampleBuffer
 from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer
+from moredata.training.loop import TrainingLoop
 
 
 def test_fragments_are_windows_of_their_sequence():
@@ -34,7 +34,7 @@ def test_prefix_lengths_in_range():
 @pytest.fixture(scope="module")
 def checkpoint(char_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("gen")
-    Trainer(load_settings(tiny_flags(char_data, out, max_iters=20, eval_interval=10))).run()
+    TrainingLoop(load_settings(tiny_flags(char_data, out, max_iters=20, eval_interval=10))).run()
     return out / "best.pt"
 
 

@@ -17,7 +17,7 @@ from moredata import (
 )
 from moredata.models.checkpoint import load_checkpoint
 from moredata.training.config import load_settings
-from moredata.training.loop import Trainer as Loop
+from moredata.training.loop import TrainingLoop as Loop
 from moredata.training.metrics import read_metrics
 
 TEXT = ROOT / "data" / "tinyshakespeare" / "input.txt"

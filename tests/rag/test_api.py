@@ -18,10 +18,10 @@ DOCS = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
 @pytest.fixture(scope="module")
 def checkpoint(char_data, tmp_path_factory):
     from moredata.training.config import load_settings
-    from moredata.training.loop import Trainer
+    from moredata.training.loop import TrainingLoop
 
     out = tmp_path_factory.mktemp("gpt") / "run"
-    Trainer(load_settings(tiny_flags(char_data, out, max_iters=20, eval_interval=10, plot=False,
+    TrainingLoop(load_settings(tiny_flags(char_data, out, max_iters=20, eval_interval=10, plot=False,
                                                  block_size=128))).run()
     return out / "best.pt"
 

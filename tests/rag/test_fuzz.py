@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 @pytest.fixture(scope="module")
 def rag_url(char_data, tmp_path_factory):
     from moredata.training.config import load_settings
-    from moredata.training.loop import Trainer
+    from moredata.training.loop import TrainingLoop
 
     out = tmp_path_factory.mktemp("fuzz_gpt") / "run"
-    Trainer(load_settings(tiny_flags(char_data, out, max_iters=10, eval_interval=10, plot=False,
+    TrainingLoop(load_settings(tiny_flags(char_data, out, max_iters=10, eval_interval=10, plot=False,
                                      block_size=64))).run()
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "services.rag", f"--port={port}", "--embedder=hashing",

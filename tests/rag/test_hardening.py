@@ -97,9 +97,9 @@ def test_generate_says_why_a_small_context_has_no_sources(char_data, tmp_path):
     from conftest import tiny_flags
 
     from moredata.training.config import load_settings
-    from moredata.training.loop import Trainer
+    from moredata.training.loop import TrainingLoop
 
-    Trainer(load_settings(tiny_flags(char_data, tmp_path / "gpt", max_iters=5, eval_interval=5, plot=False))).run()
+    TrainingLoop(load_settings(tiny_flags(char_data, tmp_path / "gpt", max_iters=5, eval_interval=5, plot=False))).run()
     settings = RagSettings(store_dir=str(tmp_path / "s"), embedder="hashing", checkpoint=str(tmp_path / "gpt" / "best.pt"))
     with TestClient(create_app(settings)) as c:
         assert c.post("/documents", json={"text": "The ring buffer lives in Redis."}).status_code == 201

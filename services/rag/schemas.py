@@ -1,0 +1,107 @@
+"""The RAG API's request and response bodies (pydantic): what /documents, /query and /generate take and give,
+and the error body every route documents. Strict: an unknown field or a NaN is a 422, not ignored."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from moredata.rag.splitting import METHODS
+
+SplitMethod = Literal["paragraph", "sentence", "chunk", "semantic", "regex"]
+assert set(METHODS) == set(SplitMethod.__args__)  # one list of methods
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN/1e400 are no JSON numbers
+
+
+class SplitParams(_Strict):
+    method: SplitMethod = "paragraph"
+    min_length: int = Field(0, ge=0, le=1_000_000)
+    max_length: int | None = Field(None, ge=1, le=1_000_000)
+    size: int = Field(1000, ge=1, le=1_000_000, description="chunk method: window size")
+    overlap: int = Field(0, ge=0, le=1_000_000, description="chunk method: overlap between windows")
+    unit: Literal["char", "token"] = "char"
+    pattern: str = Field("", max_length=1000, description="regex method: the separator pattern")
+
+    @model_validator(mode="after")
+    def _overlap(self):
+        if self.overlap > self.size // 2:  # more repeats every character over twice: an embedding bomb
+            raise ValueError(f"overlap ({self.overlap}) must be at most half of size ({self.size})")
+        return self
+
+    def kwargs(self) -> dict:
+        return self.model_dump(exclude={"method"})
+
+
+class DocumentIn(_Strict):
+    doc_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[\w.\-:]+(/[\w.\-:]+)*$",
+                               description="a new id is made when absent; an existing one is replaced. "
+                               "'/'-separated segments (none '.' or '..'), so GET/DELETE /documents/{doc_id} reach it")
+    text: str = Field(min_length=1)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    split: SplitParams = SplitParams()
+
+
+class DocumentsIn(_Strict):
+    documents: list[DocumentIn] = Field(min_length=1, max_length=10_000)
+
+
+class Ingested(BaseModel):
+    doc_id: str
+    chunk_ids: list[int]
+
+
+class QueryIn(_Strict):
+    query: str = Field(min_length=1, max_length=10_000)
+    top_k: int = Field(5, ge=1)
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    filters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class ChunkOut(BaseModel):
+    chunk_id: int
+    doc_id: str
+    score: float
+    text: str
+    start: int
+    end: int
+    headings: list[str]
+    metadata: dict[str, Any]
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+class GenerateIn(QueryIn):
+    top_k: int = Field(3, ge=1)
+    max_length: int = Field(200, ge=1)
+    temperature: float = Field(0.8, gt=0, le=10)
+    seed: int | None = None
+
+
+class SourceOut(BaseModel):
+    chunk_id: int
+    doc_id: str
+    score: float
+    text: str
+    truncated: bool
+
+
+class GenerateOut(BaseModel):
+    answer: str
+    sources: list[SourceOut]
+    prompt_tokens: int
+    note: str = Field("", description="why sources is empty, when it is (e.g. a context too small for them)")
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="what is wrong, in words")
+
+
+# every status a route may answer besides its success, documented in the OpenAPI schema with its body
+ERRORS = {400: {"model": ErrorOut, "description": "bad input (the reason in detail)"},
+          401: {"model": ErrorOut, "description": "missing or wrong bearer token (when a token is set)"},
+          413: {"model": ErrorOut, "description": "request body over max_body_mb"},
+          503: {"model": ErrorOut, "description": "still loading, or no answering model"}}
+NOT_FOUND = {404: {"model": ErrorOut, "description": "no such document"}}
