@@ -12,7 +12,6 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import json
-import multiprocessing as mp
 import os
 import random
 import time
@@ -30,7 +29,7 @@ from moredata.code.quality import sample_quality, sampling_weight
 from moredata.code.sources import SourceFile, check_source, read_source, walk_sources
 from moredata.code.splitter import FileSplitter, SplitOptions
 from moredata.errors import InvalidArgument
-from moredata.parallel import ray_connected
+from moredata.parallel import ChunkExecutor
 
 
 @dataclass
@@ -128,16 +127,6 @@ def _work(items: list[tuple[str, str]], opts: BuildOptions) -> tuple[list[dict],
 def samples_of_blobs(blobs: Iterable[tuple[str, bytes]], opts: BuildOptions) -> tuple[list[dict], Counter, int, int]:
     """Like `_work` for in-memory files (the RPC): (name, content) pairs."""
     return _samples_of_sources((check_source(name, data, opts.max_file_bytes) for name, data in blobs), opts)
-
-
-def _ray_results(address: str, batches: list, opts: BuildOptions):
-    ray = ray_connected(address)
-    work = ray.remote(_work)
-    opts_ref = ray.put(opts)
-    pending = [work.remote(b, opts_ref) for b in batches]
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        yield ray.get(done[0])
 
 
 def ray_pair_finder(keys: np.ndarray) -> np.ndarray:
@@ -271,14 +260,8 @@ def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
              if not any(fnmatch.fnmatch(os.path.relpath(p, r) if r else p, pat) for pat in opts.exclude)]
     batches = [items[i: i + opts.files_per_task] for i in range(0, len(items), opts.files_per_task)]
     rows, skipped, files, nbytes = [], Counter(), 0, 0
-    pool = mp.get_context("spawn").Pool(opts.workers) if opts.workers > 1 and opts.ray is None else None
-    try:
-        if opts.ray is not None:
-            results = _ray_results(opts.ray, batches, opts)
-        elif pool is not None:
-            results = pool.imap_unordered(_work_star, [(b, opts) for b in batches])
-        else:
-            results = (_work(b, opts) for b in batches)
+    with ChunkExecutor(opts.workers, opts.ray) as executor:
+        results = executor.map(_work_star, [(b, opts) for b in batches], ordered=False)
         bar = tqdm(total=len(items), desc="files", unit="file", disable=not opts.progress)
         for r, s, f, b in results:
             rows += r
@@ -288,10 +271,6 @@ def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
             bar.update(f + sum(s.values()))
             bar.set_postfix(samples=len(rows))
         bar.close()
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
     summary = {"files_seen": len(items), "files_read": files, "mb_read": round(nbytes / 2**20, 2),
                "files_skipped": dict(sorted(skipped.items()))}
     summary["split_seconds"] = round(time.perf_counter() - t0, 2)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,7 +27,7 @@ from moredata.atomic import atomic_write_text
 from moredata.errors import FailedPrecondition, InvalidArgument
 from moredata.lambda_terms.report import read_jsonl
 from moredata.lambda_terms.traces import TraceSettings, chunk_lines
-from moredata.parallel import ray_connected
+from moredata.parallel import ChunkExecutor
 
 
 @dataclass
@@ -73,17 +72,6 @@ def _work(args) -> tuple[int, list[str]]:
 WINDOW = 256  # chunks in flight at most
 
 
-def _ray_map(address: str, batch: list):
-    """The chunk tasks on a Ray cluster (the same `_work`), results in chunk order. `address`: a cluster
-    address, "auto" for the running one, or "local" to start one in this process. The cluster's workers
-    need this package installed (as they need any task's code)."""
-    ray = ray_connected(address)
-    work = ray.remote(_work)
-    refs = [work.remote(args) for args in batch]
-    for ref in refs:
-        yield ray.get(ref)
-
-
 def _pair_key(d: dict) -> bytes:
     """A stable 8-byte key of an example's (input, target) pair (the same in a resumed process)."""
     return hashlib.blake2b(f"{d['input']}\t{d['target']}".encode(), digest_size=8).digest()
@@ -121,8 +109,7 @@ def generate(job: GenerateJob) -> dict:
     resumed_from = state["examples"]
     bar = tqdm(total=job.count, initial=state["examples"], unit="ex", dynamic_ncols=True, disable=not job.progress,
                desc=f"generate (seed {seed})", smoothing=0.1)
-    pool = mp.get_context("spawn").Pool(job.workers) if job.workers > 1 and job.ray is None else None
-    try:
+    with ChunkExecutor(job.workers, job.ray) as executor:
         next_chunk = state["chunks_done"]
         with open(out, "ab") as f:
             while state["examples"] < job.count:
@@ -130,11 +117,7 @@ def generate(job: GenerateJob) -> dict:
                 n_new = max(1, -(-left // job.chunk_size)) if not job.dedup else job.workers * 2
                 n_new = min(n_new, WINDOW)  # bounded: finished chunks wait in memory only this many deep
                 batch = [(seed, c, job.chunk_size, job.settings) for c in range(next_chunk, next_chunk + n_new)]
-                if job.ray is not None:
-                    results = _ray_map(job.ray, batch)
-                else:
-                    results = pool.imap(_work, batch) if pool is not None else map(_work, batch)
-                for chunk_id, lines in results:
+                for chunk_id, lines in executor.map(_work, batch):
                     if job.dedup:
                         kept = []
                         for line in lines:
@@ -157,10 +140,7 @@ def generate(job: GenerateJob) -> dict:
                     if state["examples"] >= job.count:
                         break
                 next_chunk = state["chunks_done"]
-    finally:
-        if pool is not None:
-            pool.terminate()
-        bar.close()
+    bar.close()
     state["done"] = True
     atomic_write_text(prog, json.dumps(state))
     elapsed = time.time() - start
