@@ -1,15 +1,65 @@
-"""Argument parsing shared by the project's CLIs: argparse's own errors as one line and exit code 2
-(the convention of cli_errors), and the number types the CLIs take."""
+"""One convention for every console script (`moredata-*`):
+
+- flags are spelled in snake_case, as the config keys they set (`--out_dir`, `--chunk_size`); the kebab
+  spelling (`--chunk-size`) is accepted too, so older commands keep working; `--key=value` works everywhere;
+- a mistake (a bad flag, a bad value, a bad file) is one line on stderr, `error: <what is wrong>`, and exit
+  code 2, never a traceback: argparse's own errors through `CliParser`, the project's through
+  `exit_on_user_error` (which catches `moredata.errors.UserError`);
+- a long-running process logs through `setup_logging()`.
+"""
 from __future__ import annotations
 
 import argparse
+import functools
+import logging
 import sys
 
+from moredata.errors import UserError
 
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's own errors: one line and exit code 2, as every CLI here
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse with the project's convention: each `--a_b` / `--a-b` flag answers to both spellings (the
+    snake_case one first: it names the value and leads the help), errors are one line and exit code 2.
+    Subcommands made with `add_subparsers()` are CliParsers too (argparse uses the parent's class)."""
+
+    def add_argument(self, *names, **kwargs):
+        if names and all(n.startswith("-") for n in names):
+            spelled = []
+            for n in names:
+                if n.startswith("--"):
+                    stem = n[2:]
+                    spelled += ["--" + stem.replace("-", "_"), "--" + stem.replace("_", "-")]
+                else:
+                    spelled.append(n)
+            names = tuple(dict.fromkeys(spelled))
+        return super().add_argument(*names, **kwargs)
+
+    def error(self, message):
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+
+
+
+def exit_on_user_error(main):
+    """Wraps a CLI entry point so UserError becomes `error: <message>` and exit status 2."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    return wrapper
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """The process is ours (not a library's): INFO lines with time, level and logger name."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
 
 
 def positive_int(text: str) -> int:

@@ -25,6 +25,12 @@ class InvalidArgument(MoredataError, ValueError):
     code, http_status = "INVALID_ARGUMENT", 400
 
 
+class UserError(InvalidArgument):
+    """A mistake in what the user asked for on a command line or in a config (bad flag, bad file): a CLI
+    reports it as one line and exit code 2 (moredata.cli.exit_on_user_error); through a service or the
+    Python API it is an InvalidArgument like any other."""
+
+
 class NotFound(MoredataError, LookupError):
     code, http_status = "NOT_FOUND", 404
 
@@ -53,9 +59,3 @@ class Unavailable(MoredataError):
 
 class DeadlineExceeded(MoredataError):
     code, http_status = "DEADLINE_EXCEEDED", 504
-
-
-def invalid_argument_from(exc: ValueError, prefix: str = "") -> InvalidArgument:
-    """A library's ValueError about the caller's input, as the caller's error (used where a service
-    hands request data to library validation and knows that a ValueError there is about that data)."""
-    return InvalidArgument(f"{prefix}{exc}")

@@ -45,7 +45,7 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def from_flags(cls, argv: list[str]):
         """Settings from `--key=value` flags over `<PREFIX>_KEY` env vars; a UserError names a bad key."""
-        from moredata.cli_errors import UserError
+        from moredata.errors import UserError
 
         values = {}
         for arg in argv:

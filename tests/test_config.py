@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from moredata.cli_errors import UserError
+from moredata.errors import UserError
 from moredata.training.config import TrainerSettings, load_settings
 from services.trainer import cli
 

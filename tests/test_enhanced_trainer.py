@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import tiny_flags
 
-from moredata.cli_errors import UserError
+from moredata.errors import UserError
 from moredata.training.config import load_settings
 from moredata.training.enhanced_mixer import determine_batch_composition
 from moredata.training.loop import TrainingLoop

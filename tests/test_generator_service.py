@@ -159,7 +159,7 @@ def test_redis_down_flips_health(generator, redis_server):
 
 
 def test_settings_errors():
-    from moredata.cli_errors import UserError
+    from moredata.errors import UserError
 
     with pytest.raises(UserError, match="unknown setting 'bogus'"):
         parse_settings(["--bogus=1"])

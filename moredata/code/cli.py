@@ -14,10 +14,9 @@ import argparse
 import json
 import sys
 
-from moredata.cli import OneLineParser, positive_int
-from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.cli import CliParser, exit_on_user_error, positive_int
 from moredata.code.augmentations import AUGMENTATIONS
-from moredata.errors import MoredataError
+from moredata.errors import MoredataError, UserError
 from moredata.text_table import table
 
 
@@ -42,9 +41,9 @@ def _augmentations(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="moredata-code", description=__doc__.split("\n\n")[0],
+    p = CliParser(prog="moredata-code", description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=CliParser)
     b = sub.add_parser("build-dataset", help="run the whole pipeline over source directories or files")
     b.add_argument("sources", nargs="+", metavar="SRC", help="directories (walked) or files")
     b.add_argument("--out", required=True, help="output JSONL (.jsonl.gz for gzip), written atomically")

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 from moredata.atomic import atomic_write_bytes, atomic_write_text
-from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.cli import CliParser, exit_on_user_error
 from moredata.data.tokenizers import BPETokenizer, CharTokenizer, token_dtype
+from moredata.errors import UserError
 
 
 def read_text(path: Path) -> str:
@@ -81,7 +82,7 @@ def prepare(inputs: list[Path], out_dir: Path, tokenizer: str = "char", vocab_si
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="moredata-prepare", description=__doc__.split("\n\n")[0],
+    p = CliParser(prog="moredata-prepare", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("inputs", nargs="+", type=Path, help="UTF-8 text files, concatenated in order")
     p.add_argument("--out_dir", type=Path, required=True, help="where train.bin, val.bin, tokenizer.json go")

@@ -15,9 +15,8 @@ import json
 import tomllib
 from pathlib import Path
 
-from moredata.cli import OneLineParser, positive_int
-from moredata.cli_errors import UserError, exit_on_user_error
-from moredata.errors import MoredataError
+from moredata.cli import CliParser, exit_on_user_error, positive_int
+from moredata.errors import MoredataError, UserError
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -28,9 +27,9 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="moredata-lambda", description=__doc__.split("\n\n")[0],
+    p = CliParser(prog="moredata-lambda", description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=CliParser)
     g = sub.add_parser("generate", help="write COUNT examples to OUT (.jsonl or .jsonl.gz)")
     g.add_argument("out", type=Path)
     g.add_argument("count", type=positive_int)

@@ -64,11 +64,10 @@ def _write_nanogpt(model, tokenizer, out: Path, dataset: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """moredata-extract MODEL OUT_DIR [--dtype fp32|fp16|bf16] [--nanogpt --dataset NAME]"""
-    from moredata.cli import OneLineParser
-    from moredata.cli_errors import UserError, exit_on_user_error
-    from moredata.errors import MoredataError
+    from moredata.cli import CliParser, exit_on_user_error
+    from moredata.errors import MoredataError, UserError
 
-    p = OneLineParser(prog="moredata-extract", description="Write a model for inference: model.safetensors (weights "
+    p = CliParser(prog="moredata-extract", description="Write a model for inference: model.safetensors (weights "
                "only, tied tensors once), config.json and tokenizer.json, from any checkpoint or nanoGPT ckpt.pt.")
     p.add_argument("model", help="a checkpoint (.pt), a nanoGPT ckpt.pt, or an extracted directory")
     p.add_argument("out", help="output directory")

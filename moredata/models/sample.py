@@ -13,16 +13,16 @@ from pathlib import Path
 
 import torch
 
-from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.cli import CliParser, exit_on_user_error
 from moredata.data.nanogpt_meta import read_nanogpt_meta
 from moredata.data.tokenizers import tokenizer_from_dict
-from moredata.errors import MoredataError
+from moredata.errors import MoredataError, UserError
 from moredata.models.checkpoint import load_model
 from moredata.models.generation import generate
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="moredata-sample", description=__doc__.split("\n\n")[0],
+    p = CliParser(prog="moredata-sample", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--ckpt", type=Path, required=True, help="checkpoint file (ours or nanoGPT's ckpt.pt)")
     p.add_argument("--start", default="\n", help="prompt text, or FILE:path to read it from a file")

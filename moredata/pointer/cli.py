@@ -15,13 +15,13 @@ import json
 import sys
 from pathlib import Path
 
-from moredata.cli_errors import UserError, exit_on_user_error
-from moredata.errors import MoredataError
+from moredata.cli import CliParser, exit_on_user_error
+from moredata.errors import MoredataError, UserError
 from moredata.text_table import grid
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="moredata-pointer", description=__doc__.split("\n\n")[0],
+    ap = CliParser(prog="moredata-pointer", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.split("\n\n")[1:]))
     sub = ap.add_subparsers(dest="command", required=True)

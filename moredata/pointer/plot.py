@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from moredata.atomic import atomic_write_with
-from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.cli import CliParser, exit_on_user_error
+from moredata.errors import UserError
 from moredata.pointer.augmentor import Augmentor
 from moredata.pointer.config import AugmentationConfig
 from moredata.pointer.frontend import MelFrontEnd, read_wav
@@ -60,7 +61,7 @@ def plot_pair(before: PointerSample, after: PointerSample, applied: list[dict], 
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="moredata-augment-plot", description=__doc__.split("\n\n")[0])
+    ap = CliParser(prog="moredata-augment-plot", description=__doc__.split("\n\n")[0])
     ap.add_argument("input", help="a sample .npz, or a PCM WAV recording to build one from")
     ap.add_argument("--config", help="AugmentationConfig JSON (default: a showcase of noise, SpecAugment, "
                     "chunk shuffle and gain, all with probability 1)")

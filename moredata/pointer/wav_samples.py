@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.cli import CliParser, exit_on_user_error
+from moredata.errors import UserError
 from moredata.pointer.frontend import MelFrontEnd, read_wav, write_wav
 from moredata.pointer.sample_io import save_sample
 from moredata.pointer.transforms import PointerSample
@@ -74,7 +75,7 @@ def interior_frames(plan: list[list[int]], margin: int) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> None:
     """moredata-augment-build: WAV recordings -> sample .npz files (and the edited audio, optionally)."""
-    ap = argparse.ArgumentParser(prog="moredata-augment-build", description=__doc__.split("\n\n")[0])
+    ap = CliParser(prog="moredata-augment-build", description=__doc__.split("\n\n")[0])
     ap.add_argument("wavs", nargs="+", help="PCM WAV recordings (mono or averaged to mono)")
     ap.add_argument("--out", required=True, help="folder for <name>_<k>.npz samples")
     ap.add_argument("--per-file", type=int, default=4, help="samples built from each recording (default 4)")

@@ -9,11 +9,12 @@ rows meanwhile), while tests and load balancers ask for SERVING.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from moredata.cli import CliParser
 
 
 def check(address: str, service: str = "", timeout: float = 3.0) -> int | None:
@@ -28,7 +29,7 @@ def check(address: str, service: str = "", timeout: float = 3.0) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="moredata-healthcheck", description=__doc__.split("\n\n")[0])
+    ap = CliParser(prog="moredata-healthcheck", description=__doc__.split("\n\n")[0])
     ap.add_argument("address", help="host:port")
     ap.add_argument("--service", default="", help="service name to ask about (default: the whole server)")
     ap.add_argument("--alive", action="store_true", help="succeed on any answer, SERVING or not")

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from moredata.cli_errors import UserError
 from moredata.data.tokenizers import tokenizer_from_dict
-from moredata.errors import InvalidArgument
+from moredata.errors import InvalidArgument, UserError
 from moredata.models import model_type_for, model_type_of
 from moredata.models.checkpoint import load_checkpoint
 from moredata.models.loader import pick_device

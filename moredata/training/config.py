@@ -17,8 +17,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from moredata.cli_errors import UserError
 from moredata.enhanced.settings import EnhancedGenerationKeys
+from moredata.errors import UserError
 from moredata.settings import ServiceSettings, first_error, service_config, unknown_key_message
 
 CONFIG_DIR = Path(__file__).parent / "configs"

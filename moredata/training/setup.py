@@ -12,9 +12,8 @@ from pathlib import Path
 
 import torch
 
-from moredata.cli_errors import UserError
 from moredata.data.tokenizers import SPECIAL_TOKENS
-from moredata.errors import MoredataError
+from moredata.errors import MoredataError, UserError
 from moredata.models import build_model, model_args_of, model_type_for, model_type_of
 from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint
 from moredata.training.config import TrainerSettings

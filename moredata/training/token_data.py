@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from moredata.cli_errors import UserError
 from moredata.data.token_files import open_split, read_meta
+from moredata.errors import UserError
 
 
 class TokenData:

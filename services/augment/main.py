@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from moredata.cli_errors import UserError, exit_on_user_error
+from moredata.cli import exit_on_user_error, setup_logging
+from moredata.errors import UserError
 from moredata.rpc.proto import augment_pb2_grpc, code_data_pb2_grpc, lambda_traces_pb2_grpc
 from moredata.rpc.server import ServerHandle, build_server
 from services.augment.code_servicer import SERVICE_NAME as CODE_SERVICE_NAME
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     if any(a in ("-h", "--help") for a in argv):
         print(AugmentSettings.help_text(__doc__))
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     settings = AugmentSettings.from_flags(argv)
     try:
         handle = serve(settings)

@@ -13,8 +13,8 @@ import logging
 import sys
 import threading
 
-from moredata.cli_errors import UserError, exit_on_user_error
-from moredata.errors import MoredataError
+from moredata.cli import exit_on_user_error, setup_logging
+from moredata.errors import MoredataError, UserError
 from moredata.rpc.proto import generator_pb2_grpc
 from moredata.rpc.server import build_server
 from services.generator.core import GeneratorCore
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     if any(a in ("-h", "--help") for a in argv):
         print(GeneratorSettings.help_text(__doc__))
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     settings = parse_settings(argv)
     try:
         handle, core = serve(settings)

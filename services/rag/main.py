@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from moredata.cli_errors import exit_on_user_error
+from moredata.cli import exit_on_user_error
 from services.rag.settings import RagSettings
 
 

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 from moredata.atomic import atomic_write_text
-from moredata.cli_errors import exit_on_user_error
+from moredata.cli import exit_on_user_error, setup_logging
 from moredata.training.config import help_text, load_settings
 
 
@@ -20,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     # the process is ours (not a library's): show the generator client's and worker's INFO lines
     # (reconnects, model re-sends, fallbacks), and let the sample-stream thread hand over the GIL every
     # 1 ms instead of 5 ms so a batch's take() does not wait on it
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     if cfg.generator and sys.getswitchinterval() > 0.001:
         sys.setswitchinterval(0.001)
     from moredata.training.loop import TrainingLoop  # torch import only once the flags are fine

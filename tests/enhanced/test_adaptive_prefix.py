@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import spy, tiny_flags
 
-from moredata.cli_errors import UserError
 from moredata.enhanced import fragments
 from moredata.enhanced.fragments import adaptive_min_prefix
 from moredata.enhanced.ring_buffer import MemorySampleBuffer
 from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from moredata.errors import UserError
 from moredata.models.checkpoint import load_checkpoint
 from moredata.training.config import load_settings
 

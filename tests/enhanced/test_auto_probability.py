@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import tiny_flags
 
-from moredata.cli_errors import UserError
+from moredata.errors import UserError
 from moredata.models.checkpoint import load_checkpoint
 from moredata.training.auto_probability import AutoProbability
 from moredata.training.config import load_settings

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import spy, tiny_flags
 
-from moredata.cli_errors import UserError
 from moredata.enhanced import worker as worker_module
 from moredata.enhanced.ring_buffer import MemorySampleBuffer
 from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from moredata.errors import UserError
 from moredata.models.checkpoint import load_checkpoint
 from moredata.training.config import load_settings
 

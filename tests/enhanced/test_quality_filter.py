@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moredata.cli_errors import UserError
 from moredata.enhanced.fragments import badness, fragment_scores, repetition
 from moredata.enhanced.ring_buffer import MemorySampleBuffer
 from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
+from moredata.errors import UserError
 from moredata.training.config import load_settings
 
 
