@@ -73,3 +73,19 @@ class ServiceSettings(BaseSettings):
         return "\n".join(f"  {prefix}{name.upper()}={cls.model_fields[name].default!r}  "
                          f"{cls.model_fields[name].description or ''}".rstrip()
                          for name in cls.fields_in_reading_order())
+
+
+def start_service(settings_cls: type[ServiceSettings], doc: str, argv: list[str] | None = None):
+    """The start of every service's `main`: `--help` prints the command's doc and every setting with its
+    default (returns None: nothing to run); otherwise logging is set up and the settings come from the
+    environment overridden by `--key=value` flags (a bad one raises UserError: one line, exit code 2)."""
+    import sys
+
+    from moredata.cli import setup_logging
+
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(settings_cls.help_text(doc))
+        return None
+    setup_logging()
+    return settings_cls.from_flags(argv)

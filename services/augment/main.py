@@ -12,12 +12,12 @@ finish within grace_s).
 from __future__ import annotations
 
 import logging
-import sys
 
-from moredata.cli import exit_on_user_error, setup_logging
+from moredata.cli import exit_on_user_error
 from moredata.errors import UserError
 from moredata.rpc.proto import augment_pb2_grpc, code_data_pb2_grpc, lambda_traces_pb2_grpc
 from moredata.rpc.server import ServerHandle, build_server
+from moredata.settings import start_service
 from services.augment.code_servicer import SERVICE_NAME as CODE_SERVICE_NAME
 from services.augment.code_servicer import CodeDataServicer
 from services.augment.lambda_servicer import SERVICE_NAME as LAMBDA_SERVICE_NAME
@@ -48,12 +48,9 @@ def serve(settings: AugmentSettings, install_signals: bool = True) -> ServerHand
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if any(a in ("-h", "--help") for a in argv):
-        print(AugmentSettings.help_text(__doc__))
+    settings = start_service(AugmentSettings, __doc__, argv)
+    if settings is None:  # --help
         return
-    setup_logging()
-    settings = AugmentSettings.from_flags(argv)
     try:
         handle = serve(settings)
     except (FileNotFoundError, ValueError, OSError) as e:

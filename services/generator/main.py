@@ -10,13 +10,13 @@ gracefully (NOT_SERVING, in-flight RPCs finish within grace_s, the worker stops)
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 
-from moredata.cli import exit_on_user_error, setup_logging
+from moredata.cli import exit_on_user_error
 from moredata.errors import MoredataError, UserError
 from moredata.rpc.proto import generator_pb2_grpc
 from moredata.rpc.server import build_server
+from moredata.settings import start_service
 from services.generator.core import GeneratorCore
 from services.generator.servicer import SERVICE_NAME, GeneratorServicer
 from services.generator.settings import GeneratorSettings
@@ -49,12 +49,9 @@ def serve(settings: GeneratorSettings, core: GeneratorCore | None = None, instal
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if any(a in ("-h", "--help") for a in argv):
-        print(GeneratorSettings.help_text(__doc__))
+    settings = start_service(GeneratorSettings, __doc__, argv)
+    if settings is None:  # --help
         return
-    setup_logging()
-    settings = parse_settings(argv)
     try:
         handle, core = serve(settings)
     except (FileNotFoundError, ValueError, MoredataError) as e:

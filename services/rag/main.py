@@ -12,16 +12,15 @@ from __future__ import annotations
 import sys
 
 from moredata.cli import exit_on_user_error
+from moredata.settings import start_service
 from services.rag.settings import RagSettings
 
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if any(a in ("-h", "--help") for a in argv):
-        print(RagSettings.help_text(__doc__))
+    settings = start_service(RagSettings, __doc__, argv)
+    if settings is None:  # --help
         return
-    settings = RagSettings.from_flags(argv)
     import signal
 
     import uvicorn
