@@ -6,24 +6,30 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from moredata.enhanced.generation_settings import GenerationSettings
+from moredata.enhanced.generation_settings import GenerationSettings, bounds_of
 
 
 class EnhancedGenerationKeys(BaseModel):
-    min_prefix_length: int = Field(8, ge=1, description="shortest real prefix the generator continues")
-    max_prefix_length: int = Field(64, ge=1, description="longest real prefix (at most the model's block_size)")
-    enhanced_generation_temperature: float = Field(1.0, gt=0.0, description="sampling temperature of the generator")
-    enhanced_generation_top_k: int = Field(200, ge=1, description="generator samples among the k likeliest tokens")
+    # defaults and bounds: GenerationSettings's (bounds_of), declared once for the worker and both configs
+    min_prefix_length: int = Field(**bounds_of("min_prefix_length"),
+                                   description="shortest real prefix the generator continues")
+    max_prefix_length: int = Field(**bounds_of("max_prefix_length"),
+                                   description="longest real prefix (at most the model's block_size)")
+    enhanced_generation_temperature: float = Field(**bounds_of("temperature"),
+                                                   description="sampling temperature of the generator")
+    enhanced_generation_top_k: int = Field(**bounds_of("top_k"),
+                                           description="generator samples among the k likeliest tokens")
     enhanced_buffer_size: int = Field(4096, ge=1, description="slots (fragments) in the ring buffer")
-    enhanced_generation_batch_size: int = Field(16, ge=1, description="prefixes continued per generation round")
-    enhanced_filter_quantile: float = Field(0.0, ge=0.0, lt=1.0, description="share of generated fragments "
-                                            "dropped as the worst by perplexity under the model that wrote them "
-                                            "plus a repetition measure; 0: keep all")
-    enhanced_generation_models: int = Field(1, ge=1, le=8, description="the last N best checkpoints take turns "
-                                            "writing rounds, each fragment tagged with its model's version "
+    enhanced_generation_batch_size: int = Field(**bounds_of("batch_size"),
+                                                description="prefixes continued per generation round")
+    enhanced_filter_quantile: float = Field(**bounds_of("filter_quantile"), description="share of generated "
+                                            "fragments dropped as the worst by perplexity under the model that "
+                                            "wrote them plus a repetition measure; 0: keep all")
+    enhanced_generation_models: int = Field(**bounds_of("models"), description="the last N best checkpoints take "
+                                            "turns writing rounds, each fragment tagged with its model's version "
                                             "(memory: N inference copies); 1: the newest only")
     enhanced_prefix_schedule: Literal["uniform", "adaptive"] = Field(
-        "uniform", description="prefix lengths: 'uniform' in [min_prefix_length, max_prefix_length]; 'adaptive': "
+        GenerationSettings.model_fields["prefix_schedule"].default, description="prefix lengths: 'uniform' in [min_prefix_length, max_prefix_length]; 'adaptive': "
         "longer real prefixes while the model is weak (the shortest allowed rises with the checkpoint's val loss "
         "as a share of a uniform guess's, ln(vocab)); see fragments.adaptive_min_prefix")
 

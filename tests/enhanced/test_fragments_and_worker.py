@@ -43,11 +43,13 @@ def _train_tokens(char_data):
 
 
 @pytest.mark.parametrize("kw, words", [
-    ({"min_prefix_length": 0}, "min_prefix_length must be >= 1"),
+    # the bounds are GenerationSettings's fields (pydantic names the field and the bound)
+    ({"min_prefix_length": 0}, "min_prefix_length(?s:.*)greater than or equal to 1"),
     ({"min_prefix_length": 9, "max_prefix_length": 8}, "exceeds max_prefix_length"),
     ({"max_prefix_length": 33}, "exceeds the model's block_size"),
-    ({"temperature": 0.0}, "temperature must be > 0"),
-    ({"top_k": 0}, "top_k must be >= 1"),
+    ({"temperature": 0.0}, "temperature(?s:.*)greater than 0"),
+    ({"top_k": 0}, "top_k(?s:.*)greater than or equal to 1"),
+    ({"filter_quantile": 1.0}, "filter_quantile(?s:.*)less than 1"),
 ])
 def test_generator_refuses_bad_settings(checkpoint, char_data, kw, words):
     with pytest.raises(ValueError, match=words):
