@@ -39,7 +39,8 @@ RUN set -e; \
     /opt/venv/bin/pip install $src -r /tmp/requirements.lock; \
     # torch's own C++ test binaries (83 MB) serve no service here; headers and tools stay (inductor uses them)
     rm -rf /opt/venv/lib/python3*/site-packages/torch/test
-COPY pyproject.toml README.md setup.py /src/
+COPY pyproject.toml README.md /src/
+COPY moredata/ /src/moredata/
 COPY services/ /src/services/
 RUN set -e; \
     if [ "$PIP_OFFLINE" = "1" ]; then src="--no-index --find-links /wheels"; else src="--find-links /wheels"; fi; \

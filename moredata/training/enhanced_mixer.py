@@ -1,7 +1,7 @@
 """Mixed batches: each training row is natural or, with probability p, an enhanced fragment.
 
 With p = 0 none of this is created and batches are bit for bit the plain trainer's. With
-`--generator=host:port` rows come from a generator service (see generator_client.py). With p > 0 and no
+`--generator=host:port` rows come from a generator service (see moredata/enhanced/remote_source.py). With p > 0 and no
 address, the generator runs in this process (an in-memory ring, no Redis): it starts
 from the first best checkpoint the trainer saves (or the one it resumes from) and reloads each better
 one. Until fragments exist, and whenever too few are available, rows stay natural and are counted as
