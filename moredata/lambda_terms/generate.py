@@ -77,10 +77,9 @@ def _pair_key(d: dict) -> bytes:
     return hashlib.blake2b(f"{d['input']}\t{d['target']}".encode(), digest_size=8).digest()
 
 
-def generate(job: GenerateJob) -> dict:
-    """Writes job.count examples to job.out (resuming an interrupted run of the same job); returns a summary."""
-    job.validate()
-    out, prog = Path(job.out), progress_path(Path(job.out))
+def _start_or_resume(job: GenerateJob, out: Path, prog: Path) -> tuple[int, dict]:
+    """The run's seed and progress state: a new run's, or the unfinished run's of the same job (refusing
+    another job's file, a finished one, or a file that is no run of this command)."""
     state = json.loads(prog.read_text()) if prog.is_file() else None
     if job.seed is not None:
         seed = job.seed
@@ -98,6 +97,14 @@ def generate(job: GenerateJob) -> dict:
         raise FailedPrecondition(f"{out} exists and is no unfinished run of this command: choose another name")
     if state is None:
         state = {"identity": _identity(job, seed), "chunks_done": 0, "bytes": 0, "examples": 0, "done": False}
+    return seed, state
+
+
+def generate(job: GenerateJob) -> dict:
+    """Writes job.count examples to job.out (resuming an interrupted run of the same job); returns a summary."""
+    job.validate()
+    out, prog = Path(job.out), progress_path(Path(job.out))
+    seed, state = _start_or_resume(job, out, prog)
     out.parent.mkdir(parents=True, exist_ok=True)
     seen: set[bytes] = set()
     with open(out, "ab") as f:
