@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 moredata-prepare data/tinyshakespeare/input.txt --out_dir data/shakespeare_char --block_size 64
-moredata-train shakespeare_char_cpu --enhanced_data_probability=auto --enhanced_generation_rate=8 "$@"
+# --overwrite=true: a second run trains afresh into the same folder; the last run's best.pt is replaced only
+# once this run saves its own (atomically), never deleted first
+moredata-train shakespeare_char_cpu --enhanced_data_probability=auto --enhanced_generation_rate=8 --overwrite=true "$@"
 OUT=$(python -c "import json,sys; print(json.load(open('runs/shakespeare_char_cpu/summary.json'))['checkpoint'])")
 echo
 echo "=== a sample from $OUT ==="
