@@ -1,5 +1,5 @@
 """The RAG routes' dependencies, as `Annotated` aliases: a route that takes `svc: ReadyService` answers 503
-while the store is loading; `settings: Settings` gives the app's RagSettings; `BEARER` documents the token."""
+while the store is loading (its settings: `svc.s`); `BEARER` documents the token."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -9,7 +9,6 @@ from fastapi.security import HTTPBearer
 
 from moredata.errors import Unavailable
 from services.rag.service import Service
-from services.rag.settings import RagSettings
 
 # documents the bearer scheme of the write routes in the OpenAPI schema; the check itself is TokenGuard's
 # (one place for every route), so this dependency never refuses anything
@@ -28,10 +27,5 @@ def ready_service(request: Request) -> Service:
     return service
 
 
-def get_settings(request: Request) -> RagSettings:
-    return request.app.state.service.s
-
-
 ReadyService = Annotated[Service, Depends(ready_service)]
 AnyService = Annotated[Service, Depends(get_service)]
-Settings = Annotated[RagSettings, Depends(get_settings)]
