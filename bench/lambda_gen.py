@@ -29,9 +29,9 @@ def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     cores = os.cpu_count() or 1
     work = Path(tempfile.mkdtemp(prefix="lambda-bench-"))
-    one = generate(GenerateJob(work / "one.jsonl", 200_000, seed=2026, workers=1, progress=False))
+    one = generate(GenerateJob(out=work / "one.jsonl", count=200_000, seed=2026, workers=1, progress=False))
     t0 = time.time()
-    generate(GenerateJob(work / "full.jsonl.gz", 1_000_000, seed=2026, workers=cores, progress=True))
+    generate(GenerateJob(out=work / "full.jsonl.gz", count=1_000_000, seed=2026, workers=cores, progress=True))
     machine_rate = 1_000_000 / (time.time() - t0)  # pool start-up included
     t0 = time.time()
     ver = verify_file(work / "full.jsonl.gz")

@@ -17,9 +17,10 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, field_validator
 from tqdm import tqdm
 
 from moredata.code.augmentations import AUGMENTATIONS, augment
@@ -29,47 +30,45 @@ from moredata.code.quality import sample_quality, sampling_weight
 from moredata.code.sources import SourceFile, check_source, read_source, walk_sources
 from moredata.code.splitter import FileSplitter, SplitOptions
 from moredata.errors import InvalidArgument
+from moredata.options import Options
 from moredata.parallel import ChunkExecutor
 
 
-@dataclass
-class BuildOptions:
+class BuildOptions(Options):
     seed: int = 0
-    max_file_bytes: int = 1_000_000  # larger files are skipped (generated data, vendored bundles)
-    split: SplitOptions = field(default_factory=SplitOptions)
+    max_file_bytes: int = Field(1_000_000, ge=1)  # larger files are skipped (generated data, vendored bundles)
+    split: SplitOptions = SplitOptions()
     augmentations: tuple[str, ...] = AUGMENTATIONS
     templates_file: str | None = None  # extra instruction templates ({task: [template, ...]})
     quality_k: float = 5.0  # weight = exp(k * (quality - 0.7))
-    min_quality: float = 0.05  # samples under this (the hard filters give 0) are dropped
+    min_quality: float = Field(0.05, ge=0.0, le=1.0)  # samples under this (the hard filters give 0) are dropped
     exact_dedup: bool = True
     near_dedup: bool = True
-    dedup: DedupOptions = field(default_factory=DedupOptions)
+    dedup: DedupOptions = DedupOptions()
     benchmarks: tuple[str, ...] = ("humaneval",)  # decontaminate against these ('humaneval' or files)
-    decontam_ngram: int = 10
-    max_per_language: int | str = 0  # 0: no cap; "auto": 2x the median language count; N: at most N per language
+    decontam_ngram: int = Field(10, ge=1)
+    # 0: no cap; "auto": 2x the median language count; N: at most N per language
+    max_per_language: int | Literal["auto"] = 0
     exclude: tuple[str, ...] = ()  # glob patterns (fnmatch on the path below its source root) left out
-    workers: int = 1
-    files_per_task: int = 32
+    workers: int = Field(1, ge=1)
+    files_per_task: int = Field(32, ge=1)
     ray: str | None = None
     progress: bool = True
 
-    def check(self) -> None:
-        unknown = set(self.augmentations) - set(AUGMENTATIONS)
+    @field_validator("augmentations")
+    @classmethod
+    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(names) - set(AUGMENTATIONS)
         if unknown:
-            raise InvalidArgument(f"unknown augmentations {sorted(unknown)}; known: {', '.join(AUGMENTATIONS)}")
-        if self.workers < 1 or self.files_per_task < 1 or self.max_file_bytes < 1:
-            raise InvalidArgument("workers, files_per_task and max_file_bytes must be at least 1")
-        if self.max_per_language != "auto" and (not isinstance(self.max_per_language, int) or self.max_per_language < 0):
-            raise InvalidArgument(f"max_per_language must be 0 (no cap), a positive count or 'auto', "
-                                  f"got {self.max_per_language!r}")
-        if not 0.0 <= self.min_quality <= 1.0:
-            raise InvalidArgument("min_quality must be in [0, 1]")
-        d = self.dedup
-        if not 0.0 < d.threshold <= 1.0:
-            raise InvalidArgument(f"dedup threshold must be in (0, 1], got {d.threshold}")
-        if d.num_perm < 1 or d.ngram < 1 or not 0 <= d.bands <= d.num_perm or d.chunk < 1:
-            raise InvalidArgument(f"num_perm and ngram must be at least 1 and bands in [0, num_perm], got "
-                                  f"num_perm={d.num_perm} ngram={d.ngram} bands={d.bands}")
+            raise ValueError(f"unknown augmentations {sorted(unknown)}; known: {', '.join(AUGMENTATIONS)}")
+        return names
+
+    @field_validator("max_per_language", mode="before")
+    @classmethod
+    def _cap(cls, cap):
+        if cap == "auto" or (isinstance(cap, int) and not isinstance(cap, bool) and cap >= 0):
+            return cap
+        raise ValueError("must be 0 (no cap), a positive count or 'auto'")
 
 
 # -- per file --------------------------------------------------------------------------------------------
@@ -248,7 +247,6 @@ def write_jsonl(path: str, rows: Iterable[dict]) -> None:
 def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
                   log: Callable[[str], None] = print) -> tuple[list[dict], dict]:
     """Run the pipeline over source directories (or files); writes `out` when given. (rows, summary)."""
-    opts.check()
     InstructionBook.with_user_file(opts.templates_file)  # a bad templates file fails before any work
     if opts.benchmarks:
         Decontaminator(list(opts.benchmarks), opts.decontam_ngram)  # so does an unreadable benchmark
@@ -289,7 +287,6 @@ def _work_star(args):
 def build_from_blobs(blobs: list[tuple[str, bytes]], opts: BuildOptions,
                      is_active: Callable[[], bool] = lambda: True) -> tuple[list[dict], dict] | None:
     """The pipeline over in-memory files (the RPC); None when `is_active()` turns false (client gone)."""
-    opts.check()
     t0 = time.perf_counter()
     rows, skipped, files, nbytes = [], Counter(), 0, 0
     for i in range(0, len(blobs), opts.files_per_task):

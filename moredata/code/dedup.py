@@ -23,23 +23,29 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field, model_validator
 from scipy.integrate import quad
 
 from moredata.code.shingles import ngram_hashes
 from moredata.errors import InvalidArgument
+from moredata.options import Options
 
 
-@dataclass
-class DedupOptions:
-    ngram: int = 5  # word n-gram shingles (The Stack: 5)
-    num_perm: int = 256  # MinHash permutations (The Stack: 256)
-    threshold: float = 0.7  # Jaccard similarity that makes two samples duplicates (The Stack: 0.7)
-    bands: int = 0  # LSH bands; 0 = chosen from the threshold (see optimal_bands)
+class DedupOptions(Options):
+    ngram: int = Field(5, ge=1)  # word n-gram shingles (The Stack: 5)
+    num_perm: int = Field(256, ge=1)  # MinHash permutations (The Stack: 256)
+    threshold: float = Field(0.7, gt=0.0, le=1.0)  # Jaccard similarity that makes two samples duplicates (The Stack: 0.7)
+    bands: int = Field(0, ge=0)  # LSH bands; 0 = chosen from the threshold (see optimal_bands)
     seed: int = 42  # MinHash permutation seed
-    chunk: int = 20_000  # documents shingled per numpy pass (bounds the byte buffer)
+    chunk: int = Field(20_000, ge=1)  # documents shingled per numpy pass (bounds the byte buffer)
+
+    @model_validator(mode="after")
+    def _bands_fit(self):
+        if self.bands > self.num_perm:
+            raise ValueError(f"bands must be at most num_perm ({self.num_perm}), got {self.bands}")
+        return self
 
 
 def sample_text(s: dict) -> str:

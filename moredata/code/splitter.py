@@ -24,17 +24,18 @@ import textwrap
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
+from pydantic import Field
 
 from moredata.code.languages import comment_types, grammar, parser
 from moredata.code.sources import SourceFile
+from moredata.options import Options
 
 
-@dataclass
-class SplitOptions:
-    max_samples_per_file: int = 16  # definitions past this are sampled (seeded) so one huge file cannot dominate
-    max_context_chars: int = 8192  # 0 keeps the whole prefix
-    min_completion_chars: int = 16  # one-line trivial bodies teach little
-    max_completion_chars: int = 8192
+class SplitOptions(Options):
+    max_samples_per_file: int = Field(16, ge=1)  # definitions past this are sampled (seeded) so one huge file cannot dominate
+    max_context_chars: int = Field(8192, ge=0)  # 0 keeps the whole prefix
+    min_completion_chars: int = Field(16, ge=0)  # one-line trivial bodies teach little
+    max_completion_chars: int = Field(8192, ge=1)
 
 
 @dataclass

@@ -75,15 +75,7 @@ def _settings(args):
     for key in ("max_steps", "max_size", "depths", "sizes"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
-    for key in ("depths", "sizes"):
-        if key in values:
-            values[key] = tuple(values[key])
-    s = TraceSettings(**values)
-    try:
-        s.validate()
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    return s
+    return TraceSettings(**values)
 
 
 @exit_on_user_error
@@ -105,8 +97,8 @@ def main(argv: list[str] | None = None) -> None:
 def _generate(args) -> None:
     from moredata.lambda_terms.generate import GenerateJob, generate
 
-    job = GenerateJob(args.out, args.count, args.seed, args.workers, args.chunk_size, args.dedup, _settings(args),
-                      ray=args.ray)
+    job = GenerateJob(out=args.out, count=args.count, seed=args.seed, workers=args.workers,
+                      chunk_size=args.chunk_size, dedup=args.dedup, settings=_settings(args), ray=args.ray)
     s = generate(job)
     print(f"generated {s['examples']:,} examples in {s['chunks']} chunks to {s['out']} (seed {s['seed']}, "
           f"{s['workers']} workers, {s['seconds']} s, {s['examples_per_s']:,.0f} examples/s"

@@ -18,39 +18,29 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pydantic import Field
 from tqdm import tqdm
 
 from moredata.atomic import atomic_write_text
-from moredata.errors import FailedPrecondition, InvalidArgument
+from moredata.errors import FailedPrecondition
 from moredata.lambda_terms.report import read_jsonl
 from moredata.lambda_terms.traces import TraceSettings, chunk_lines
+from moredata.options import Options
 from moredata.parallel import ChunkExecutor
 
 
-@dataclass
-class GenerateJob:
+class GenerateJob(Options):
     out: Path
-    count: int
+    count: int = Field(ge=1)
     seed: int | None = None  # None: time-based, printed and stored in every example
-    workers: int = 1
-    chunk_size: int = 1000
+    workers: int = Field(1, ge=1)
+    chunk_size: int = Field(1000, ge=1)
     dedup: bool = False
-    settings: TraceSettings = field(default_factory=TraceSettings)
+    settings: TraceSettings = TraceSettings()
     progress: bool = True
     ray: str | None = None  # a Ray cluster address, "auto" (the running cluster) or "local": chunks run there
-
-    def validate(self) -> None:
-        if self.count < 1:
-            raise InvalidArgument(f"count must be >= 1, got {self.count}")
-        if self.workers < 1 or self.chunk_size < 1:
-            raise InvalidArgument(f"workers and chunk_size must be >= 1, got {self.workers}, {self.chunk_size}")
-        try:
-            self.settings.validate()
-        except ValueError as e:
-            raise InvalidArgument(str(e)) from None
 
 
 def progress_path(out: Path) -> Path:
@@ -59,9 +49,8 @@ def progress_path(out: Path) -> Path:
 
 def _identity(job: GenerateJob, seed: int) -> dict:
     """What a resumed run must share with the one it continues."""
-    s = asdict(job.settings)
     return {"seed": seed, "count": job.count, "chunk_size": job.chunk_size, "dedup": job.dedup,
-            "settings": json.loads(json.dumps(s))}
+            "settings": job.settings.model_dump(mode="json")}
 
 
 def _work(args) -> tuple[int, list[str]]:
@@ -102,7 +91,6 @@ def _start_or_resume(job: GenerateJob, out: Path, prog: Path) -> tuple[int, dict
 
 def generate(job: GenerateJob) -> dict:
     """Writes job.count examples to job.out (resuming an interrupted run of the same job); returns a summary."""
-    job.validate()
     out, prog = Path(job.out), progress_path(Path(job.out))
     seed, state = _start_or_resume(job, out, prog)
     out.parent.mkdir(parents=True, exist_ok=True)

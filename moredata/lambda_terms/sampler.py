@@ -24,25 +24,31 @@ a counting table, for comparison and for users who want the unbiased distributio
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from moredata.lambda_terms.terms import APP, LAM, Term, depth
+from moredata.options import Options
 
 
-@dataclass(frozen=True)
-class SamplerWeights:
-    random: float = 0.25
-    deep_redex: float = 0.3
-    growing: float = 0.25
-    lambda_prefix: float = 0.2
+class SamplerWeights(Options):
+    """How often each shape is drawn (relative weights, normalised)."""
+
+    random: float = Field(0.25, ge=0.0)
+    deep_redex: float = Field(0.3, ge=0.0)
+    growing: float = Field(0.25, ge=0.0)
+    lambda_prefix: float = Field(0.2, ge=0.0)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self):
+        if self.random + self.deep_redex + self.growing + self.lambda_prefix <= 0:
+            raise ValueError("sampler weights must not all be 0")
+        return self
 
     def probabilities(self) -> np.ndarray:
         w = np.array([self.random, self.deep_redex, self.growing, self.lambda_prefix], dtype=float)
-        if (w < 0).any() or w.sum() <= 0:
-            raise ValueError("sampler weights must be >= 0 and not all 0")
         return w / w.sum()
 
 

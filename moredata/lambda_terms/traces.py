@@ -12,43 +12,42 @@ are kept (`total_steps` still says how far it ran).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from moredata.lambda_terms.sampler import SamplerWeights, sample_term
 from moredata.lambda_terms.stepper import step
 from moredata.lambda_terms.terms import Term, depth, to_text
+from moredata.options import Options
 
 NF_MARKER = "<nf>"
 DEFAULT_DEPTHS = (6, 7, 8, 9, 10, 11, 12, 13, 14, 15)  # cycle 0..9: max depth
 DEFAULT_SIZES = (80, 100, 120, 140, 160, 180, 200, 150, 130, 110)  # cycle 0..9: max size (nodes)
 
 
-@dataclass(frozen=True)
-class TraceSettings:
+class TraceSettings(Options):
     # steps per trace before it is cut (a divergent term stops here; normal traces rarely pass 50)
-    max_steps: int = 150
+    max_steps: int = Field(150, ge=1)
     # a term growing past this many nodes stops its trace: 3x the largest cycle's terms, and about what
     # a small model's context holds in characters
-    max_size: int = 600
+    max_size: int = Field(600, ge=2)
     # examples kept from a trace cut by a limit: its first steps. Without this bound the few divergent
     # terms (7% of traces) gave 72% of all examples, 200 near-identical loop steps each
-    cut_trace_examples: int = 16
-    depths: tuple[int, ...] = DEFAULT_DEPTHS
-    sizes: tuple[int, ...] = DEFAULT_SIZES
-    weights: SamplerWeights = field(default_factory=SamplerWeights)
+    cut_trace_examples: int = Field(16, ge=0)
+    # cycle c (chunk c mod len) draws terms at most depths[c] deep and sizes[c] nodes large
+    depths: tuple[int, ...] = Field(DEFAULT_DEPTHS, min_length=1)
+    sizes: tuple[int, ...] = Field(DEFAULT_SIZES, min_length=1)
+    weights: SamplerWeights = SamplerWeights()
 
-    def validate(self) -> None:
-        if self.cut_trace_examples < 0:
-            raise ValueError(f"cut_trace_examples must be >= 0, got {self.cut_trace_examples}")
-        if self.max_steps < 1 or self.max_size < 2:
-            raise ValueError(f"max_steps must be >= 1 and max_size >= 2, got {self.max_steps}, {self.max_size}")
-        if len(self.depths) != len(self.sizes) or not self.depths:
-            raise ValueError(f"the depth and size tables need the same, non-zero length, got {len(self.depths)} "
+    @model_validator(mode="after")
+    def _cycles(self):
+        if len(self.depths) != len(self.sizes):
+            raise ValueError(f"the depth and size tables need the same length, got {len(self.depths)} "
                              f"and {len(self.sizes)}")
         if min(self.depths) < 2 or min(self.sizes) < 2:
             raise ValueError("every cycle needs max depth >= 2 and max size >= 2")
+        return self
 
     def cycle_of(self, chunk_id: int) -> int:
         return chunk_id % len(self.depths)

@@ -35,8 +35,8 @@ def test_chunks_have_distinct_seeds_and_are_reproducible():
 
 
 def test_exact_count_of_a_100k_run_the_same_for_1_and_2_workers(tmp_path):
-    one = generate(GenerateJob(tmp_path / "one.jsonl", 100_000, seed=3, workers=1, progress=False))
-    two = generate(GenerateJob(tmp_path / "two.jsonl", 100_000, seed=3, workers=2, progress=False))
+    one = generate(GenerateJob(out=tmp_path / "one.jsonl", count=100_000, seed=3, workers=1, progress=False))
+    two = generate(GenerateJob(out=tmp_path / "two.jsonl", count=100_000, seed=3, workers=2, progress=False))
     assert one["examples"] == two["examples"] == 100_000
     a, b = _lines(tmp_path / "one.jsonl"), _lines(tmp_path / "two.jsonl")
     assert len(a) == 100_000 and a == b
@@ -45,9 +45,9 @@ def test_exact_count_of_a_100k_run_the_same_for_1_and_2_workers(tmp_path):
 
 
 def test_odd_counts_gzip_and_dedup(tmp_path):
-    s = generate(GenerateJob(tmp_path / "g.jsonl.gz", 2_345, seed=1, chunk_size=500, progress=False))
+    s = generate(GenerateJob(out=tmp_path / "g.jsonl.gz", count=2_345, seed=1, chunk_size=500, progress=False))
     assert s["examples"] == 2_345 and len(_lines(tmp_path / "g.jsonl.gz")) == 2_345
-    d = generate(GenerateJob(tmp_path / "d.jsonl", 3_000, seed=1, chunk_size=500, dedup=True, progress=False))
+    d = generate(GenerateJob(out=tmp_path / "d.jsonl", count=3_000, seed=1, chunk_size=500, dedup=True, progress=False))
     pairs = [(x["input"], x["target"]) for x in map(json.loads, _lines(tmp_path / "d.jsonl"))]
     assert d["examples"] == len(pairs) == 3_000 and len(set(pairs)) == 3_000
 
@@ -70,7 +70,7 @@ def test_resume_after_a_kill_gives_the_uninterrupted_file(tmp_path):
     with open(out, "ab") as f:
         f.write(b'{"input": "half a line')  # what a kill mid-write leaves
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-    generate(GenerateJob(tmp_path / "straight.jsonl", 150_000, seed=9, chunk_size=500, progress=False))
+    generate(GenerateJob(out=tmp_path / "straight.jsonl", count=150_000, seed=9, chunk_size=500, progress=False))
     assert out.read_bytes() == (tmp_path / "straight.jsonl").read_bytes()
 
 
@@ -100,7 +100,7 @@ def test_cli_subcommands(tmp_path, capsys):
     (["generate", "x.jsonl", "0"], "argument count: must be at least 1"),
     (["generate", "x.jsonl", "-5"], "argument count: must be at least 1"),
     (["generate", "x.jsonl", "ten"], "whole number"),
-    (["generate", "x.jsonl", "10", "--depths", "6,7", "--sizes", "80"], "same, non-zero length"),
+    (["generate", "x.jsonl", "10", "--depths", "6,7", "--sizes", "80"], "need the same length"),
     (["coverage", "/no/such/file.jsonl"], "no such file"),
     (["diagnose", "/no/such/file.jsonl"], "no such file"),
     (["step", "(\\.0"], "never closed"),
@@ -126,9 +126,9 @@ def test_ray_with_a_local_instance_writes_the_same_file(tmp_path):
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        s = generate(GenerateJob(tmp_path / "ray.jsonl", 5_000, seed=21, chunk_size=500, ray="auto", progress=False))
+        s = generate(GenerateJob(out=tmp_path / "ray.jsonl", count=5_000, seed=21, chunk_size=500, ray="auto", progress=False))
     finally:
         ray.shutdown()
-    generate(GenerateJob(tmp_path / "pool.jsonl", 5_000, seed=21, chunk_size=500, workers=2, progress=False))
+    generate(GenerateJob(out=tmp_path / "pool.jsonl", count=5_000, seed=21, chunk_size=500, workers=2, progress=False))
     assert s["examples"] == 5_000
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "pool.jsonl").read_bytes()
