@@ -5,6 +5,8 @@
 - a mistake (a bad flag, a bad value, a bad file) is one line on stderr, `error: <what is wrong>`, and exit
   code 2, never a traceback: argparse's own errors through `CliParser`, the project's through
   `exit_on_user_error` (which catches `moredata.errors.UserError`);
+- the trainer and the servers take every key of their pydantic settings as a flag: `parse_key_values`
+  reads those (`--key=value` or `--key value`, either spelling), the settings class then validates them;
 - a long-running process logs through `setup_logging()`.
 """
 from __future__ import annotations
@@ -41,6 +43,28 @@ class CliParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def parse_key_values(argv: list[str], known, unknown_message) -> tuple[list[str], dict[str, str]]:
+    """(positional arguments, {key: raw value}) of `--key=value` / `--key value` flags, each key spelled in
+    snake_case or kebab-case and given as its snake_case name; a key not in `known` is a UserError worded
+    by `unknown_message(key)`. Values stay strings: the settings class validates them."""
+    positionals, values = [], {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if not arg.startswith("--"):
+            positionals.append(arg)
+            continue
+        key, eq, value = arg[2:].partition("=")
+        key = key.replace("-", "_")
+        if key not in known:
+            raise UserError(unknown_message(key))
+        if not eq:
+            if i == len(argv) or argv[i].startswith("--"):
+                raise UserError(f"--{key} needs a value (--{key}=VALUE or --{key} VALUE)")
+            value, i = argv[i], i + 1
+        values[key] = value
+    return positionals, values
 
 
 def exit_on_user_error(main):

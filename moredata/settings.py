@@ -8,8 +8,14 @@ Unknown keys are refused and every field documents its default; `describe()` ren
 """
 from __future__ import annotations
 
+import difflib
+import sys
+
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from moredata.cli import parse_key_values, setup_logging
+from moredata.errors import UserError
 
 
 def first_error(e: ValidationError) -> tuple[str, str, object]:
@@ -21,8 +27,6 @@ def first_error(e: ValidationError) -> tuple[str, str, object]:
 
 def unknown_key_message(key: str, known, what: str = "setting") -> str:
     """"unknown setting 'x' (did you mean 'y'?)": one wording, with a suggestion, for every CLI."""
-    import difflib
-
     close = difflib.get_close_matches(key, list(known), n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"unknown {what} '{key}'{hint}; see --help for the list"
@@ -45,16 +49,9 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def from_flags(cls, argv: list[str]):
         """Settings from `--key=value` flags over `<PREFIX>_KEY` env vars; a UserError names a bad key."""
-        from moredata.errors import UserError
-
-        values = {}
-        for arg in argv:
-            key, eq, value = arg.removeprefix("--").partition("=")
-            if not arg.startswith("--") or not eq:
-                raise UserError(f"expected --key=value, got '{arg}'")
-            if key not in cls.model_fields:
-                raise UserError(unknown_key_message(key, cls.model_fields))
-            values[key] = value
+        extra, values = parse_key_values(argv, cls.model_fields, lambda k: unknown_key_message(k, cls.model_fields))
+        if extra:
+            raise UserError(f"unexpected argument '{extra[0]}': settings are flags, --key=value")
         try:
             return cls(**values)
         except ValidationError as e:
@@ -79,10 +76,6 @@ def start_service(settings_cls: type[ServiceSettings], doc: str, argv: list[str]
     """The start of every service's `main`: `--help` prints the command's doc and every setting with its
     default (returns None: nothing to run); otherwise logging is set up and the settings come from the
     environment overridden by `--key=value` flags (a bad one raises UserError: one line, exit code 2)."""
-    import sys
-
-    from moredata.cli import setup_logging
-
     argv = sys.argv[1:] if argv is None else argv
     if any(a in ("-h", "--help") for a in argv):
         print(settings_cls.help_text(doc))

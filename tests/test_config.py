@@ -1,4 +1,5 @@
 """Trainer settings: precedence, shipped configs, and errors that name the key."""
+import re
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def test_help_and_config_errors_do_not_import_torch():
     (["--device=tpu"], ["'device'"]),
     (["--early_stopping_monitor=test"], ["'early_stopping_monitor'"]),
     (["--n_embd=100", "--n_head=3"], ["n_embd (100) must be divisible by n_head (3)"]),
-    (["--max_iters"], ["expected --key=value"]),
+    (["--max_iters"], ["--max_iters needs a value"]),
+    (["--max_iters", "--batch_size=2"], ["--max_iters needs a value"]),
     (["no_such_config"], ["config file not found", "shakespeare_char_cpu"]),
 ])
 def test_bad_settings_name_the_key(argv, words):
@@ -71,6 +73,32 @@ def test_bad_settings_name_the_key(argv, words):
         load_settings(argv)
     for w in words:
         assert w in str(e.value)
+
+
+def test_every_flag_spelling_of_the_convention_sets_the_key():
+    """One convention for every console script: `--key=value` and `--key value`, snake or kebab case."""
+    for argv in (["--max_iters=7"], ["--max_iters", "7"], ["--max-iters=7"], ["--max-iters", "7"]):
+        assert load_settings(argv, environ={}).max_iters == 7, argv
+    cfg = load_settings(["--warmup-iters", "3", "shakespeare_char_cpu", "--learning_rate", "2e-3"], environ={})
+    assert (cfg.warmup_iters, cfg.learning_rate, cfg.device) == (3, 2e-3, "cpu")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--redis-url", "redis://h:1/0", "--max_workers=3"], None),
+    (["--redis_url=redis://h:1/0", "--max-workers", "3"], None),
+    (["--max_workers"], "--max_workers needs a value"),
+    (["--max_worker=3"], "unknown setting 'max_worker' (did you mean 'max_workers'?)"),
+    (["redis://h:1/0"], "unexpected argument 'redis://h:1/0'"),
+])
+def test_a_service_reads_its_flags_the_same_way(argv, words):
+    from services.generator.settings import GeneratorSettings
+
+    if words is None:
+        s = GeneratorSettings.from_flags(argv)
+        assert (s.redis_url, s.max_workers) == ("redis://h:1/0", 3)
+    else:
+        with pytest.raises(UserError, match=re.escape(words)):
+            GeneratorSettings.from_flags(argv)
 
 
 def test_unknown_key_in_file(tmp_path):

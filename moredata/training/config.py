@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from moredata.cli import parse_key_values
 from moredata.enhanced.settings import EnhancedGenerationKeys
 from moredata.errors import UserError
 from moredata.settings import ServiceSettings, first_error, service_config, unknown_key_message
@@ -186,18 +187,7 @@ def read_config_file(path: Path) -> dict:
 
 def parse_overrides(args: list[str]) -> tuple[list[str], dict]:
     """Splits argv into config files (positional) and `--key=value` overrides (values stay strings)."""
-    files, overrides = [], {}
-    for arg in args:
-        if arg.startswith("--"):
-            key, eq, value = arg[2:].partition("=")
-            if not eq:
-                raise UserError(f"expected --key=value, got '{arg}'")
-            if key not in FIELDS:
-                raise _unknown_key(key)
-            overrides[key] = value
-        else:
-            files.append(arg)
-    return files, overrides
+    return parse_key_values(args, FIELDS, lambda key: unknown_key_message(key, FIELDS, "config key"))
 
 
 def build_settings(values: dict, sources: dict | None = None) -> TrainerSettings:
@@ -242,7 +232,8 @@ def help_text() -> str:
         "",
         "Trains a GPT on prepared data (see moredata-prepare). CONFIG is a TOML file or a shipped",
         f"config name ({', '.join(sorted(q.stem for q in CONFIG_DIR.glob('*.toml')))}).",
-        "Later configs override earlier ones; TRAINER_<KEY> env vars override configs; --key=value flags override all.",
+        "Later configs override earlier ones; TRAINER_<KEY> env vars override configs; --key=value flags override all",
+        "(--key value and --kebab-case spellings work too).",
         "",
         "keys (default) description:",
     ]
