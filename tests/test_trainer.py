@@ -9,7 +9,8 @@ from moredata.models.checkpoint import load_checkpoint, load_model
 from moredata.models.generation import generate
 from moredata.training.config import load_settings
 from moredata.training.early_stopping import EarlyStopping
-from moredata.training.loop import TrainingLoop, get_lr
+from moredata.training.loop import TrainingLoop
+from moredata.training.lr_schedule import get_lr
 from moredata.training.metrics import read_metrics
 from services.trainer import cli
 

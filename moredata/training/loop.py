@@ -5,11 +5,11 @@ DDP, one node:   torchrun --standalone --nproc_per_node=4 -m services.trainer sh
 
 `TrainingLoop.run()` reads as nanoGPT's loop: set the learning rate, evaluate (and save) every
 eval_interval, one optimizer step over the micro-batches, log, stop on max_iters or a signal. Set-up lives
-in setup.py, the enhanced-data mixer in enhanced_mixer.py, the summary in summary.py.
+in setup.py, the learning-rate schedule in lr_schedule.py, what a checkpoint holds of the run (and how a
+resume restores it) in run_state.py, the enhanced-data mixer in enhanced_mixer.py, the summary in summary.py.
 """
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from pathlib import Path
@@ -20,25 +20,14 @@ from moredata.models.checkpoint import save_checkpoint
 from moredata.training.config import TrainerSettings
 from moredata.training.early_stopping import EarlyStopping
 from moredata.training.evaluation import estimate_loss
+from moredata.training.lr_schedule import get_lr
 from moredata.training.metrics import plot_run
 from moredata.training.progress import Progress
+from moredata.training.run_state import restore_run, run_checkpoint
 from moredata.training.setup import autocast_context, check_out_dir, resolve_dtype, setup_distributed, setup_model
 from moredata.training.stop_signals import StopSignals
 from moredata.training.summary import TrainSummary
 from moredata.training.token_data import TokenData
-
-
-def get_lr(it: int, cfg: TrainerSettings) -> float:
-    """Linear warmup for warmup_iters, cosine decay to min_lr at lr_decay_iters, then min_lr."""
-    if not cfg.decay_lr:
-        return cfg.learning_rate
-    if it < cfg.warmup_iters:
-        return cfg.learning_rate * (it + 1) / (cfg.warmup_iters + 1)
-    if it > cfg.lr_decay_iters:
-        return cfg.min_lr
-    decay_ratio = (it - cfg.warmup_iters) / max(1, cfg.lr_decay_iters - cfg.warmup_iters)
-    coeff = 0.5 * (1.0 + math.cos(math.pi * min(1.0, decay_ratio)))  # 1 -> 0
-    return cfg.min_lr + coeff * (cfg.learning_rate - cfg.min_lr)
 
 
 class TrainingLoop:
@@ -85,7 +74,7 @@ class TrainingLoop:
         self.optimizer, self.fused = self.model.configure_optimizers(
             cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type)
         if built.resume_from is not None:
-            self._restore(built.resume_from)
+            restore_run(self, built.resume_from)
         if self.enhanced is not None and cfg.init_from != "scratch":
             # generate from the best model there is right away, not only after the next improvement
             best = self.out_dir / "best.pt"
@@ -104,37 +93,12 @@ class TrainingLoop:
     def gradient_accumulation_steps(self) -> int:
         return self.dist.gradient_accumulation_steps
 
-    def _restore(self, ckpt: dict) -> None:
-        continuing = self.cfg.init_from != "resume"  # continued training on new data: step and optimizer only
-        if "optimizer" in ckpt and not (continuing and self.cfg.reset_optimizer):
-            self.optimizer.load_state_dict(ckpt["optimizer"])
-            for group in self.optimizer.param_groups:  # the new run's learning rate, not the saved one
-                group["lr"] = self.cfg.learning_rate
-        self.iter_num = int(ckpt["iter_num"])
-        if continuing:
-            return  # best loss, patience and RNG belong to the old data: this run measures its own
-        self.best_val_loss = float(ckpt["best_val_loss"])
-        state = ckpt.get("trainer_state") or {}
-        self.best_iter = state.get("best_iter")
-        self.resumed_after_eval = bool(state.get("evaluated", True))
-        if "enhanced" in state and self.enhanced is not None:
-            self.enhanced.load_state_dict(state["enhanced"])
-        if "early_stopping" in state:
-            self.stopper.load_state_dict(state["early_stopping"])
-        # RNG states last: everything above may have consumed random numbers
-        if "batch_rng" in state:
-            self.batch_gen.set_state(state["batch_rng"])
-            self.eval_gen.set_state(state["eval_rng"])
-            torch.set_rng_state(state["torch_rng"])
-            if self.device_type == "cuda" and "cuda_rng" in state:
-                torch.cuda.set_rng_state(state["cuda_rng"])
-
     # --- pieces of the loop -----------------------------------------------------------------------
 
     def next_batch(self) -> tuple:
         """The next training micro-batch, as the model type takes it; remembers the RNG state it was drawn
         from (for resume: the masks of an encoder batch come from the same generator)."""
-        self._batch_rng_before = self.batch_gen.get_state()
+        self.batch_rng_before = self.batch_gen.get_state()
         if self.enhanced is None:
             x, y, *mask = self.data.get_batch("train", self.cfg.batch_size, self.batch_gen)
         else:
@@ -149,22 +113,7 @@ class TrainingLoop:
                              self.ctx, self.eval_gen)
 
     def checkpoint(self, evaluated: bool = True) -> dict:
-        state = {
-            "evaluated": evaluated,  # False for a save on interrupt: the resumed run evaluates first
-            "batch_rng": self._batch_rng_before,  # state before the batch in hand: a resume redraws it
-            "eval_rng": self.eval_gen.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "early_stopping": self.stopper.state_dict(),
-            "best_iter": self.best_iter,
-        }
-        if self.enhanced is not None:
-            state["enhanced"] = self.enhanced.state_dict()
-        if self.device_type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state()
-        return {"model": self.raw_model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "model_type": self.model_type, "model_args": self.model_args, "iter_num": self.iter_num,
-                "best_val_loss": self.best_val_loss, "config": self.cfg.model_dump(),
-                "tokenizer": self.data.tokenizer_dict, "trainer_state": state}
+        return run_checkpoint(self, evaluated)
 
     def _save(self, improved: bool) -> None:
         ckpt = self.checkpoint()
