@@ -29,6 +29,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench._results import write_results
 from bench._stack import ROOT, ensure_char_data, free_port, peak_rss_mb, quick_checkpoint, start_redis
+from moredata.cli import CliParser
 from moredata.models.checkpoint import save_checkpoint
 from moredata.rpc.proto import augment_pb2, augment_pb2_grpc, generator_pb2, generator_pb2_grpc
 
@@ -86,7 +87,7 @@ def wait_health(addr: str, want: str = "SERVING", timeout: float = 120.0) -> Non
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    CliParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     import redis
 
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"moredata-adversarial-{os.getpid()}"

@@ -13,7 +13,6 @@ receive, decode), streamed, so the client's codec work overlaps the server's.
 """
 from __future__ import annotations
 
-import argparse
 import resource
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from tqdm import tqdm
 
 from bench._results import write_results
 from bench._stack import ROOT, free_port, peak_rss_mb
+from moredata.cli import CliParser
 from moredata.pointer.augmentor import Augmentor
 from moredata.pointer.client import AugmentClient
 from moredata.pointer.config import AugmentationConfig
@@ -93,7 +93,7 @@ def start_service(max_frames: int) -> tuple[subprocess.Popen, str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", default="20000,100000", help="comma-separated frame counts")
     ap.add_argument("--seconds", type=float, default=2.0, help="minimum timing window per cell")
     args = ap.parse_args()

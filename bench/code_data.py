@@ -20,7 +20,6 @@ verification, clusters) in one process.
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import random
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from bench._results import write_results
+from moredata.cli import CliParser
 from moredata.code.build import BuildOptions, build_dataset
 from moredata.code.dedup import (
     DedupOptions,
@@ -292,7 +292,7 @@ def real_corpus_summaries(workers: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()

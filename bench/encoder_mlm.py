@@ -9,7 +9,6 @@ next-character accuracy is measured on the same val split (every position of 100
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 
 from bench._results import write_results
 from bench._stack import ensure_char_data
+from moredata.cli import CliParser
 from moredata.models.checkpoint import load_model
 from moredata.training.config import load_settings
 from moredata.training.loop import TrainingLoop
@@ -62,7 +62,7 @@ def score(ckpt: Path, model_type: str, batches: int = 100) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--encoder-iters", type=int, default=4000)
     ap.add_argument("--gpt-iters", type=int, default=1500)
     ap.add_argument("--block-size", type=int, default=CONFIG["block_size"], help="context (both models)")

@@ -9,7 +9,6 @@ states) and, in the same run, MiniLM. Writes bench/results/encoder_rag.json.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from bench._results import write_results
 from bench.rag_retrieval import DEFAULT, load_collection
 from moredata import Trainer, build_model, create_dataloaders, extract_model_for_inference
+from moredata.cli import CliParser
 from moredata.data.tokenizers import BPETokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def score(embedder: str, out: Path) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=40)
     args = ap.parse_args()
     docs, _, _ = load_collection(DEFAULT)

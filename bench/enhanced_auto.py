@@ -18,7 +18,6 @@ last val loss per run; a PNG per corpus with the mean val curve of each setting 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from bench._results import write_results
 from bench._stack import ROOT
+from moredata.cli import CliParser
 from moredata.data.prepare import prepare
 from moredata.figures import pyplot, save_png
 from moredata.text_table import grid
@@ -153,7 +153,7 @@ def merge(parts: list[Path], out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", nargs="+", default=["a", "b", "c"])
     ap.add_argument("--corpus", default=None, help="your own text file (with --name, --config, --tokenizer)")
     ap.add_argument("--name", default="own")

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from bench._results import write_results
 from bench._stack import ROOT, ensure_char_data, free_port, quick_checkpoint, start_redis
+from moredata.cli import CliParser
 from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
 from moredata.training.config import load_settings
 from moredata.training.loop import TrainingLoop
@@ -52,7 +53,7 @@ def status(stub):
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    CliParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     torch.set_num_threads(2)
     data_dir = ensure_char_data()
     work = Path(tempfile.mkdtemp())

@@ -10,7 +10,6 @@ which follows each better checkpoint. One PNG holds the val curves.
 """
 from __future__ import annotations
 
-import argparse
 import io
 import tempfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from bench._results import write_results
 from bench._stack import ROOT
 from moredata.atomic import atomic_write_bytes
+from moredata.cli import CliParser
 from moredata.data.prepare import prepare
 from moredata.training.config import load_settings
 from moredata.training.loop import TrainingLoop
@@ -26,7 +26,7 @@ PS = [0.0, 0.1, 0.2, 0.3, 0.5]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gpu", action="store_true")
     ap.add_argument("--ps", default=",".join(str(p) for p in PS))
     args = ap.parse_args()

@@ -18,7 +18,6 @@ GPU (6 layers, 384 wide), the CPU variant's on CPU (4 layers, 128 wide), each wi
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from bench._results import write_results
+from moredata.cli import CliParser
 from moredata.models.decoder_only import GPT, GPTConfig
 from moredata.models.generation import generate, generate_nocache
 
@@ -48,7 +48,7 @@ def timed(fn, device) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gpu", action="store_true")
     ap.add_argument("--batches", default="1,64,256")
     ap.add_argument("--repeats", type=int, default=1, help="timed runs per cell (the median is kept)")

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from bench._results import write_results
 from bench._stack import ROOT, ensure_char_data, quick_checkpoint, start_redis
+from moredata.cli import CliParser
 from moredata.data.token_files import open_split
 from moredata.enhanced.ring_buffer import MemorySampleBuffer, RedisSampleBuffer
 from moredata.enhanced.worker import EnhancedSampleGenerator, GenerationSettings
@@ -29,7 +30,7 @@ BATCHES = [4, 16, 64]
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    CliParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     torch.set_num_threads(2)
     data_dir = ensure_char_data()
     ckpt = quick_checkpoint(data_dir, Path(tempfile.mkdtemp()) / "seed")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench._results import write_results
+from moredata.cli import CliParser
 from moredata.lambda_terms.generate import GenerateJob, generate
 from moredata.lambda_terms.report import coverage, coverage_plot
 from moredata.lambda_terms.verify import verify_file
@@ -26,7 +27,7 @@ OUT = ROOT / "bench" / "results"
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    CliParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     cores = os.cpu_count() or 1
     work = Path(tempfile.mkdtemp(prefix="lambda-bench-"))
     one = generate(GenerateJob(out=work / "one.jsonl", count=200_000, seed=2026, workers=1, progress=False))

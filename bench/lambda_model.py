@@ -15,7 +15,6 @@ from the full cycle tables; a model predicts greedily from `input|` to the newli
 """
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -26,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from bench._results import write_results
+from moredata.cli import CliParser
 from moredata.lambda_terms.report import diagnose
 from moredata.lambda_terms.traces import TraceSettings, chunk_lines
 from moredata.models.checkpoint import load_model
@@ -126,7 +126,7 @@ def predict(ckpt: Path, rows: list[dict], device: str, out: Path, batch: int = 2
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gpu", action="store_true")
     ap.add_argument("--iters", type=int, default=None, help="override max_iters")
     ap.add_argument("--train-examples", type=int, default=None, help="override the training examples per model")

@@ -17,7 +17,6 @@ JSON and a PNG of the validation curves.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 from bench._results import write_results
+from moredata.cli import CliParser
 from moredata.pointer.config import AugmentationConfig
 from moredata.pointer.curves import plot_runs
 from moredata.pointer.dataset import PointerDataset
@@ -90,7 +90,7 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="mini", help="mini (default) or full, or a JSON file")
     ap.add_argument("--data", default=None, help="sets made by make-sets (default: made now, seed 0)")
     ap.add_argument("--settings", nargs="+", default=["none", "safe", "pointer_aware", "all"])

@@ -13,7 +13,6 @@ the ratio service/in-process, and the bytes one item puts on the wire in each se
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from bench._results import write_results
 from bench._stack import ROOT, free_port
+from moredata.cli import CliParser
 from moredata.pointer.client import AugmentClient
 from moredata.pointer.codec import sample_to_proto
 from moredata.pointer.dataset import PointerDataset, item_seed
@@ -68,7 +68,7 @@ def wire_bytes(data: Path, cfg, address: str) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=12, help="epochs per run (6 steps each; default 12)")
     ap.add_argument("--rounds", type=int, default=2, help="runs of each path, alternated (default 2)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pointer_service.json")

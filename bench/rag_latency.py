@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from bench._results import write_results
 from bench.rag_retrieval import DEFAULT, load_collection
+from moredata.cli import CliParser
 from moredata.rag.embedders import MiniLMEmbedder
 from moredata.rag.retrieval import Retriever
 from moredata.rag.store import DocStore, NewDocument
@@ -50,7 +51,7 @@ def percentile_ms(xs: list[float], q: float) -> float:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    CliParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     docs, queries, _ = load_collection(DEFAULT)
     texts = [t for t in docs.values() if t]
     minilm = MiniLMEmbedder(batch_size=32)

@@ -13,7 +13,6 @@ Documents with no text (Cranfield has two) cannot be ingested and count as never
 """
 from __future__ import annotations
 
-import argparse
 import math
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench._results import write_results
+from moredata.cli import CliParser
 from moredata.rag.embedders import load_embedder
 from moredata.rag.retrieval import Retriever
 from moredata.rag.store import DocStore, NewDocument
@@ -72,7 +72,7 @@ def recall_at(ranked: list[str], gains: dict[str, int], k: int = 10) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--collection", type=Path, default=DEFAULT)
     ap.add_argument("--embedder", default="auto")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "rag_retrieval.json")

@@ -8,11 +8,11 @@ nanoGPT references: CPU variant measured on this machine kind (2 cores) at best 
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 from pathlib import Path
 
 from bench._results import write_results
+from moredata.cli import CliParser
 from moredata.data.prepare import prepare
 from moredata.training.config import load_settings
 from moredata.training.loop import TrainingLoop
@@ -26,7 +26,7 @@ REFERENCE = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gpu", action="store_true", help="run the GPU config (shakespeare_char) on CUDA")
     ap.add_argument("--out_dir", default=None, help="run folder (default runs/bench_parity_<kind>)")
     ap.add_argument("--seeds", default="1337", help="comma-separated seeds; the first (nanoGPT's 1337) is "

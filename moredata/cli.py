@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 import sys
 
 from moredata.errors import UserError
@@ -68,15 +69,24 @@ def parse_key_values(argv: list[str], known, unknown_message) -> tuple[list[str]
 
 
 def exit_on_user_error(main):
-    """Wraps a CLI entry point so UserError becomes `error: <message>` and exit status 2."""
+    """Wraps a CLI entry point so UserError becomes `error: <message>` and exit status 2, and a reader that
+    goes away (`moredata-train --help | head`) ends the command quietly, as it ends a Unix tool."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
         try:
-            return main(*args, **kwargs)
+            try:
+                return main(*args, **kwargs)
+            finally:  # argparse's --help exits through SystemExit: flush on every way out
+                sys.stdout.flush()  # here, not at interpreter exit, where a broken pipe prints a traceback
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
             raise SystemExit(2) from None
+        except BrokenPipeError:
+            # stdout's reader is gone: nothing more can be shown. Point stdout at /dev/null so the exit
+            # flush has nowhere to fail, and exit as a process killed by SIGPIPE would (128 + 13)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141) from None
 
     return wrapper
 

@@ -11,13 +11,14 @@ another version writes different code and --check would flag it.
 """
 from __future__ import annotations
 
-import argparse
 import filecmp
 import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from moredata.cli import CliParser
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTO_DIR = ROOT / "protos"
@@ -61,7 +62,7 @@ def stale_files(out_dir: Path = OUT_DIR) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="only check that the committed code is fresh")
     args = ap.parse_args()
     if args.check:

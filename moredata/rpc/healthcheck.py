@@ -14,7 +14,7 @@ import sys
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from moredata.cli import CliParser
+from moredata.cli import CliParser, exit_on_user_error
 
 
 def check(address: str, service: str = "", timeout: float = 3.0) -> int | None:
@@ -28,6 +28,7 @@ def check(address: str, service: str = "", timeout: float = 3.0) -> int | None:
     return resp.status
 
 
+@exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     ap = CliParser(prog="moredata-healthcheck", description=__doc__.split("\n\n")[0])
     ap.add_argument("address", help="host:port")
