@@ -12,7 +12,13 @@ import pytest
 import torch
 
 from moredata.errors import NotFound
-from moredata.models.checkpoint import inference_only, load_checkpoint, load_model, save_checkpoint
+from moredata.models.checkpoint import (
+    inference_only,
+    load_checkpoint,
+    load_model,
+    model_from_checkpoint,
+    save_checkpoint,
+)
 from moredata.models.decoder_only import GPT, GPTConfig
 
 ARGS = dict(n_layer=2, n_head=2, n_embd=32, block_size=16, bias=False, vocab_size=65, dropout=0.0)
@@ -148,3 +154,61 @@ def test_killed_writer_leaves_a_loadable_file(tmp_path):
     c = torch.load(path, weights_only=True)
     w = c["model"]["w"]
     assert c["iter_num"] == 1 and bool((w == 1.0).all())
+
+
+# --- what a file may make us allocate is bounded by its size on disk (issue 23, item 1) -------------------
+
+def _with_junk(path, junk_floats: int, deflate: bool):
+    """A good checkpoint plus an extra "junk" tensor of zeros; with `deflate`, its archive entries are
+    rewritten compressed, so a few hundred KB on disk inflate to 4 x junk_floats bytes."""
+    import zipfile
+
+    torch.manual_seed(0)
+    ckpt = {"model": GPT(GPTConfig(**ARGS)).state_dict(), "model_args": ARGS, "junk": torch.zeros(junk_floats)}
+    plain = path.with_suffix(".plain")
+    torch.save(ckpt, plain)
+    if not deflate:
+        plain.rename(path)
+        return path
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            big = info.file_size > 2**20
+            out.writestr(info.filename, src.read(info.filename),
+                         compress_type=zipfile.ZIP_DEFLATED if big else zipfile.ZIP_STORED)
+    plain.unlink()
+    return path
+
+
+def _peak_rss_growth_mb(code: str) -> float:
+    """Peak RSS growth (VmHWM) of running `code` in a fresh interpreter after its imports."""
+    prog = ("import resource, torch\nfrom moredata.models.checkpoint import load_checkpoint, model_from_checkpoint\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n" + code +
+            "\nprint((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)")
+    out = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_compressed_entry_is_refused_before_anything_is_inflated(tmp_path):
+    bad = _with_junk(tmp_path / "bomb.pt", 2**27, deflate=True)  # 512 MB of zeros in ~0.5 MB
+    assert bad.stat().st_size < 5 * 2**20
+    with pytest.raises(ValueError, match="'bomb/data/.*' is compressed .* declare 536,870,912"):
+        load_checkpoint(bad)
+    grew = _peak_rss_growth_mb(f"""
+try:
+    load_checkpoint({str(bad)!r})
+except ValueError:
+    pass""")
+    assert grew < 100, grew
+
+
+def test_an_entry_the_model_does_not_name_is_never_read(tmp_path):
+    path = _with_junk(tmp_path / "junk.pt", 2**26, deflate=False)  # 256 MB stored beside a 50 KB model
+    grew = _peak_rss_growth_mb(f"""
+ckpt = load_checkpoint({str(path)!r})
+model = model_from_checkpoint(ckpt)
+assert ckpt["junk"].shape == (2**26,)""")
+    assert grew < 100, grew
+    ckpt = load_checkpoint(path)  # memory-mapped, and still the weights that were saved
+    model = model_from_checkpoint(ckpt)
+    assert all(torch.equal(v, ckpt["model"][k]) for k, v in model.state_dict().items())

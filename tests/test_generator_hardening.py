@@ -369,3 +369,31 @@ def test_an_upload_still_loading_keeps_its_file_when_another_finishes(generator,
     assert first.result(timeout=60).model.model_version == 2
     kept = set((ckpt_dir / "uploads").glob("upload-*.pt")) - before
     assert kept == {calls[0]}  # the served model's own file, and nothing else of this server's
+
+
+# --- round two (issue 23), item 1: a small archive that inflates to gigabytes ------------------------------------
+
+def test_an_upload_that_inflates_to_gigabytes_is_refused_before_it_is_inflated(generator, ckpt_dir, good, tmp_path):
+    import zipfile
+
+    plain = tmp_path / "plain.pt"
+    torch.save({**good, "junk": torch.zeros(2**28)}, plain)  # a 1 GiB junk tensor beside the model
+    bomb = ckpt_dir / "bomb.pt"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(bomb, "w") as out:
+        for info in src.infolist():
+            out.writestr(info.filename, src.read(info.filename),
+                         compress_type=zipfile.ZIP_DEFLATED if info.file_size > 2**20 else zipfile.ZIP_STORED)
+    plain.unlink()
+    data = bomb.read_bytes()
+    assert len(data) < 8 * 2**20  # under max_checkpoint_mb (50): only the inflated size tells
+    handle, core, stub, channel = generator()
+    chunks = [generator_pb2.CheckpointChunk(data=data[i:i + 2**20], total_size=len(data) if i == 0 else 0)
+              for i in range(0, len(data), 2**20)]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    e = refused(lambda: stub.UploadModel(iter(chunks), timeout=60))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "compressed" in e.details()
+    e = refused(lambda: update(stub, "bomb.pt"))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "junk" not in e.details() and "compressed" in e.details()
+    grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grew_mb < 200, grew_mb
+    assert core.model_version == 0  # nothing was installed

@@ -13,11 +13,18 @@ A checkpoint is a `torch.save`d dict (nanoGPT's keys, plus ours):
 It is written atomically (temp file + fsync + rename) and loaded with `torch.load(weights_only=True)`,
 which only rebuilds tensors and plain containers: a malicious file cannot run code. A nanoGPT `ckpt.pt`
 holds nothing else either, so it loads as it is.
+
+What a file may make us allocate is bounded by its size on disk, not by what it declares: torch.save
+writes a zip archive whose entries are stored uncompressed, so an archive with a compressed entry (a
+3 MB file that inflates to gigabytes) is refused from its directory before any entry is read, and the
+archive is then memory-mapped (`torch.load(mmap=True)`): a tensor is read only when something uses it,
+so entries the model does not name (an extra "junk" tensor) are never read at all.
 """
 from __future__ import annotations
 
 import math
 import os
+import zipfile
 from pathlib import Path
 
 import torch
@@ -49,8 +56,9 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
             raise InvalidArgument(f"{path} is empty, not a checkpoint")
     except OSError as e:  # a symlink loop, a name too long: the path itself is wrong
         raise InvalidArgument(f"checkpoint path {str(path)[:200]!r}: {e.strerror}") from None
+    mapped = is_stored_archive(path) and map_location == "cpu"
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        ckpt = torch.load(path, map_location=map_location, weights_only=True, mmap=mapped)
     except Exception:  # truncated file, not a checkpoint, or a pickle asking for forbidden globals
         # torch's own message suggests weights_only=False: wrong and dangerous advice for such a file
         raise InvalidArgument(f"{path} is not a PyTorch checkpoint (or it is truncated or holds objects "
@@ -59,6 +67,26 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
         raise InvalidArgument(f"{path} is not a checkpoint: expected a dict with 'model' and 'model_args'")
     ckpt["model"] = strip_compile_prefix(ckpt["model"])
     return ckpt
+
+
+def is_stored_archive(path: Path) -> bool:
+    """True for a zip archive (torch.save's format since 1.6) whose every entry is stored as it is, False
+    for the legacy format (one pickle stream, read as it is: its size on disk is what it holds). A
+    compressed entry, or one whose header declares another size than it stores, is refused by name."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        raise InvalidArgument(f"{path} is not a readable checkpoint archive: {e}") from None
+    for info in entries:
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+            raise InvalidArgument(
+                f"{path}: archive entry {info.filename!r} is compressed ({info.compress_size:,} bytes that "
+                f"declare {info.file_size:,}): torch.save stores every entry as it is, so the file is refused "
+                f"before anything is inflated")
+    return True
 
 
 _REQUIRED_ARGS = ("block_size", "vocab_size", "n_layer", "n_head", "n_embd")
