@@ -282,7 +282,7 @@ def test_status_answers_while_redis_is_down(generator, redis_server, caplog):
 
 
 @pytest.mark.parametrize("kind", ["symlink_loop", "too_long", "empty_file", "args_wrong_type", "n_head",
-                                  "no_block_size", "directory", "not_a_dict"])
+                                  "no_block_size", "directory", "not_a_dict", "overflowing_n_embd"])
 def test_bad_checkpoints_are_the_callers_fault(generator, ckpt_dir, good, kind, caplog):
     handle, core, stub, channel = generator()
     if kind == "symlink_loop":
@@ -302,6 +302,8 @@ def test_bad_checkpoints_are_the_callers_fault(generator, ckpt_dir, good, kind, 
     elif kind == "no_block_size":
         args = {k: v for k, v in good["model_args"].items() if k != "block_size"}
         path = write_variant(ckpt_dir, "no_block.pt", good, model_args=args)
+    elif kind == "overflowing_n_embd":  # issue 23, item 3: "Storage size calculation overflowed" was INTERNAL
+        path = write_variant(ckpt_dir, "huge_embd.pt", good, n_embd=2**62, n_head=2)
     elif kind == "directory":
         (ckpt_dir / "adir.pt").mkdir(exist_ok=True)
         path = "adir.pt"
@@ -311,6 +313,8 @@ def test_bad_checkpoints_are_the_callers_fault(generator, ckpt_dir, good, kind, 
     e = refused(lambda: update(stub, path))
     assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, (e.code(), e.details())
     assert "Traceback" not in caplog.text and "internal error" not in e.details()
+    if kind == "overflowing_n_embd":
+        assert "n_embd=4611686018427387904" in e.details() and "too large" in e.details()
 
 
 # --- 8. after a Redis restart -------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from moredata.lambda_terms.traces import TraceSettings
     (lambda: BuildOptions(split={"max_samples_per_file": 0}), "split.max_samples_per_file", "greater than or equal to 1"),
     (lambda: BuildOptions(workerz=2), "workerz", "Extra inputs are not permitted"),
     (lambda: GenerateJob(out="x.jsonl", count=0), "count", "greater than or equal to 1 (got 0)"),
+    (lambda: GenerateJob(out="x.jsonl", count=5, seed=-1), "seed", "greater than or equal to 0 (got -1)"),
     (lambda: GenerateJob(out="x.jsonl", count=5, settings={"weights": {"random": -1}}), "settings.weights.random",
      "greater than or equal to 0"),
     (lambda: TraceSettings(depths=(6, 7), sizes=(80,)), "", "need the same length, got 2 and 1"),

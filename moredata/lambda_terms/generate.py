@@ -34,7 +34,7 @@ from moredata.parallel import ChunkExecutor
 class GenerateJob(Options):
     out: Path
     count: int = Field(ge=1)
-    seed: int | None = None  # None: time-based, printed and stored in every example
+    seed: int | None = Field(None, ge=0)  # None: time-based, printed and stored in every example
     workers: int = Field(1, ge=1)
     chunk_size: int = Field(1000, ge=1)
     dedup: bool = False

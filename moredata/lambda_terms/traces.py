@@ -12,6 +12,7 @@ are kept (`total_steps` still says how far it ran).
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -53,12 +54,16 @@ class TraceSettings(Options):
         return chunk_id % len(self.depths)
 
 
-def trace(term: Term, settings: TraceSettings) -> tuple[list[tuple[Term, Term | None, int, int]], str]:
+def trace(term: Term, settings: TraceSettings, stop: threading.Event | None = None
+          ) -> tuple[list[tuple[Term, Term | None, int, int]], str]:
     """The reduction of term as (input, target or None for the normal form, redex depth, input depth)
-    steps, and why it stopped."""
+    steps, and why it stopped ("cancelled" once `stop` is set: checked every step, a step being one pass
+    over a term of at most max_size nodes)."""
     steps = []
     t = term
     for _ in range(settings.max_steps):
+        if stop is not None and stop.is_set():
+            return steps, "cancelled"
         s = step(t)
         if s is None:
             steps.append((t, None, -1, depth(t)))
@@ -70,9 +75,10 @@ def trace(term: Term, settings: TraceSettings) -> tuple[list[tuple[Term, Term | 
     return steps, "max_steps"
 
 
-def trace_lines(term: Term, settings: TraceSettings, cycle: int, seed: int) -> list[str]:
+def trace_lines(term: Term, settings: TraceSettings, cycle: int, seed: int,
+                stop: threading.Event | None = None) -> list[str]:
     """The trace of one term as JSON lines (each term printed once: a target is the next input)."""
-    steps, why = trace(term, settings)
+    steps, why = trace(term, settings, stop)
     total = len(steps)
     if why != "normal":
         steps = steps[: settings.cut_trace_examples]
@@ -87,14 +93,18 @@ def trace_lines(term: Term, settings: TraceSettings, cycle: int, seed: int) -> l
     return lines
 
 
-def chunk_lines(run_seed: int, chunk_id: int, count: int, settings: TraceSettings) -> list[str]:
+def chunk_lines(run_seed: int, chunk_id: int, count: int, settings: TraceSettings,
+                stop: threading.Event | None = None) -> list[str] | None:
     """Exactly `count` example lines for one chunk: its own seed from (run seed, chunk id), its cycle's
-    depth and size limits. The same (run seed, chunk id) gives the same lines on any worker."""
+    depth and size limits. The same (run seed, chunk id) gives the same lines on any worker. None when
+    `stop` is set before the chunk is complete (a service's client went away: stop within a step)."""
     rng = np.random.default_rng(np.random.SeedSequence([run_seed, chunk_id]))
     cycle = settings.cycle_of(chunk_id)
     max_depth, max_size = settings.depths[cycle], settings.sizes[cycle]
     lines: list[str] = []
     while len(lines) < count:
         term, _ = sample_term(rng, max_depth, max_size, settings.weights)
-        lines += trace_lines(term, settings, cycle, run_seed)
+        lines += trace_lines(term, settings, cycle, run_seed, stop)
+        if stop is not None and stop.is_set():
+            return None
     return lines[:count]

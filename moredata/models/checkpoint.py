@@ -126,8 +126,7 @@ def check_weights(config: GPTConfig, state_dict: dict, max_bytes: int | None = N
     layers = {k.split(".")[2] for k in state_dict if k.startswith("transformer.h.")}
     if len(layers) != config.n_layer:
         raise InvalidArgument(f"model_args declares n_layer {config.n_layer}, the weights hold {len(layers)} layers")
-    with torch.device("meta"):  # shapes only: no memory, whatever the config declares
-        expected = {k: tuple(v.shape) for k, v in GPT(config).state_dict().items()}
+    expected = meta_shapes(lambda: GPT(config), config.to_dict())
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     if missing or unexpected:
@@ -141,6 +140,19 @@ def check_weights(config: GPTConfig, state_dict: dict, max_bytes: int | None = N
         if need > max_bytes:
             raise ResourceExhausted(f"the model needs {need / 2**20:.1f} MiB, over the {max_bytes / 2**20:.1f} MiB "
                                     f"bound (max_model_mb)")
+
+
+def meta_shapes(build, args: dict) -> dict[str, tuple[int, ...]]:
+    """{name: shape} of the model `build()` makes, built on the meta device (shapes only, no memory,
+    whatever the config declares). Sizes whose storage would overflow an int64 (n_embd=2**62) are the
+    file's fault: InvalidArgument naming the model_args, not an INTERNAL from deep inside torch."""
+    try:
+        with torch.device("meta"):
+            return {k: tuple(v.shape) for k, v in build().state_dict().items()}
+    except (RuntimeError, OverflowError) as e:
+        sizes = ", ".join(f"{k}={v}" for k, v in args.items() if isinstance(v, int) and not isinstance(v, bool))
+        raise InvalidArgument(f"model_args ({sizes}) imply tensors too large to build: "
+                              f"{str(e).splitlines()[0][:120]}") from None
 
 
 def strip_compile_prefix(state_dict: dict) -> dict:
@@ -187,9 +199,7 @@ def _load_other(model_type: str, ckpt: dict, max_bytes: int | None):
         if total > max_bytes:
             raise ResourceExhausted(f"the model's weights take {total / 2**20:.1f} MB, more than the "
                                     f"{max_bytes / 2**20:.1f} MB allowed")
-    with torch.device("meta"):
-        shape_model = build_model(model_type, args)
-    expected = {k: tuple(v.shape) for k, v in shape_model.state_dict().items()}
+    expected = meta_shapes(lambda: build_model(model_type, args), args)
     got = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
     if expected != got:
         missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))

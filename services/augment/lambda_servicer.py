@@ -1,6 +1,7 @@
 """LambdaTraceService: the generator's chunks over gRPC (server streaming), the same lines as the file."""
 from __future__ import annotations
 
+import threading
 import time
 
 from moredata.errors import InvalidArgument
@@ -10,6 +11,12 @@ from moredata.rpc.proto import lambda_traces_pb2, lambda_traces_pb2_grpc
 SERVICE_NAME = lambda_traces_pb2.DESCRIPTOR.services_by_name["LambdaTraceService"].full_name
 # bounds of one request: the work a request may ask for, and what fits a message
 MAX_DEPTH, MAX_SIZE_TABLE, MAX_STEPS, MAX_TERM_SIZE, MAX_CHUNK = 64, 10_000, 100_000, 100_000, 10_000
+# one trace costs up to max_steps passes over a term of up to max_size nodes: at most 10^8 node visits
+# (about a minute of one core), 1000x the defaults' 150 x 600
+MAX_TRACE_WORK = 10**8
+# a chunk is held in memory until sent: chunk_size lines of up to ~2 x max_size characters each, so at
+# most ~80 MB of text per chunk (the defaults' 1000 x 600 is 1/33 of it)
+MAX_CHUNK_CHARS = 2 * 10**7
 
 
 def settings_from_request(r) -> TraceSettings:
@@ -31,13 +38,23 @@ def settings_from_request(r) -> TraceSettings:
     if r.max_size == 1:
         raise InvalidArgument("max_size must be >= 2 (or 0 for the default)")
     d = TraceSettings()
-    return TraceSettings(max_steps=r.max_steps or d.max_steps, max_size=r.max_size or d.max_size, depths=depths,
-                         sizes=sizes)
+    settings = TraceSettings(max_steps=r.max_steps or d.max_steps, max_size=r.max_size or d.max_size,
+                             depths=depths, sizes=sizes)
+    if settings.max_steps * settings.max_size > MAX_TRACE_WORK:
+        raise InvalidArgument(f"max_steps x max_size must be at most {MAX_TRACE_WORK:.0e} (the work of one "
+                              f"trace), got {settings.max_steps} x {settings.max_size}")
+    chunk = r.chunk_size or 1000
+    if chunk * settings.max_size > MAX_CHUNK_CHARS:
+        raise InvalidArgument(f"chunk_size x max_size must be at most {MAX_CHUNK_CHARS:.0e} (a chunk is held "
+                              f"in memory until sent), got {chunk} x {settings.max_size}")
+    return settings
 
 
 class LambdaTraceServicer(lambda_traces_pb2_grpc.LambdaTraceServiceServicer):
     def __init__(self, max_count: int):
         self.max_count = max_count
+        self.computing = 0  # chunks being computed now (a test waits on it to see a cancelled stream stop)
+        self._count_lock = threading.Lock()
 
     def StreamTraces(self, request, context):
         if not 1 <= request.count <= self.max_count:
@@ -49,9 +66,22 @@ class LambdaTraceServicer(lambda_traces_pb2_grpc.LambdaTraceServiceServicer):
         n_chunks = -(-request.count // chunk)
         if request.first_chunk >= n_chunks:
             raise InvalidArgument(f"first_chunk {request.first_chunk} is past the last chunk ({n_chunks - 1})")
+        if request.HasField("seed") and request.seed < 0:
+            raise InvalidArgument(f"seed must be >= 0 (or absent: from the clock), got {request.seed}")
         seed = request.seed if request.HasField("seed") else time.time_ns() % 2**63
+        # set by gRPC the moment the call ends (client gone, cancelled, deadline): the chunk in hand stops
+        # within one reduction step, not at its end
+        stop = threading.Event()
+        context.add_callback(stop.set)
         for c in range(request.first_chunk, n_chunks):
-            if not context.is_active():  # the client cancelled: stop computing
-                return
             n = min(chunk, request.count - c * chunk)
-            yield lambda_traces_pb2.LambdaTraceChunk(chunk_id=c, lines=chunk_lines(seed, c, n, settings))
+            with self._count_lock:
+                self.computing += 1
+            try:
+                lines = chunk_lines(seed, c, n, settings, stop)
+            finally:
+                with self._count_lock:
+                    self.computing -= 1
+            if lines is None or not context.is_active():  # the client cancelled: stop computing
+                return
+            yield lambda_traces_pb2.LambdaTraceChunk(chunk_id=c, lines=lines)

@@ -39,6 +39,7 @@ def serve(settings: AugmentSettings, install_signals: bool = True) -> ServerHand
                           max_message_bytes=int(settings.max_message_mb * 2**20), max_workers=settings.max_workers,
                           reserved_workers=settings.reserved_workers, idle_timeout_s=settings.idle_timeout_s)
     handle.servicer = servicer  # for tests and embedding code: the cache and settings it runs with
+    handle.traces = traces
     handle.start()
     handle.set_serving(True)
     if install_signals:

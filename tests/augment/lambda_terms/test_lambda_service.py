@@ -1,8 +1,10 @@
 """LambdaTraceService on a real augment server over loopback: the file's lines, bad requests, cancel."""
 import json
+import time
 
 import grpc
 import pytest
+from conftest import wait_until
 
 from moredata.lambda_terms.traces import TraceSettings, chunk_lines
 from moredata.rpc.proto import lambda_traces_pb2 as pb
@@ -46,12 +48,35 @@ def test_streams_the_same_lines_as_the_generator(stub):
     (dict(count=10, max_steps=10**6), "max_steps must be at most"),
     (dict(count=10, chunk_size=10**6), "chunk_size must be at most"),
     (dict(count=10, first_chunk=5), "past the last chunk"),
+    (dict(count=5, seed=-1), "seed must be >= 0"),
+    (dict(count=5, seed=-2**63), "seed must be >= 0"),
+    # issue 23's request: every value within its own bound, together minutes of work and GBs of memory
+    (dict(count=10_000, chunk_size=10_000, seed=3, max_steps=100_000, max_size=100_000, depths=[64],
+          sizes=[10_000]), "max_steps x max_size must be at most"),
+    (dict(count=10_000, chunk_size=10_000, seed=3, max_steps=1000, max_size=100_000, depths=[64],
+          sizes=[10_000]), "chunk_size x max_size must be at most"),
 ])
 def test_bad_requests_are_invalid_argument(stub, request_kw, words):
     s, _ = stub
     with pytest.raises(grpc.RpcError) as e:
         next(s.StreamTraces(pb.LambdaTracesRequest(**request_kw), timeout=10))
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and words in e.value.details()
+
+
+def test_a_cancelled_stream_stops_computing_within_its_chunk(stub):
+    """A chunk that takes minutes (200 traces of up to 1000 steps over terms up to 100k nodes) stops
+    within a reduction step of the client leaving, not at the chunk's end."""
+    s, handle = stub
+    call = s.StreamTraces(pb.LambdaTracesRequest(count=200, chunk_size=200, seed=3, max_steps=1000,
+                                                 max_size=100_000, depths=[64], sizes=[10_000]), timeout=600)
+    assert wait_until(lambda: handle.traces.computing == 1, 30)
+    time.sleep(0.5)  # well inside the chunk
+    assert handle.traces.computing == 1
+    cancelled = time.monotonic()
+    call.cancel()
+    assert wait_until(lambda: handle.traces.computing == 0, 30)
+    stopped_s = time.monotonic() - cancelled
+    assert stopped_s < 2.0, stopped_s
 
 
 def test_cancel_stops_the_stream(stub):
