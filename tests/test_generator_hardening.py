@@ -401,3 +401,27 @@ def test_an_upload_that_inflates_to_gigabytes_is_refused_before_it_is_inflated(g
     grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grew_mb < 200, grew_mb
     assert core.model_version == 0  # nothing was installed
+
+
+# --- round two (issue 23), item 5: weights that cannot generate ---------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["nan", "overflowing"])
+def test_a_model_that_cannot_generate_does_not_replace_the_serving_one(generator, ckpt_dir, good, kind):
+    handle, core, stub, channel = generator()
+    assert update(stub, "run/best.pt").model.model_version == 1
+    weights = dict(good["model"])
+    if kind == "nan":  # all-NaN weights used to be accepted, SERVING, with fragments of 65 x token 0
+        weights = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v for k, v in weights.items()}
+    else:  # finite weights whose activations overflow: the trial round's logits are not finite
+        weights = {k: v * 1e30 if v.is_floating_point() else v for k, v in weights.items()}
+    name = write_variant(ckpt_dir, f"{kind}.pt", good, model=weights)
+    e = refused(lambda: update(stub, name))
+    if kind == "nan":
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "non-finite" in e.details()
+        assert "transformer.wte.weight" in e.details()
+    else:
+        assert e.code() == grpc.StatusCode.FAILED_PRECONDITION and "degenerate" in e.details()
+    assert core.model_version == 1  # the serving model stays, and serves
+    assert wait_until(lambda: health(channel) == SERVING and len(core.samples(8)[0]) == 8, 60)
+    frags, versions = core.samples(8)
+    assert set(versions.tolist()) == {1} and all(len(set(f.tolist())) > 1 for f in frags)  # not one repeated token

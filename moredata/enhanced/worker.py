@@ -26,7 +26,7 @@ from moredata.enhanced.fragments import (
 from moredata.enhanced.generation_settings import GenerationSettings
 from moredata.enhanced.rate import RateMeter
 from moredata.enhanced.ring_buffer import EnhancedSampleBuffer
-from moredata.errors import InvalidArgument
+from moredata.errors import FailedPrecondition, InvalidArgument
 from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint
 from moredata.models.decoder_only import GPT
 
@@ -53,7 +53,24 @@ def prepare_model(ckpt: dict, data: np.ndarray, settings: GenerationSettings, vo
         raise InvalidArgument(str(e)) from None
     for p in model.parameters():
         p.requires_grad_(False)
+    check_first_round(model, data, settings.device)
     return model
+
+
+def check_first_round(model: GPT, data: np.ndarray, device: str, rows: int = 4) -> None:
+    """A trial forward over a few real prefixes before the model may serve. "Degenerate" here means what
+    arithmetic can tell: logits that are not finite (weights such as 1e38 overflow to inf, then NaN, and
+    sampling from NaN gives token 0 forever: the fragments of '65 x token 0'). FAILED_PRECONDITION: the
+    file is well-formed, the model cannot generate."""
+    block = model.config.block_size
+    n = min(block, len(data) - 1)
+    starts = np.linspace(0, len(data) - n - 1, rows).astype(np.int64)
+    x = torch.from_numpy(np.stack([np.asarray(data[s:s + n], dtype=np.int64) for s in starts])).to(device)
+    with torch.no_grad():
+        logits, _ = model(x)
+    if not torch.isfinite(logits).all():
+        raise FailedPrecondition("the model's first generation round is degenerate: its logits are not finite "
+                                 "(weights that overflow); the serving model is kept")
 
 
 class EnhancedSampleGenerator:

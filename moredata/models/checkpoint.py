@@ -135,11 +135,22 @@ def check_weights(config: GPTConfig, state_dict: dict, max_bytes: int | None = N
         if tuple(state_dict[k].shape) != shape:
             raise InvalidArgument(f"weights do not match model_args: {k} has shape {tuple(state_dict[k].shape)}, "
                                   f"model_args imply {shape}")
+    check_finite(state_dict)
     if max_bytes is not None:
         need = 4 * sum(math.prod(s) for k, s in expected.items() if k != "lm_head.weight")  # lm_head is tied
         if need > max_bytes:
             raise ResourceExhausted(f"the model needs {need / 2**20:.1f} MiB, over the {max_bytes / 2**20:.1f} MiB "
                                     f"bound (max_model_mb)")
+
+
+def check_finite(state_dict: dict) -> None:
+    """Every floating-point weight finite: a model with NaN or inf weights generates nothing but token 0
+    (a run that diverged, or a damaged file). InvalidArgument naming the first such tensor."""
+    for k, v in state_dict.items():
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all():
+            bad = int((~torch.isfinite(v)).sum())
+            raise InvalidArgument(f"weights entry {k!r} holds {bad:,} non-finite values (NaN or inf) of "
+                                  f"{v.numel():,}: the run that wrote it diverged, or the file is damaged")
 
 
 def meta_shapes(build, args: dict) -> dict[str, tuple[int, ...]]:
@@ -206,6 +217,7 @@ def _load_other(model_type: str, ckpt: dict, max_bytes: int | None):
         wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])
         raise InvalidArgument(f"{model_type} weights do not match model_args: missing {missing[:3]}, "
                               f"unexpected {extra[:3]}, wrong shapes {wrong[:3]}")
+    check_finite(state)
     model = build_model(model_type, args)
     model.load_state_dict(state)
     return model
