@@ -60,4 +60,16 @@ class Augmentor:
                 sample, info = fn(sample)
                 if info is not None:
                     applied.append({"name": name, **info})
+        return finite(sample, applied)
+
+
+def finite(sample: T.PointerSample, applied: list[dict]) -> tuple[T.PointerSample, list[dict]]:
+    """Outputs stay finite: a gain of 1.2 on a (finite) 3e38 overflows float32 to inf, which every
+    consumer (and this service, as input) refuses. Such cells are clipped to the largest float32, and
+    `applied` says how many were."""
+    if np.isfinite(sample.raw).all() and np.isfinite(sample.edit).all():
         return sample, applied
+    limit = float(np.finfo(np.float32).max)
+    fixed = [np.nan_to_num(a, nan=0.0, posinf=limit, neginf=-limit) for a in (sample.raw, sample.edit)]
+    n = int(sum((~np.isfinite(a)).sum() for a in (sample.raw, sample.edit)))
+    return T.PointerSample(fixed[0], fixed[1], sample.pointers), applied + [{"name": "clip", "cells": n}]

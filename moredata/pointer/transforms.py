@@ -73,7 +73,11 @@ def fill_value(s: PointerSample, value: float | None) -> float:
     """What masked cells hold: `value`, or None for the raw mel's mean. Zero is silence for a linear mel
     but loud for a log mel (whose values are mostly negative); the mean is neutral for both. Raw and
     edit get the same value, so masked copied frames stay equal."""
-    return float(s.raw.mean()) if value is None else float(value)
+    if value is not None:
+        return float(value)
+    # accumulate in float64: a float32 sum of large (finite) values overflows to inf
+    limit = float(np.finfo(np.float32).max)
+    return float(np.clip(s.raw.mean(dtype=np.float64), -limit, limit))
 
 
 def channel_dropout(s: PointerSample, rng: np.random.Generator, dropout_rate: float,

@@ -311,3 +311,20 @@ def test_idle_streams_do_not_starve_health(service):
         for s in streams:
             s.cancel()
         channel.close()
+
+
+@pytest.mark.parametrize("mask_value", [None, 0.0])
+def test_outputs_stay_finite_for_finite_inputs_near_the_float32_limit(service, mask_value):
+    """Issue 23, item 8: a finite mel of 3e38 with gain 1.2 came back all inf (which the service refuses
+    as input). Out-of-range cells are clipped to the largest float32 and `applied` says how many."""
+    _, client = service
+    s = _sample()
+    big = PointerSample(np.full_like(s.raw, 3e38), np.full_like(s.edit, 3e38), s.pointers)
+    config = AugmentationConfig.model_validate({"augmentation": {
+        "gain": {"enabled": True, "probability": 1.0, "scale_min": 1.2, "scale_max": 1.2},
+        "spec_augment": {"enabled": True, "probability": 1.0, "mask_value": mask_value}}})
+    out, applied = client.augment(big, seed=3, config=config)
+    assert np.isfinite(out.raw).all() and np.isfinite(out.edit).all()
+    assert applied[-1]["name"] == "clip" and applied[-1]["cells"] > 0
+    again, _ = client.augment(out, seed=4, config=config)  # what it returns, it accepts as input
+    assert np.isfinite(again.raw).all()
