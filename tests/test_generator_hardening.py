@@ -4,6 +4,7 @@ import concurrent.futures
 import os
 import resource
 import threading
+import time
 
 import grpc
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 from conftest import RedisServer, free_port, tiny_flags, wait_until
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from moredata.enhanced.remote_source import RemoteSampleSource
 from moredata.models.checkpoint import save_checkpoint
 from moredata.models.decoder_only import GPT, GPTConfig
 from moredata.rpc.proto import generator_pb2, generator_pb2_grpc
@@ -254,6 +256,22 @@ def test_an_evicting_redis_is_refused_with_the_reason(generator, tmp_path):
         redis.stop()
 
 
+def test_an_eviction_policy_switched_on_while_serving_is_noticed(generator, tmp_path):
+    """Issue 23, item 9: `CONFIG SET maxmemory-policy allkeys-lru` on a running Redis went unnoticed."""
+    redis = RedisServer(tmp_path, "--maxmemory", "64mb").start()
+    try:
+        handle, core, stub, channel = generator(redis=redis, checkpoint="run/best.pt")
+        assert wait_until(lambda: health(channel) == SERVING, 30)
+        redis.client().config_set("maxmemory-policy", "allkeys-lru")
+        assert wait_until(lambda: health(channel) == NOT_SERVING, 30)
+        st = stub.GetStatus(generator_pb2.GetStatusRequest(), timeout=5)
+        assert not st.serving and "allkeys-lru" in st.degraded_reason
+        redis.client().config_set("maxmemory-policy", "noeviction")
+        assert wait_until(lambda: health(channel) == SERVING, 30)
+    finally:
+        redis.stop()
+
+
 def test_redis_over_its_limit_is_reported_as_degraded(generator, tmp_path):
     redis = RedisServer(tmp_path, "--maxmemory", "8mb").start()
     try:
@@ -425,3 +443,29 @@ def test_a_model_that_cannot_generate_does_not_replace_the_serving_one(generator
     assert wait_until(lambda: health(channel) == SERVING and len(core.samples(8)[0]) == 8, 60)
     frags, versions = core.samples(8)
     assert set(versions.tolist()) == {1} and all(len(set(f.tolist())) > 1 for f in frags)  # not one repeated token
+
+
+# --- round two (issue 23), item 9: the first best checkpoint is sent once ------------------------------------------
+
+def test_a_first_best_checkpoint_that_loads_slowly_is_sent_once(generator, ckpt_dir):
+    """While the first model loads (a large checkpoint: here a load made to take 6 s), the generator
+    answers 'no model yet'; the trainer's client took that for a restart and sent the file again, so the
+    generator loaded it 2-3 times (model versions 2, 3 for one best checkpoint)."""
+    handle, core, stub, channel = generator()
+    real_load = core.load
+    loads = []
+
+    def slow_load(path, uploaded=False):
+        loads.append(str(path))
+        time.sleep(6)
+        return real_load(path, uploaded)
+
+    core.load = slow_load
+    source = RemoteSampleSource(f"127.0.0.1:{handle.port}", rows_per_batch=4, fragment_len=33, vocab_size=65)
+    try:
+        source.on_new_best(str(ckpt_dir / "run" / "best.pt"))
+        assert wait_until(lambda: source.connected and len(source.take(4)) > 0, 60)
+        assert wait_until(lambda: source.sends_pending == 0, 60)  # every send queued meanwhile has run
+        assert len(loads) == 1 and core.model_version == 1, (loads, core.model_version)
+    finally:
+        source.close()

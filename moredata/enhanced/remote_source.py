@@ -46,6 +46,8 @@ class RemoteSampleSource:
         self._stream = None
         self._last_best: str | None = None  # re-sent to a generator that comes back without a model
         self._last_resend = 0.0
+        self._sends_pending = 0  # model sends queued or in flight: while one is, no resend is needed
+        self._sends_lock = threading.Lock()
         self._stop = threading.Event()
         self._updates = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator-update")
         self._thread = threading.Thread(target=self._run, name="generator-stream", daemon=True)
@@ -109,15 +111,17 @@ class RemoteSampleSource:
 
     def _resend_if_modelless(self) -> None:
         """A generator that restarted has no model until told: send it our best one (at most every 5 s)."""
-        if not self._last_best or time.monotonic() - self._last_resend < 5.0:
+        # while a send is queued or loading (a large checkpoint, an upload), the generator has no model
+        # yet and says so: that is not a restart, and resending made it load the same file 2-3 times
+        if not self._last_best or self._sends_pending or time.monotonic() - self._last_resend < 5.0:
             return
         try:
             status = self.stub.GetStatus(generator_pb2.GetStatusRequest(), timeout=2)
         except grpc.RpcError:
             return  # the generator itself is down: nothing to tell yet
-        if status.model.model_version == 0:
+        if status.model.model_version == 0 and not self._sends_pending:
             self._last_resend = time.monotonic()
-            self._updates.submit(self._send_model, self._last_best)
+            self._submit_send(self._last_best)
 
     def take(self, k: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """Up to k fragments (k <= rows_per_batch) from the next prefetched batch; (0, L) if none is ready."""
@@ -138,9 +142,26 @@ class RemoteSampleSource:
 
     def on_new_best(self, checkpoint_path: str) -> None:
         self._last_best = str(Path(checkpoint_path).resolve())
-        self._updates.submit(self._send_model, self._last_best)
+        self._submit_send(self._last_best)
+
+    @property
+    def sends_pending(self) -> int:
+        """Model sends queued or in flight."""
+        return self._sends_pending
+
+    def _submit_send(self, path: str) -> None:
+        with self._sends_lock:
+            self._sends_pending += 1
+        self._updates.submit(self._send_model, path)
 
     def _send_model(self, path: str) -> None:
+        try:
+            self._send_model_now(path)
+        finally:
+            with self._sends_lock:
+                self._sends_pending -= 1
+
+    def _send_model_now(self, path: str) -> None:
         try:
             try:
                 resp = self.stub.UpdateModel(generator_pb2.UpdateModelRequest(checkpoint_path=path), timeout=120)

@@ -175,6 +175,16 @@ WRITER_TTL_MS = 10_000  # a writer that has not beaten for this long is gone (it
 REDIS_HEADROOM = 0.5  # share of the memory Redis has free under maxmemory a ring may take (allocator rounding, other keys)
 
 
+def eviction_refusal(info: dict) -> str:
+    """'' or why Redis (its INFO memory section) would lose the ring: an `allkeys-*` eviction policy may
+    evict the ring's keys, its meta first."""
+    policy = str(info.get("maxmemory_policy", "noeviction"))
+    if policy.startswith("allkeys"):
+        return (f"Redis' maxmemory-policy is {policy}: it would evict the ring's keys (its meta first); use "
+                f"noeviction or a volatile-* policy")
+    return ""
+
+
 class RedisSampleBuffer(EnhancedSampleBuffer):
     """The ring in Redis, shared by generator replicas and read by trainers.
 
@@ -210,10 +220,9 @@ class RedisSampleBuffer(EnhancedSampleBuffer):
         """Our own budget, capped by what Redis' maxmemory leaves (the ring's own keys count as free:
         attaching replaces them)."""
         info = self.r.info("memory")
-        policy = str(info.get("maxmemory_policy", "noeviction"))
-        if policy.startswith("allkeys"):
-            raise FailedPrecondition(f"Redis' maxmemory-policy is {policy}: it would evict the ring's keys "
-                                     f"(its meta first); use noeviction or a volatile-* policy")
+        refusal = eviction_refusal(info)
+        if refusal:
+            raise FailedPrecondition(refusal)
         maxmemory = int(info.get("maxmemory", 0))
         if maxmemory <= 0:
             return budget
@@ -241,9 +250,12 @@ class RedisSampleBuffer(EnhancedSampleBuffer):
         sec, usec = self.r.time()  # Redis' clock: replicas on other machines agree on it
         return sec * 1000 + usec // 1000
 
-    def heartbeat(self) -> None:
-        """Marks this writer alive for WRITER_TTL_MS (the generator's health monitor calls it every second)."""
+    def heartbeat(self) -> str:
+        """Marks this writer alive for WRITER_TTL_MS (the generator's health monitor calls it every second);
+        returns '' or why the ring is at risk: Redis switched to an evicting policy since the ring was made
+        (`CONFIG SET maxmemory-policy allkeys-lru` on a running server) is seen within a health round."""
         self.r.zadd(self.k_writers, {self.writer_id: self._now_ms() + WRITER_TTL_MS})
+        return eviction_refusal(self.r.info("memory"))
 
     def _attach(self) -> None:
         meta = self._meta()

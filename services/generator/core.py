@@ -176,12 +176,12 @@ class GeneratorCore:
                 self.not_ready_reason = str(e)
                 return self.not_ready_reason
         try:
-            self.buffer.heartbeat()
+            risk = self.buffer.heartbeat()
         except _redis_errors() as e:
             return f"Redis is not reachable: {e}"
         except _redis_refusals() as e:
             return f"Redis refuses writes: {e}"
-        return self.worker.degraded
+        return risk or self.worker.degraded
 
     def status(self) -> dict:
         """Buffer figures and health for GetStatus; Redis being down is a state to report, not an error."""

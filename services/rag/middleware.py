@@ -51,7 +51,7 @@ class TokenGuard:
     READS = ("/query", "/generate")
 
     def __init__(self, app, token: str, open_reads: bool = False):
-        self.app, self.expected, self.open_reads = app, b"Bearer " + token.encode("utf-8"), open_reads
+        self.app, self.expected, self.open_reads = app, token.encode("utf-8"), open_reads
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] == "/health":
@@ -59,7 +59,9 @@ class TokenGuard:
         if self.open_reads and (scope["method"] in ("GET", "HEAD") or scope["path"] in self.READS):
             return await self.app(scope, receive, send)
         given = dict(scope.get("headers") or []).get(b"authorization", b"")
-        if secrets.compare_digest(given, self.expected):
+        # RFC 7235: the scheme is case-insensitive (`bearer x` is `Bearer x`), then one or more spaces
+        scheme, _, credentials = given.partition(b" ")
+        if scheme.lower() == b"bearer" and secrets.compare_digest(credentials.lstrip(b" "), self.expected):
             return await self.app(scope, receive, send)
         body = json.dumps({"detail": "missing or wrong bearer token"}).encode()
         await send({"type": "http.response.start", "status": 401,

@@ -160,6 +160,11 @@ def test_bearer_token_guards_every_route_but_health(store_dir):
                                    ("GET", "/openapi.json", None)]:
             assert c.request(method, path, json=body).status_code == 401, path  # reads need it too
         assert c.post("/query", json={"query": "guarded"}, headers=ok).status_code == 200
+        # RFC 7235: the scheme is case-insensitive (issue 23, item 9: `bearer` was 401)
+        for spelled in ("bearer s3cret", "BEARER s3cret", "Bearer  s3cret"):
+            assert c.post("/query", json={"query": "guarded"}, headers={"Authorization": spelled}).status_code == 200
+        for wrong in ("Basic s3cret", "Bearers3cret", "bearer s3cret2", "s3cret"):
+            assert c.post("/query", json={"query": "guarded"}, headers={"Authorization": wrong}).status_code == 401
         assert c.get("/health").status_code == 200
         # a non-ASCII header is a wrong token, not a 500
         assert c.delete("/documents/tok", headers={"Authorization": "Bearer s\xe9cret".encode("latin-1")}
