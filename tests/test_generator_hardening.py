@@ -469,3 +469,18 @@ def test_a_first_best_checkpoint_that_loads_slowly_is_sent_once(generator, ckpt_
         assert len(loads) == 1 and core.model_version == 1, (loads, core.model_version)
     finally:
         source.close()
+
+
+# --- round two (issue 23), item 7: each UpdateModel answer describes the model that call installed --------------
+
+def test_concurrent_updates_each_describe_their_own_model(generator, ckpt_dir, good):
+    """12 concurrent updates alternating two checkpoints (iterations 10 and 77): each answer's version is
+    unique and its iter_num is the one of the file that call sent (one answer used to describe another's)."""
+    handle, core, stub, channel = generator()
+    other = write_variant(ckpt_dir, "iter77.pt", good, iter_num=77)
+    paths = ["run/best.pt", other] * 6
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda p: update(stub, p, timeout=120).model, paths))
+    versions = [a.model_version for a in answers]
+    assert sorted(versions) == list(range(1, 13)), versions
+    assert [a.iter_num for a in answers] == [good["iter_num"], 77] * 6

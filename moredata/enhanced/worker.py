@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from moredata.enhanced.rate import RateMeter
 from moredata.enhanced.ring_buffer import EnhancedSampleBuffer
 from moredata.errors import FailedPrecondition, InvalidArgument
 from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint
-from moredata.models.decoder_only import GPT
+from moredata.models.decoder_only import GPT, GPTConfig
 
 log = logging.getLogger(__name__)
 FILTER_WINDOW = 1024
@@ -73,6 +74,17 @@ def check_first_round(model: GPT, data: np.ndarray, device: str, rows: int = 4) 
                                  "(weights that overflow); the serving model is kept")
 
 
+@dataclass(frozen=True)
+class InstalledModel:
+    """One installed model as an UpdateModel answer describes it (not whatever is newest by then)."""
+
+    model_version: int
+    config: GPTConfig
+    iter_num: int
+    best_val_loss: float
+    tokenizer_kind: str
+
+
 class EnhancedSampleGenerator:
     def __init__(self, checkpoint_path: str, data: np.ndarray, buffer: EnhancedSampleBuffer,
                  settings: GenerationSettings, ckpt: dict | None = None, model: GPT | None = None):
@@ -115,6 +127,9 @@ class EnhancedSampleGenerator:
             self.best_val_loss = float(ckpt.get("best_val_loss", float("nan")))
             self._models.append((self.model_version, model, self.best_val_loss))
             self.tokenizer_kind = (ckpt.get("tokenizer") or {}).get("kind", "")
+            # what this call installed, taken under the lock: a concurrent update cannot change it
+            self.installed = InstalledModel(self.model_version, model.config, self.iter_num, self.best_val_loss,
+                                            self.tokenizer_kind)
         log.info("generator: model version %d (iter %d) from %s", self.model_version, self.iter_num, checkpoint_path)
         return self.model_version
 

@@ -13,7 +13,7 @@ import torch
 from moredata.data.token_files import open_split, read_meta
 from moredata.enhanced.rate import RateMeter
 from moredata.enhanced.ring_buffer import RedisSampleBuffer
-from moredata.enhanced.worker import EnhancedSampleGenerator, prepare_model
+from moredata.enhanced.worker import EnhancedSampleGenerator, InstalledModel, prepare_model
 from moredata.errors import FailedPrecondition, InvalidArgument, Unavailable
 from moredata.models.loader import read_model
 from services.generator.settings import GeneratorSettings
@@ -95,7 +95,7 @@ class GeneratorCore:
                                   f"tokenizer differs from the served data's ({self.s.data_dir}/tokenizer.json): "
                                   f"it was trained on other data")
 
-    def load(self, path: Path, uploaded: bool = False) -> int:
+    def load(self, path: Path, uploaded: bool = False) -> InstalledModel:
         """Loads (or reloads) the model; the first load creates the ring and starts the worker.
 
         The model is read, checked (sizes against its weights and max_model_mb, vocabulary and
@@ -131,7 +131,7 @@ class GeneratorCore:
                 old, self._upload_path = self._upload_path, path
                 if old is not None and old != path:
                     old.unlink(missing_ok=True)
-            return self.worker.model_version
+            return self.worker.installed  # this call's model, taken under the lock
 
     # --- serving ----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import time
 import uuid
 
 from moredata.atomic import atomic_open
+from moredata.enhanced.worker import InstalledModel
 from moredata.errors import InvalidArgument
 from moredata.rpc.proto import common_pb2, generator_pb2, generator_pb2_grpc
 from moredata.rpc.tensor_codec import tensor_to_proto
@@ -48,8 +49,8 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
             waiting_since = time.monotonic()
 
     def UpdateModel(self, request, context):
-        self.core.load(self.core.resolve(request.checkpoint_path))
-        return generator_pb2.UpdateModelResponse(model=self._model_info())
+        installed = self.core.load(self.core.resolve(request.checkpoint_path))
+        return generator_pb2.UpdateModelResponse(model=model_info(installed))
 
     def UploadModel(self, request_iterator, context):
         limit = int(self.core.s.max_checkpoint_mb * 2**20)
@@ -73,29 +74,30 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
                     raise InvalidArgument(f"checkpoint stream ended after {total} of {expected} bytes")
                 if total == 0:
                     raise InvalidArgument("checkpoint stream is empty")
-            self.core.load(path, uploaded=True)
+            installed = self.core.load(path, uploaded=True)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             raise
-        return generator_pb2.UpdateModelResponse(model=self._model_info())
+        return generator_pb2.UpdateModelResponse(model=model_info(installed))
 
     def GetStatus(self, request, context):
         core = self.core
         return generator_pb2.GeneratorStatus(
-            model=self._model_info(), **core.status(),
+            model=model_info(core.worker.installed if core.worker is not None else None), **core.status(),
             fragments_generated_per_s=core.worker.rate() if core.worker is not None else 0.0,
             fragments_served_per_s=core.served_rate(),
             fragments_filtered=core.worker.filtered if core.worker is not None else 0,
             fragments_kept=core.worker.kept if core.worker is not None else 0,
         )
 
-    def _model_info(self) -> common_pb2.ModelInfo:
-        w = self.core.worker
-        if w is None:
-            return common_pb2.ModelInfo(model_version=0, best_val_loss=math.nan)
-        c = w.model.config
-        return common_pb2.ModelInfo(model_version=w.model_version, n_layer=c.n_layer, n_head=c.n_head,
-                                    n_embd=c.n_embd, block_size=c.block_size, vocab_size=c.vocab_size, bias=c.bias,
-                                    iter_num=w.iter_num, best_val_loss=w.best_val_loss,
-                                    tokenizer_kind=w.tokenizer_kind)
+
+
+def model_info(m: InstalledModel | None) -> common_pb2.ModelInfo:
+    """The wire form of one installed model (model_version 0: none yet)."""
+    if m is None:
+        return common_pb2.ModelInfo(model_version=0, best_val_loss=math.nan)
+    c = m.config
+    return common_pb2.ModelInfo(model_version=m.model_version, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
+                                block_size=c.block_size, vocab_size=c.vocab_size, bias=c.bias, iter_num=m.iter_num,
+                                best_val_loss=m.best_val_loss, tokenizer_kind=m.tokenizer_kind)
