@@ -484,3 +484,34 @@ def test_concurrent_updates_each_describe_their_own_model(generator, ckpt_dir, g
     versions = [a.model_version for a in answers]
     assert sorted(versions) == list(range(1, 13)), versions
     assert [a.iter_num for a in answers] == [good["iter_num"], 77] * 6
+
+
+# --- round two (issue 23), item 4: clients that stop reading give their stream slots back -------------------------
+
+def test_streams_whose_clients_stop_reading_give_their_slots_back(generator, caplog):
+    """Clients that read one 4096-row batch and stop reading held every stream slot for good: a trainer's
+    StreamSamples(batch_size=8) was refused at +2 s and still at +44 s. A send blocked for idle_timeout_s
+    (flow control: the client takes nothing) now cancels its stream."""
+    handle, core, stub, channel = generator(checkpoint="run/best.pt", idle_timeout_s=2, max_workers=6,
+                                            reserved_workers=2)  # 4 stream slots
+    assert wait_until(lambda: health(channel) == SERVING and len(core.samples(8)[0]) == 8, 60)
+    stalled = []
+    for _ in range(4):
+        call = stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=4096, max_batches=0), timeout=300)
+        assert len(next(call).fragment_versions) == 4096
+        stalled.append(call)  # ... and never read again
+
+    def trainer_gets_a_batch() -> bool:
+        try:
+            batches = list(stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=8, max_batches=1),
+                                              timeout=10))
+            return len(batches) == 1
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e.details()
+            return False
+
+    assert wait_until(trainer_gets_a_batch, 90)
+    assert health(channel) == SERVING
+    assert "cancelling a response stream whose client stopped reading" in caplog.text  # the server ended them
+    for call in stalled:
+        call.cancel()

@@ -14,7 +14,9 @@ thread of one pool, and a streaming RPC holds its thread for as long as it is op
 - at most `max_streams` streaming RPCs run at once (`max_workers - max_streams` threads stay free for
   unary calls such as health checks and GetStatus); one more gets RESOURCE_EXHAUSTED at once;
 - a request stream that sends nothing for `idle_timeout_s` while the handler waits for it is cancelled
-  (CANCELLED on the client), so a stalled upload cannot hold its thread forever.
+  (CANCELLED on the client), so a stalled upload cannot hold its thread forever;
+- a response that cannot be sent for `idle_timeout_s` (a client that stopped reading: HTTP/2 flow
+  control blocks the send once its window is full) cancels its stream the same way.
 """
 from __future__ import annotations
 
@@ -61,14 +63,14 @@ class _IdleWatchdog:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def arm(self, key: int, timeout: float, context: grpc.ServicerContext) -> None:
+    def arm(self, key, timeout: float, context: grpc.ServicerContext, what: str = "a request stream idle") -> None:
         with self._lock:
-            self._deadlines[key] = (time.monotonic() + timeout, context)
+            self._deadlines[key] = (time.monotonic() + timeout, context, what)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="grpc-idle-watchdog", daemon=True)
                 self._thread.start()
 
-    def disarm(self, key: int) -> None:
+    def disarm(self, key) -> None:
         with self._lock:
             self._deadlines.pop(key, None)
 
@@ -77,11 +79,11 @@ class _IdleWatchdog:
             time.sleep(0.2)
             now = time.monotonic()
             with self._lock:
-                expired = [(k, c) for k, (d, c) in self._deadlines.items() if d <= now]
-                for k, _ in expired:
+                expired = [(k, c, w) for k, (d, c, w) in self._deadlines.items() if d <= now]
+                for k, _, _ in expired:
                     del self._deadlines[k]
-            for _, context in expired:
-                log.warning("cancelling a request stream idle past its timeout")
+            for _, context, what in expired:
+                log.warning("cancelling %s past its timeout", what)
                 context.cancel()
 
 
@@ -149,6 +151,22 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         finally:
             self._watchdog.disarm(key)
 
+    def _sent_in_time(self, responses, context):
+        """The response stream, with the idle deadline armed while a response waits to be sent: the server
+        thread sends what this yields and resumes it only once the send completed, which it never does
+        for a client that stopped reading."""
+        if not self.idle_timeout_s:
+            yield from responses
+            return
+        key = ("send", id(context))
+        try:
+            for response in responses:
+                self._watchdog.arm(key, self.idle_timeout_s, context, "a response stream whose client stopped reading")
+                yield response
+                self._watchdog.disarm(key)
+        finally:
+            self._watchdog.disarm(key)
+
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
         if handler is None:
@@ -185,7 +203,7 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                     release = slots.hold(context) if slots else None
                     if request_streaming:
                         request = self._watched(request, context)
-                    yield from fn(request, context)
+                    yield from self._sent_in_time(fn(request, context), context)
                 except Exception as e:  # noqa: BLE001
                     failed(e, context)
                 finally:
