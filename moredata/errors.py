@@ -31,6 +31,13 @@ class UserError(InvalidArgument):
     Python API it is an InvalidArgument like any other."""
 
 
+class TooLarge(InvalidArgument):
+    """The request asks for more work than its documented budget (chunks to embed, characters): 413 over
+    HTTP with the budget named, INVALID_ARGUMENT over gRPC. Nothing was done."""
+
+    http_status = 413
+
+
 class NotFound(MoredataError, LookupError):
     code, http_status = "NOT_FOUND", 404
 
@@ -55,6 +62,13 @@ class Unavailable(MoredataError):
     """The service cannot answer right now (model not loaded, Redis down): the client may retry."""
 
     code, http_status = "UNAVAILABLE", 503
+
+
+class Cancelled(MoredataError):
+    """The caller went away before the work was done; what it asked for was not committed. Nobody reads
+    the answer (499 is nginx's "client closed request")."""
+
+    code, http_status = "CANCELLED", 499
 
 
 class DeadlineExceeded(MoredataError):

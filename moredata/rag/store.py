@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from moredata.atomic import atomic_write_with
-from moredata.errors import FailedPrecondition, InvalidArgument, NotFound
+from moredata.errors import Cancelled, FailedPrecondition, InvalidArgument, NotFound, TooLarge
 from moredata.rag.splitting import split
 
 SCHEMA = """
@@ -176,12 +176,16 @@ class DocStore:
         An existing doc_id is replaced (in the same transaction)."""
         return self.add_documents([NewDocument(doc_id, text, split_method, metadata or {}, split_params)])[0]
 
-    def add_documents(self, docs: list["NewDocument"], max_chunks: int | None = None) -> list[tuple[str, list[int]]]:
+    def add_documents(self, docs: list["NewDocument"], max_chunks: int | None = None, max_chars: int | None = None,
+                      still_wanted=None) -> list[tuple[str, list[int]]]:
         """Several documents in one embedding batch, one vector segment and one transaction: all of
         them land or none does. Returns (doc_id, chunk ids) per document, in order. Everything is
-        checked (ids, text, metadata, the chunk count against `max_chunks`) before anything is embedded."""
+        checked (ids, text, metadata, the embedding budget: chunks against `max_chunks`, their characters,
+        overlap included, against `max_chars`) before anything is embedded (TooLarge names the budget).
+        `still_wanted()` is asked once the embedding is done: False (the client went away) commits nothing
+        and raises Cancelled."""
         planned = []  # (doc, doc_id, chunks, params)
-        total = 0
+        total = chars = 0
         for d in docs:
             if d.doc_id is not None:
                 check_doc_id(d.doc_id)
@@ -194,15 +198,22 @@ class DocStore:
             if not chunks:
                 raise InvalidArgument("the split produced no chunks")
             total += len(chunks)
+            chars += sum(len(c.text) for c in chunks)
             if max_chunks is not None and total > max_chunks:
-                raise InvalidArgument(f"the split makes over {max_chunks} chunks in one request (max_chunks_per_request):"
-                                      f" use larger chunks, less overlap, or several requests")
+                raise TooLarge(f"the split makes over {max_chunks} chunks in one request (max_chunks_per_request):"
+                               f" use larger chunks, less overlap, or several requests")
+            if max_chars is not None and chars > max_chars:
+                raise TooLarge(f"the split's chunks hold over {max_chars} characters to embed in one request "
+                               f"(max_embed_chars_per_request; overlap counts again): less overlap, or several "
+                               f"requests")
             planned.append((d, d.doc_id or uuid.uuid4().hex, chunks, params))
         ids_seen = [p[1] for p in planned]
         if len(set(ids_seen)) != len(ids_seen):
             raise InvalidArgument("the same doc_id appears twice in one request")
         texts = [c.text for _, _, chunks, _ in planned for c in chunks]
         vecs = self.embedder.embed(texts)  # the slow part, batched, outside the lock
+        if still_wanted is not None and not still_wanted():
+            raise Cancelled("the client went away before the documents were stored: nothing was committed")
         seg = f"{int(time.time() * 1000):013d}-{uuid.uuid4().hex[:8]}"
         atomic_write_with(self.root / "vectors" / f"{seg}.npy", lambda f: np.save(f, vecs, allow_pickle=False))
         now = time.time()

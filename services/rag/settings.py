@@ -36,8 +36,12 @@ class RagSettings(ServiceSettings):
                            "unless open_reads); empty: no token")
     open_reads: bool = Field(False, description="with a token: leave reads (GET, /query, /generate, /docs) open "
                              "and protect only writes")
-    max_chunks_per_request: int = Field(20_000, ge=1, description="most chunks one ingest request may make "
-                                        "(each is embedded: the bound on one request's work)")
+    # the embedding budget of one ingest request: MiniLM on 2 CPU cores embeds ~70 one-word or ~20
+    # 200-character chunks a second, so the defaults bound a request to about a minute there
+    max_chunks_per_request: int = Field(1_000, ge=1, description="most chunks one ingest request may make "
+                                        "(each is embedded); more: 413 before anything is embedded")
+    max_embed_chars_per_request: int = Field(400_000, ge=1, description="most characters one ingest request's "
+                                             "chunks may hold, overlap counted again; more: 413 before embedding")
     max_body_mb: float = Field(10.0, gt=0, description="largest request body; larger ones get 413")
     max_top_k: int = Field(100, ge=1, description="largest top_k a query may ask")
     max_new_tokens: int = Field(1024, ge=1, description="largest max_length POST /generate accepts")

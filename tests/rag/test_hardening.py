@@ -61,8 +61,29 @@ def test_chunks_per_request_are_bounded(tmp_path):
     with TestClient(create_app(RagSettings(store_dir=str(tmp_path / "s"), embedder="hashing",
                                            max_chunks_per_request=50))) as c:
         r = c.post("/documents", json={"text": "word " * 1000, "split": {"method": "chunk", "size": 20}})
-        assert r.status_code == 400 and "max_chunks_per_request" in r.text
+        assert r.status_code == 413 and "max_chunks_per_request" in r.text
         assert c.get("/health").json()["chunks"] == 0  # nothing was embedded or stored
+
+
+def test_the_embedding_budget_is_checked_before_anything_is_embedded(tmp_path):
+    """Issue 23, item 6: 20 KB split into 1-character chunks made 16,000 chunks and minutes of embedding.
+    Over the budget (chunks, or characters with overlap counted again) is 413 with the budget named."""
+    import time
+
+    with TestClient(create_app(RagSettings(store_dir=str(tmp_path / "s"), embedder="hashing"))) as c:
+        t0 = time.monotonic()
+        r = c.post("/documents", json={"text": "ab " * 6_700, "split": {"method": "chunk", "size": 1}})
+        assert r.status_code == 413 and "max_chunks_per_request" in r.json()["detail"]
+        assert time.monotonic() - t0 < 10  # refused from the split alone
+        big = "word " * 100_000  # 500 KB in 500 chunks of 1000: under the chunk budget, over the characters
+        r = c.post("/documents", json={"text": big, "split": {"method": "chunk", "size": 1000}})
+        assert r.status_code == 413 and "max_embed_chars_per_request" in r.json()["detail"]
+        r = c.post("/documents", json={"text": "word " * 60_000, "split": {"method": "chunk", "size": 1000,
+                                                                            "overlap": 400}})
+        assert r.status_code == 413 and "overlap counts again" in r.json()["detail"]
+        assert c.get("/health").json()["chunks"] == 0
+        ok = c.post("/documents", json={"text": "word " * 60_000, "split": {"method": "chunk", "size": 1000}})
+        assert ok.status_code == 201 and len(ok.json()[0]["chunk_ids"]) == 300
 
 
 def test_ids_round_trip_through_the_url_or_are_refused(client):
