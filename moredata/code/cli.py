@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     s = sub.add_parser("split", help="print one file's samples (split and augmented) as JSON lines")
     s.add_argument("file")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="seed of the sampling and augmentations (default 0)")
     return p
 
 
@@ -139,7 +139,11 @@ def _split(args) -> None:
     source, reason = read_source(args.file, "", opts.max_file_bytes)
     if source is None:
         raise UserError(f"{args.file}: skipped ({reason})")
-    for row in samples_of_file(source, opts, InstructionBook()):
+    rows = samples_of_file(source, opts, InstructionBook())
+    if not rows:  # said nothing and exited 0 before: the user could not tell it from an empty file
+        raise UserError(f"{args.file}: no samples: it holds no definition that parses as {source.language}, and "
+                        f"no top-level statements enough to split between")
+    for row in rows:
         row.pop("_unit_text", None)
         print(json.dumps(row, ensure_ascii=False))
 

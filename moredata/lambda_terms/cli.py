@@ -31,13 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     sub = p.add_subparsers(dest="command", required=True, parser_class=CliParser)
     g = sub.add_parser("generate", help="write COUNT examples to OUT (.jsonl or .jsonl.gz)")
-    g.add_argument("out", type=Path)
-    g.add_argument("count", type=positive_int)
+    g.add_argument("out", type=Path, help="output file, .jsonl or .jsonl.gz (an unfinished run of the same "
+                   "command is resumed)")
+    g.add_argument("count", type=positive_int, help="examples to write, exactly (1_000_000 is fine)")
     g.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     g.add_argument("--seed", type=int, default=None, help="run seed (default: from the clock, printed)")
     g.add_argument("--max-steps", type=int, default=None, help="steps per trace before it is cut (150)")
     g.add_argument("--max-size", type=int, default=None, help="a term past this many nodes stops its trace (600)")
-    g.add_argument("--chunk-size", type=int, default=1000, help="examples per chunk (the unit of work and resume)")
+    g.add_argument("--chunk-size", type=int, default=1000,
+                   help="examples per chunk, the unit of work and of resume (default 1000)")
     g.add_argument("--depths", type=_ints, default=None, help="max depth per cycle (10 values: 6,...,15)")
     g.add_argument("--sizes", type=_ints, default=None, help="max size per cycle (80,100,...,110)")
     g.add_argument("--config", type=Path, default=None,
@@ -55,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("file", type=Path)
     d.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
     s = sub.add_parser("step", help="print a term's normal-order reduction, one step per line")
-    s.add_argument("term")
-    s.add_argument("--max-steps", type=int, default=50)
+    s.add_argument("term", help="a closed de Bruijn term, e.g. '(\\.0 0) (\\.0)'")
+    s.add_argument("--max-steps", type=int, default=50, help="steps shown at most (default 50)")
     return p
 
 
@@ -141,9 +143,13 @@ def _diagnose(args) -> None:
 
 def _step(args) -> None:
     from moredata.lambda_terms.stepper import step
-    from moredata.lambda_terms.terms import parse, to_text
+    from moredata.lambda_terms.terms import is_closed, parse, to_text
 
     t = parse(args.term)
+    if not is_closed(t):
+        # generate and the model work on closed terms only: an index past its lambdas names nothing
+        raise UserError(f"{args.term!r} is an open term (an index points past the lambdas above it): "
+                        f"traces are of closed terms, e.g. '\\.0'")
     print(f"0: {to_text(t)}")
     for n in range(1, args.max_steps + 1):
         s = step(t)

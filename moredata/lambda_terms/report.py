@@ -22,6 +22,8 @@ SIZE_BUCKETS = (("size_lt20", 0, 20), ("size_20_50", 20, 50), ("size_50_80", 50,
 def read_jsonl(path: Path):
     """Dicts from a JSONL(.gz) file; InvalidArgument naming the line for anything that is not JSON."""
     path = Path(path)
+    if path.is_dir():
+        raise InvalidArgument(f"{path} is a directory: give a .jsonl or .jsonl.gz file")
     if not path.is_file():
         raise InvalidArgument(f"{path}: no such file")
     opener = gzip.open if path.name.endswith(".gz") else open

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from moredata.settings import ServiceSettings, service_config
 
@@ -45,3 +45,26 @@ class RagSettings(ServiceSettings):
     max_body_mb: float = Field(10.0, gt=0, description="largest request body; larger ones get 413")
     max_top_k: int = Field(100, ge=1, description="largest top_k a query may ask")
     max_new_tokens: int = Field(1024, ge=1, description="largest max_length POST /generate accepts")
+
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, name: str) -> str:
+        # checked at start: an unknown name used to show only as /health 503 once the server was up
+        if name in ("auto", "minilm", "hashing"):
+            return name
+        if name.startswith("encoder:"):
+            path = Path(name.split(":", 1)[1]).expanduser()
+            if not path.exists():
+                raise ValueError(f"encoder {str(path)!r} does not exist")
+            return name
+        raise ValueError(f"unknown embedder {name!r}; use auto, minilm, hashing or encoder:PATH")
+
+    @field_validator("checkpoint")
+    @classmethod
+    def _checkpoint_folder_exists(cls, path: str) -> str:
+        # the file itself may come later (a trainer writing best.pt: it is loaded once it exists), but a
+        # folder that does not exist is a typo, refused at start rather than never answering /generate
+        if path and not Path(path).expanduser().parent.is_dir():
+            raise ValueError(f"{path!r}: its folder does not exist (the file may appear later, the folder must "
+                             f"be there)")
+        return path

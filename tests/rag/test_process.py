@@ -21,6 +21,11 @@ def test_help_and_bad_flags():
     assert r.returncode == 2 and "unknown setting 'bogus'" in r.stderr and "Traceback" not in r.stderr
     r = _run("--port=70000")
     assert r.returncode == 2 and "port" in r.stderr
+    # issue 23: both used to start without a word (/generate never answered; /health stayed 503)
+    r = _run("--checkpoint=/nonexistent/best.pt")
+    assert r.returncode == 2 and "its folder does not exist" in r.stderr and r.stderr.count("\n") == 1
+    r = _run("--embedder=minilmm")
+    assert r.returncode == 2 and "unknown embedder 'minilmm'" in r.stderr and r.stderr.count("\n") == 1
 
 
 def test_sigterm_is_a_clean_exit(tmp_path):

@@ -154,3 +154,19 @@ def test_deep_nesting_does_not_hit_the_recursion_limit():
 def test_languages_by_extension():
     assert [language_for(p) for p in ("a.py", "b.ts", "c.tsx", "d.h", "e.hpp", "f.rs", "g.txt")] == \
         ["python", "typescript", "tsx", "c", "cpp", "rust", None]
+
+
+def test_split_says_when_a_file_gives_no_samples(tmp_path, capsys):
+    """Issue 23: `moredata-code split` on a file that does not parse printed nothing and exited 0."""
+    from moredata.code.cli import main
+
+    bad = tmp_path / "bad.py"
+    bad.write_text("def (:\n  ))) {{{\n")
+    with pytest.raises(SystemExit) as e:
+        main(["split", str(bad)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "no samples" in err and "python" in err and err.count("\n") == 1
+    good = tmp_path / "good.py"
+    good.write_text("def add(a, b):\n    '''Adds two numbers.'''\n    total = a + b\n    return total\n")
+    main(["split", str(good)])
+    assert '"kind": "function"' in capsys.readouterr().out

@@ -104,6 +104,9 @@ def test_cli_subcommands(tmp_path, capsys):
     (["coverage", "/no/such/file.jsonl"], "no such file"),
     (["diagnose", "/no/such/file.jsonl"], "no such file"),
     (["step", "(\\.0"], "never closed"),
+    (["step", "\\.5"], "is an open term"),  # issue 23: exited 0 with a trace of an open term
+    (["coverage", "."], "is a directory"),  # said "no such file"
+    (["diagnose", "."], "is a directory"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words, monkeypatch):
     monkeypatch.chdir(tmp_path)
