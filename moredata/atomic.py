@@ -49,6 +49,37 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[BinaryIO], None]
         write(f)
 
 
+def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
+    """An output file path a command may write, checked before any work: not an existing directory, and
+    its folder (created when missing) not a file. InvalidArgument naming the path."""
+    from moredata.errors import InvalidArgument
+
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidArgument(f"{what} {path} is a directory: give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidArgument(f"{what} {path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """An output folder a command may write into, checked before any work: not an existing file."""
+    from moredata.errors import InvalidArgument
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidArgument(f"{what} {path} is a file: give a folder (it is created when missing)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidArgument(f"{what} {path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):  # some filesystems refuse fsync on a directory
         fd = os.open(folder, os.O_RDONLY)

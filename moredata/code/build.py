@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import Field, field_validator
 from tqdm import tqdm
 
+from moredata.atomic import check_output_file
 from moredata.code.augmentations import AUGMENTATIONS, augment
 from moredata.code.dedup import Decontaminator, DedupOptions, exact_dedup, near_dedup, sample_text
 from moredata.code.instructions import InstructionBook
@@ -247,6 +248,8 @@ def write_jsonl(path: str, rows: Iterable[dict]) -> None:
 def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
                   log: Callable[[str], None] = print) -> tuple[list[dict], dict]:
     """Run the pipeline over source directories (or files); writes `out` when given. (rows, summary)."""
+    if out is not None:
+        check_output_file(out)  # an existing directory there failed only after all the work
     InstructionBook.with_user_file(opts.templates_file)  # a bad templates file fails before any work
     if opts.benchmarks:
         Decontaminator(list(opts.benchmarks), opts.decontam_ngram)  # so does an unreadable benchmark

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from moredata.atomic import atomic_write_text, atomic_write_with
+from moredata.atomic import atomic_write_text, atomic_write_with, check_output_dir
 from moredata.data.tokenizers import CharTokenizer
 from moredata.errors import InvalidArgument
 from moredata.models import model_args_of, model_type_for
@@ -30,12 +30,17 @@ def extract_model_for_inference(model_path: str | Path, output_path: str | Path,
     """Write `output_path/` (model.safetensors, config.json, tokenizer.json); returns the directory."""
     from safetensors.torch import save_model
 
+    out = check_output_dir(output_path)
     model, tokenizer = load_model_and_tokenizer(model_path, device="cpu")
-    out = Path(output_path)
     out.mkdir(parents=True, exist_ok=True)
     model = model.to(dtype_of(dtype))
     tmp = out / f".model.safetensors.tmp-{os.getpid()}"
+    # safetensors writes its files 0600, which left the extracted model unreadable to the other users of a
+    # shared machine: it gets the mode any new file gets here (0666 less the umask, read off a probe file)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
+    mode = os.stat(tmp).st_mode & 0o777
     save_model(model, str(tmp))  # shared tensors (tied heads) are written once and re-tied by load_model
+    os.chmod(tmp, mode)
     os.replace(tmp, out / "model.safetensors")
     config = {"model_type": model_type_for(model), "model_args": model_args_of(model),
               "dtype": str(dtype_of(dtype)).replace("torch.", ""), "source": str(model_path)}

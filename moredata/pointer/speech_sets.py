@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from moredata.atomic import atomic_write_text
+from moredata.atomic import atomic_write_text, check_output_dir
 from moredata.errors import FailedPrecondition
 from moredata.pointer.frontend import MelFrontEnd, read_wav
 from moredata.pointer.sample_io import save_sample
@@ -88,7 +88,7 @@ def plan(seed: int) -> dict[str, list[dict]]:
 
 def make_sets(out: str | Path, seed: int = 0, progress: bool = True) -> dict:
     """Writes out/{train,val,ood}/<set>_<k>.npz and out/manifest.json; returns the manifest."""
-    out = Path(out)
+    out = check_output_dir(out)  # an existing file there failed with a traceback
     fe = MelFrontEnd()
     recordings = plan(seed)
     manifest = {"seed": seed, "sample_rate": fe.sample_rate, "n_mels": fe.n_mels, "sets": {}}
