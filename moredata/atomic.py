@@ -49,6 +49,29 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[BinaryIO], None]
         write(f)
 
 
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike) -> Iterator[None]:
+    """One writer per output: an exclusive lock on `.<name>.lock` beside `path` (kept: a tiny empty file;
+    removing it could let two runs hold locks on two different files), released when the block ends or
+    the process dies. A second writer gets FailedPrecondition at once instead of appending to the same file."""
+    import fcntl
+
+    from moredata.errors import FailedPrecondition
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent / f".{path.name}.lock", os.O_WRONLY | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FailedPrecondition(f"another run is writing {path}: wait for it to finish (the same command "
+                                     f"then resumes or says it is complete), or choose another output") from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
     """An output file path a command may write, checked before any work: not an existing directory, and
     its folder (created when missing) not a file. InvalidArgument naming the path."""

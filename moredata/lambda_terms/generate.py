@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import Field
 from tqdm import tqdm
 
-from moredata.atomic import atomic_write_text
+from moredata.atomic import atomic_write_text, output_lock
 from moredata.errors import FailedPrecondition
 from moredata.lambda_terms.report import read_jsonl
 from moredata.lambda_terms.traces import TraceSettings, chunk_lines
@@ -90,7 +90,13 @@ def _start_or_resume(job: GenerateJob, out: Path, prog: Path) -> tuple[int, dict
 
 
 def generate(job: GenerateJob) -> dict:
-    """Writes job.count examples to job.out (resuming an interrupted run of the same job); returns a summary."""
+    """Writes job.count examples to job.out (resuming an interrupted run of the same job); returns a summary.
+    One run per output at a time: a second one refuses at once (FailedPrecondition) instead of appending."""
+    with output_lock(job.out):
+        return _generate(job)
+
+
+def _generate(job: GenerateJob) -> dict:
     out, prog = Path(job.out), progress_path(Path(job.out))
     seed, state = _start_or_resume(job, out, prog)
     out.parent.mkdir(parents=True, exist_ok=True)

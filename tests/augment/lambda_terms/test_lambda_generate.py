@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, wait_until
 
 from moredata.lambda_terms.cli import main
 from moredata.lambda_terms.generate import GenerateJob, generate, progress_path
@@ -135,3 +135,26 @@ def test_ray_with_a_local_instance_writes_the_same_file(tmp_path):
     generate(GenerateJob(out=tmp_path / "pool.jsonl", count=5_000, seed=21, chunk_size=500, workers=2, progress=False))
     assert s["examples"] == 5_000
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "pool.jsonl").read_bytes()
+
+
+def test_a_second_run_on_the_same_output_refuses_at_once(tmp_path, capsys):
+    """Issue 23: two `generate dup.jsonl.gz 30000 --seed 3` at once both exited 0 and the file ended with
+    57,000 lines. The second now refuses with one line while the first holds the output."""
+    out = tmp_path / "dup.jsonl.gz"
+    first = subprocess.Popen([sys.executable, "-m", "moredata.lambda_terms.cli", "generate", str(out), "2000000",
+                              "--seed", "3", "--chunk_size", "500"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: (tmp_path / "dup.jsonl.gz.progress.json").is_file(), 120)
+        with pytest.raises(SystemExit) as e:
+            main(["generate", str(out), "2000000", "--seed", "3", "--chunk_size", "500"])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and "another run is writing" in err and err.count("\n") == 1
+    finally:
+        first.kill()
+        first.wait()
+    # the first run's lock went with its process: the output is open again (here to the resume check,
+    # which knows this is another job's unfinished run)
+    with pytest.raises(SystemExit):
+        main(["generate", str(out), "3000", "--seed", "3", "--chunk_size", "500"])
+    assert "unfinished run of another job" in capsys.readouterr().err
