@@ -82,14 +82,15 @@ def _score_rows(scores: dict) -> tuple[list[list], list[str]]:
 
 
 def _train(args) -> None:
-    from moredata.pointer.training import PointerTrainConfig, augmentation_override, train_pointer
+    from moredata.pointer.training import POINTER_CLI, PointerTrainConfig, augmentation_override, train_pointer
 
     if args.epochs is not None and args.epochs < 1:
         raise UserError(f"--epochs must be at least 1, got {args.epochs}")
     cfg = PointerTrainConfig.from_name_or_file(args.config)
     augment = augmentation_override(args.augment, cfg)
     s = train_pointer(cfg, args.data, args.out, augment, service=args.augment_service, resume=args.resume,
-                      overwrite=args.overwrite, device=args.device, progress=not args.quiet, epochs=args.epochs)
+                      overwrite=args.overwrite, device=args.device, progress=not args.quiet, epochs=args.epochs,
+                      hints=POINTER_CLI)
     rows, keys = _score_rows(s["scores"])
     print(f"\n{s['parameters']:,} parameters, {s['iterations']} iterations ({s['epochs_completed']} epochs)"
           f"{', stopped early' if s['early_stopped'] else ''}; best val loss {s['best_val_loss']:.4f}; "

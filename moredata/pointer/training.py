@@ -31,8 +31,14 @@ from moredata.models.pointer import (
 from moredata.pointer.config import AugmentationConfig
 from moredata.pointer.dataset import EpochSampler, PointerDataset, collate
 from moredata.settings import first_error
+from moredata.training.hints import Hints
 
 TRAIN_CONFIGS = Path(__file__).parent / "configs" / "train"
+
+# messages of train_pointer as a library call; moredata-pointer passes POINTER_CLI
+POINTER_API = Hints(resume="train_pointer(..., resume=True)", overwrite="train_pointer(..., overwrite=True)",
+                    other_out="another out folder")
+POINTER_CLI = Hints(resume="--resume", overwrite="--overwrite", other_out="another --out")
 
 
 class Training(BaseModel):
@@ -113,7 +119,7 @@ def _eval_loader(ds: PointerDataset, batches: int, workers: int = 0) -> DataLoad
 
 
 def train_pointer(cfg: PointerTrainConfig, data: str | Path, out: str | Path, augment: AugmentationConfig | None = None,
-                  service: str | None = None, resume: bool = False, overwrite: bool = False,
+                  service: str | None = None, resume: bool = False, overwrite: bool = False, hints: Hints = POINTER_API,
                   device: str | None = None, progress: bool = True, epochs: int | None = None) -> dict:
     """Trains on data/train, validates on data/val each epoch, scores best.pt on data/val and data/ood
     (when present); writes out/summary.json and returns it."""
@@ -145,6 +151,7 @@ def train_pointer(cfg: PointerTrainConfig, data: str | Path, out: str | Path, au
                       checkpoint_dir=out, device=device, early_stopping_patience=t.early_stopping_patience,
                       weight_decay=t.weight_decay, grad_clip=t.grad_clip, overwrite=overwrite, seed=t.seed,
                       progress=progress, train_eval_dataloader=_eval_loader(clean_train, n_batches), dtype=t.dtype)
+    trainer.hints = hints
     result = trainer.train(epochs or t.epochs, resume=resume)
     best, _ = load_pointer_model(result["best_checkpoint"], trainer.options["device"])
     scores = {"train": evaluate(best, clean_train), "val": evaluate(best, val_ds)}

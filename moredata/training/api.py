@@ -22,6 +22,7 @@ from moredata.errors import InvalidArgument, UserError
 from moredata.models import model_type_for, model_type_of
 from moredata.models.checkpoint import load_checkpoint
 from moredata.models.loader import pick_device
+from moredata.training.hints import PYTHON_API, Hints
 
 
 def _settings(**values):
@@ -34,14 +35,14 @@ def _settings(**values):
 
 
 def _run(cfg, model, train_dataloader, val_dataloader, tokenizer, steps_per_epoch: int, train_eval_dataloader=None,
-         start_iter: int = 0) -> dict:
+         start_iter: int = 0, hints: Hints = PYTHON_API) -> dict:
     from moredata.training.loader_data import LoaderData
     from moredata.training.loop import TrainingLoop as Loop
 
     data = LoaderData(train_dataloader, val_dataloader, tokenizer, pick_device(cfg.device), train_eval_dataloader,
                       start_iter=start_iter, steps_per_epoch=steps_per_epoch)
     try:
-        summary = Loop(cfg, model=model, data=data).run()
+        summary = Loop(cfg, model=model, data=data, hints=hints).run()
     except UserError as e:
         raise InvalidArgument(str(e)) from None
     last_eval = summary.evals[-1]["iter"] if summary.evals else summary.start_iter
@@ -75,6 +76,7 @@ class Trainer:
                  weight_decay: float = 0.01, grad_clip: float = 1.0, overwrite: bool = False, seed: int = 1337,
                  progress: bool = True, train_eval_dataloader=None, dtype: str = "auto"):
         self.model, self.train_dataloader, self.val_dataloader = model, train_dataloader, val_dataloader
+        self.hints = PYTHON_API  # how messages spell resume/overwrite; a CLI over this class sets its own
         self.train_eval_dataloader = train_eval_dataloader
         self.steps, self.val_steps, found = _loader_facts(train_dataloader, val_dataloader)
         self.tokenizer = tokenizer or found
@@ -107,7 +109,7 @@ class Trainer:
                         block_size=max_len, compile=False, always_save_checkpoint=True, plot=True,
                         model_type=model_type_for(self.model))
         return _run(cfg, self.model, self.train_dataloader, self.val_dataloader, self.tokenizer, self.steps,
-                    self.train_eval_dataloader, start)
+                    self.train_eval_dataloader, start, self.hints)
 
 
 def continue_training(model_path: str | Path, train_dataloader, val_dataloader, learning_rate: float, epochs: int,

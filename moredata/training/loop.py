@@ -20,6 +20,7 @@ from moredata.models.checkpoint import save_checkpoint
 from moredata.training.config import TrainerSettings
 from moredata.training.early_stopping import EarlyStopping
 from moredata.training.evaluation import estimate_loss
+from moredata.training.hints import CLI, Hints
 from moredata.training.lr_schedule import get_lr
 from moredata.training.metrics import plot_run
 from moredata.training.progress import Progress
@@ -34,16 +35,17 @@ class TrainingLoop:
     """Holds model, optimizer, data and bookkeeping; `run()` trains and returns a TrainSummary.
     (The public Python API, `moredata.Trainer`, drives this loop over the user's dataloaders.)"""
 
-    def __init__(self, cfg: TrainerSettings, model=None, data=None):
+    def __init__(self, cfg: TrainerSettings, model=None, data=None, hints: Hints = CLI):
         """`model` (a built, untrained model) and `data` (a LoaderData) are the Python API's way in;
-        the CLI passes neither: the model comes from the config or a checkpoint, the data from data_dir."""
-        self.cfg = cfg
+        the CLI passes neither: the model comes from the config or a checkpoint, the data from data_dir.
+        `hints`: how the caller's front end spells resume/overwrite in messages (moredata.training.hints)."""
+        self.cfg, self.hints = cfg, hints
         self.dist = setup_distributed(cfg)
         self.master, self.device, self.ddp = self.dist.master, self.dist.device, self.dist.ddp
         self.out_dir = Path(cfg.out_dir)
         self.wrote_best = False  # this run's best.pt exists (an earlier run's stays until it is beaten)
         if self.master:
-            check_out_dir(cfg, self.out_dir)
+            check_out_dir(cfg, self.out_dir, hints)
             self.out_dir.mkdir(parents=True, exist_ok=True)
         seed = cfg.seed + self.dist.seed_offset
         torch.manual_seed(seed)
@@ -215,7 +217,7 @@ class TrainingLoop:
             save_checkpoint(self.out_dir / "ckpt.pt", self.checkpoint(evaluated=False))
             self.saved = str(self.out_dir / "ckpt.pt")
             self.progress.say(f"{self.signals.reason}: saved {self.saved} at iter {self.iter_num}; "
-                      f"continue with --init_from=resume")
+                      f"continue with {self.hints.resume}")
 
     def request_stop(self, reason: str) -> None:
         """What SIGINT does, for a loop running in a thread: finish the iteration, save ckpt.pt, return."""
@@ -240,7 +242,7 @@ class TrainingLoop:
                     group["lr"] = lr
                 # evaluate (except right after a resume: that evaluation was done and logged before the save)
                 just_resumed = self._resumed and self.iter_num == self.start_iter and self.resumed_after_eval
-                if self.iter_num % cfg.eval_interval == 0 and not just_resumed:
+                if (self.iter_num - self.eval_offset) % cfg.eval_interval == 0 and not just_resumed:
                     if self._evaluate_and_sync(lr):
                         stopped_at = self.iter_num
                         break
@@ -263,13 +265,17 @@ class TrainingLoop:
                     self._save_on_interrupt()
                     break
         summary = self._finish(stopped_at)
-        summary.interrupted_at_iter = interrupted
+        summary.interrupted_at_iter, summary.resume_hint = interrupted, self.hints.resume
         return summary
 
     def _begin_run(self) -> None:
         cfg = self.cfg
         self.t_start, self.start_iter = time.time(), self.iter_num
         self._resumed = cfg.init_from == "resume"
+        # continued training counts its evaluations (its epochs) from where it starts: from a checkpoint at
+        # iter 63 with 4 batches an epoch, evaluations at 63, 67, ... (at multiples of 4 the run stopped at
+        # 67 with only 64 evaluated and reported 0 epochs); a fresh or resumed run keeps nanoGPT's multiples
+        self.eval_offset = self.start_iter if cfg.continue_training else 0
         self.evals: list[dict] = []
         self.last_val: float | None = None
         self.saved: str | None = None

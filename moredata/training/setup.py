@@ -17,6 +17,7 @@ from moredata.errors import MoredataError, UserError
 from moredata.models import build_model, model_args_of, model_type_for, model_type_of
 from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint
 from moredata.training.config import TrainerSettings
+from moredata.training.hints import CLI, Hints
 from moredata.training.objectives import Objective
 
 MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "bias", "vocab_size", "dropout")
@@ -82,7 +83,7 @@ def setup_distributed(cfg: TrainerSettings) -> Distributed:
     return Distributed(True, rank, local_rank, world, device, cfg.gradient_accumulation_steps // world)
 
 
-def check_out_dir(cfg: TrainerSettings, out_dir: Path) -> None:
+def check_out_dir(cfg: TrainerSettings, out_dir: Path, hints: Hints = CLI) -> None:
     """A fresh run never deletes a model: into an out_dir that holds one it starts only with
     --overwrite, and even then the old best.pt stays until this run saves a better-or-first one of
     its own (an atomic replace). --init_from=<a file in out_dir> continues from it the same way."""
@@ -91,8 +92,8 @@ def check_out_dir(cfg: TrainerSettings, out_dir: Path) -> None:
     held = [n for n in ("best.pt", "ckpt.pt") if (out_dir / n).is_file()]
     init = Path(cfg.init_from).resolve() if cfg.init_from != "scratch" else None
     if held and not (init is not None and init.parent == out_dir.resolve()):
-        raise UserError(f"out_dir {out_dir} already holds a model ({', '.join(held)}): continue it with "
-                        f"--init_from=resume, pick another --out_dir, or pass --overwrite=true (the old files "
+        raise UserError(f"{out_dir} already holds a model ({', '.join(held)}): continue it with "
+                        f"{hints.resume}, pick {hints.other_out}, or pass {hints.overwrite} (the old files "
                         f"are replaced only when this run saves its own)")
 
 

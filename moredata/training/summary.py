@@ -20,6 +20,7 @@ class TrainSummary:
     plot: str | None
     evals: list[dict] = field(default_factory=list)
     interrupted_at_iter: int | None = None  # set when SIGINT/SIGTERM ended the run
+    resume_hint: str = "--init_from=resume"  # how the caller's front end resumes (moredata.training.hints)
 
     def table(self) -> str:
         rows = [
@@ -27,7 +28,7 @@ class TrainSummary:
             ("best val loss", f"{self.best_val_loss:.4f} (iter {self.best_iter})" if self.best_iter is not None else "n/a"),
             ("last val loss", f"{self.last_val_loss:.4f}" if self.last_val_loss is not None else "n/a"),
             ("stopped early", f"yes, at iter {self.stopped_at_iter}" if self.stopped_early else "no"),
-            *([("interrupted", f"at iter {self.interrupted_at_iter} (resume with --init_from=resume)")]
+            *([("interrupted", f"at iter {self.interrupted_at_iter} (resume with {self.resume_hint})")]
               if self.interrupted_at_iter is not None else []),
             ("ms/iter (median)", f"{self.ms_per_iter:.1f}" if self.ms_per_iter is not None else "n/a"),
             ("wall time", f"{self.elapsed_s:.1f} s"),

@@ -60,6 +60,28 @@ def test_continue_training_starts_at_the_saved_step_with_the_new_rate(loaders, t
     assert load_checkpoint(tmp_path / "b" / "ckpt.pt")["tokenizer"] == tok.to_dict()
 
 
+def test_continued_training_counts_epochs_from_where_it_starts(loaders, tmp_path):
+    """Issue 23: from a checkpoint at iteration 63 with a 4-batch loader and epochs=1, evaluations were
+    at multiples of 4 (only 64), nothing was saved after it and epochs_completed was 0. Here: 20 batches
+    an epoch, a checkpoint at 4 x 20 + 3, two epochs."""
+    from moredata.models.checkpoint import save_checkpoint
+
+    (train4, val4), tok = loaders
+    steps = len(train4)
+    model = build_model("decoder_only", dict(vocab_size=tok.total_vocab_size, d_model=32, num_heads=2,
+                                             num_layers=1, max_seq_len=64))
+    Trainer(model, train4, val4, learning_rate=3e-3, checkpoint_dir=tmp_path / "a", device="cpu",
+            progress=False).train(epochs=1)
+    ckpt = load_checkpoint(tmp_path / "a" / "ckpt.pt")
+    start = 4 * steps + 3  # not a multiple of the epoch length
+    save_checkpoint(tmp_path / "a" / "odd.pt", {**ckpt, "iter_num": start})
+    r = continue_training(tmp_path / "a" / "odd.pt", train4, val4, learning_rate=1e-4, epochs=2,
+                          checkpoint_dir=tmp_path / "b", progress=False)
+    assert [e["iter"] for e in r["evals"]] == [start, start + steps, start + 2 * steps]
+    assert r["epochs_completed"] == 2
+    assert load_checkpoint(tmp_path / "b" / "ckpt.pt")["iter_num"] >= start + 2 * steps
+
+
 @pytest.mark.parametrize("model_type", ["encoder_only", "transformer"])
 def test_cli_trains_every_type(char_data, tmp_path, model_type):
     s = Loop(load_settings(tiny_flags(char_data, tmp_path / model_type, model_type=model_type, max_iters=30,
@@ -123,3 +145,28 @@ def test_the_rag_service_embeds_with_the_projects_encoder(loaders, tmp_path):
         assert r.status_code == 200, r.text
         hits = r.json()
         assert len(hits) == 2 and hits[0]["doc_id"] == "kings"
+
+
+def test_messages_name_the_callers_own_spelling(loaders, tmp_path):
+    """Issue 23: the Python Trainer and `moredata-pointer train` were told to pass `--init_from=resume` /
+    `--overwrite=true`, flags they do not have."""
+    from moredata.errors import InvalidArgument
+    from moredata.pointer.training import POINTER_CLI
+    from moredata.training.config import TrainerSettings
+    from moredata.training.setup import check_out_dir
+
+    (train_dl, val_dl), tok = loaders
+    model = build_model("decoder_only", dict(vocab_size=tok.total_vocab_size, d_model=16, num_heads=2,
+                                             num_layers=1, max_seq_len=64))
+    Trainer(model, train_dl, val_dl, checkpoint_dir=tmp_path / "a", device="cpu", progress=False).train(epochs=1)
+    with pytest.raises(InvalidArgument) as e:
+        Trainer(model, train_dl, val_dl, checkpoint_dir=tmp_path / "a", device="cpu", progress=False).train(epochs=1)
+    assert "trainer.train(epochs, resume=True)" in str(e.value) and "Trainer(..., overwrite=True)" in str(e.value)
+    assert "--init_from" not in str(e.value)
+    with pytest.raises(InvalidArgument) as e:
+        check_out_dir(TrainerSettings(out_dir=str(tmp_path / "a")), tmp_path / "a", POINTER_CLI)
+    assert "--resume" in str(e.value) and "--overwrite" in str(e.value) and "another --out" in str(e.value)
+    assert "--init_from" not in str(e.value) and "--overwrite=true" not in str(e.value)
+    with pytest.raises(InvalidArgument) as e:
+        check_out_dir(TrainerSettings(out_dir=str(tmp_path / "a")), tmp_path / "a")
+    assert "--init_from=resume" in str(e.value)  # the CLI's own spelling stays
