@@ -170,3 +170,15 @@ def test_split_says_when_a_file_gives_no_samples(tmp_path, capsys):
     good.write_text("def add(a, b):\n    '''Adds two numbers.'''\n    total = a + b\n    return total\n")
     main(["split", str(good)])
     assert '"kind": "function"' in capsys.readouterr().out
+
+
+def test_the_readme_counts_the_shipped_templates():
+    """The code README's "N templates in M task groups" is the file's count (it said 64 for 61)."""
+    import json
+    import re
+
+    from conftest import ROOT
+
+    book = json.loads((ROOT / "moredata" / "code" / "templates" / "instructions.json").read_text())
+    said = re.search(r"(\d+) templates in (\d+) task groups", (ROOT / "moredata" / "code" / "README.md").read_text())
+    assert said and (int(said[1]), int(said[2])) == (sum(len(v) for v in book.values()), len(book))
