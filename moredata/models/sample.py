@@ -17,7 +17,8 @@ from moredata.cli import CliParser, exit_on_user_error
 from moredata.data.nanogpt_meta import read_nanogpt_meta
 from moredata.data.tokenizers import tokenizer_from_dict
 from moredata.errors import MoredataError, UserError
-from moredata.models.checkpoint import load_model
+from moredata.models import model_type_of
+from moredata.models.checkpoint import load_checkpoint, load_model
 from moredata.models.generation import generate
 
 
@@ -54,13 +55,26 @@ def nanogpt_meta_tokenizer(ckpt_path: Path, config: dict):
     return None
 
 
+SAMPLES_NOT = {
+    "encoder_only": "an encoder fills masked tokens (use it through load_model_and_tokenizer, or as the RAG "
+                    "embedder: --embedder=encoder:PATH)",
+    "transformer": "an encoder-decoder continues its input through model.generate in Python",
+    "pointer": "a pointer model maps edited audio frames to the recording (moredata-pointer evaluate)",
+}
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    if args.num_samples < 1 or args.max_new_tokens < 0 or args.temperature < 0 or args.top_k < 0:
-        raise UserError("num_samples must be >= 1, max_new_tokens, temperature and top_k >= 0")
+    for name, low in (("num_samples", 1), ("max_new_tokens", 0), ("temperature", 0), ("top_k", 0)):
+        if getattr(args, name) < low:  # one message per value: the user sees which one is wrong
+            raise UserError(f"--{name} must be at least {low}, got {getattr(args, name)}")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     try:
+        kind = model_type_of(load_checkpoint(args.ckpt))
+        if kind != "decoder_only":
+            raise UserError(f"{args.ckpt} holds a model of type {kind}: moredata-sample continues text with a GPT "
+                            f"(decoder_only) checkpoint; {SAMPLES_NOT.get(kind, 'this type does not generate text')}")
         model, tok, ckpt = load_model(args.ckpt, device)
         ckpt_config = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
     except (FileNotFoundError, ValueError, MoredataError) as e:

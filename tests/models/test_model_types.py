@@ -190,3 +190,21 @@ def test_special_tokens_follow_the_vocabulary_and_move_no_id():
     ids = bpe.encode(text)
     assert bpe.pad_id == bpe.vocab_size and max(ids) < bpe.vocab_size
     assert bpe.decode(ids + [bpe.sep_id]) == text and bpe.total_vocab_size == bpe.vocab_size + 4
+
+
+def test_sample_names_the_model_types_it_samples(tmp_path, capsys):
+    """Issue 23: an encoder checkpoint gave "'EncoderOnlyModel' object has no attribute 'lm_head'"."""
+    from moredata.models import build_model as build
+    from moredata.models.checkpoint import save_checkpoint as save
+    from moredata.models.sample import main as sample_main
+
+    args = dict(vocab_size=11, d_model=16, num_heads=2, num_layers=1, max_seq_len=8)
+    save(tmp_path / "enc.pt", {"model": build("encoder_only", args).state_dict(), "model_type": "encoder_only",
+                               "model_args": args, "iter_num": 0, "best_val_loss": 1.0, "tokenizer": None})
+    with pytest.raises(SystemExit) as e:
+        sample_main(["--ckpt", str(tmp_path / "enc.pt")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "model of type encoder_only" in err and "decoder_only" in err and err.count("\n") == 1
+    with pytest.raises(SystemExit) as e:
+        sample_main(["--ckpt", str(tmp_path / "enc.pt"), "--top_k", "-1"])
+    assert e.value.code == 2 and "--top_k must be at least 0, got -1" in capsys.readouterr().err
