@@ -1,4 +1,5 @@
-"""ASGI middleware of the RAG app: the body-size limit (413 before the body is read) and the bearer-token guard."""
+"""ASGI middleware of the RAG app: the body-size limit (413 before the body is read), the bearer-token guard
+and OPTIONS answered with every method the path takes."""
 from __future__ import annotations
 
 import json
@@ -75,3 +76,29 @@ async def _too_large(send, limit: int):
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class AllowedMethods:
+    """ASGI middleware: OPTIONS answers 204 with `Allow` listing every method of every route matching the
+    path. The router alone answers from the first route that matches (`GET` for /documents/{id}, which
+    also takes DELETE), so a client reading Allow was told less than the API does."""
+
+    METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+    def __init__(self, app, routes):
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "OPTIONS":
+            return await self.app(scope, receive, send)
+        from starlette.routing import Match
+
+        # asked of the routes method by method (included routers answer for their own routes): a FULL
+        # match for a method means some route takes it at this path
+        methods = {m for m in self.METHODS
+                   if any(r.matches({**scope, "method": m})[0] == Match.FULL for r in self.routes)}
+        if not methods:
+            return await self.app(scope, receive, send)
+        allow = ", ".join(sorted(methods | {"OPTIONS"}))
+        await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", allow.encode())]})
+        await send({"type": "http.response.body", "body": b""})

@@ -1,10 +1,14 @@
 """The RAG API's request and response bodies (pydantic): what /documents, /query and /generate take and give,
-and the error body every route documents. Strict: an unknown field or a NaN is a 422, not ignored."""
+and the error body every route documents. Strict: an unknown field, a NaN, `false` or `"5"` for a number
+is a 422, not ignored or coerced. The schema is the contract: every rule the code enforces is declared
+here (a bound, a pattern) or, for a rule between two fields JSON Schema cannot state, in the field's
+description; the bounds set by the service's settings (top_k, max_length) are written into the OpenAPI
+document by the app factory."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from moredata.rag.splitting import METHODS
 
@@ -13,15 +17,19 @@ assert set(METHODS) == set(SplitMethod.__args__)  # one list of methods
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN/1e400 are no JSON numbers
+    # NaN/1e400 are no JSON numbers; strict: `false` is no integer and "5" no number (JSON has types)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class SplitParams(_Strict):
     method: SplitMethod = "paragraph"
-    min_length: int = Field(0, ge=0, le=1_000_000)
-    max_length: int | None = Field(None, ge=1, le=1_000_000)
+    min_length: int = Field(0, ge=0, le=1_000_000, description="chunks shorter than this are merged; at most "
+                            "max_length")
+    max_length: int | None = Field(None, ge=1, le=1_000_000, description="chunks longer than this are cut; at "
+                                   "least min_length")
     size: int = Field(1000, ge=1, le=1_000_000, description="chunk method: window size")
-    overlap: int = Field(0, ge=0, le=1_000_000, description="chunk method: overlap between windows")
+    overlap: int = Field(0, ge=0, le=500_000, description="chunk method: overlap between windows, at most "
+                         "half of size")
     unit: Literal["char", "token"] = "char"
     pattern: str = Field("", max_length=1000, description="regex method: the separator pattern")
 
@@ -29,6 +37,8 @@ class SplitParams(_Strict):
     def _overlap(self):
         if self.overlap > self.size // 2:  # more repeats every character over twice: an embedding bomb
             raise ValueError(f"overlap ({self.overlap}) must be at most half of size ({self.size})")
+        if self.max_length is not None and self.min_length > self.max_length:
+            raise ValueError(f"min_length ({self.min_length}) must be at most max_length ({self.max_length})")
         return self
 
     def kwargs(self) -> dict:
@@ -53,11 +63,17 @@ class Ingested(BaseModel):
     chunk_ids: list[int]
 
 
+# a metadata key a filter may name (the store refuses any other: it goes into a JSON path)
+FilterKey = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class QueryIn(_Strict):
     query: str = Field(min_length=1, max_length=10_000)
-    top_k: int = Field(5, ge=1)
+    top_k: int = Field(5, ge=1, description="at most the service's max_top_k (the maximum below)")
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
-    filters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    # additionalProperties false: with the key pattern (patternProperties), a key outside it is invalid
+    filters: dict[FilterKey, str | int | float | bool] = Field(default_factory=dict,
+                                                              json_schema_extra={"additionalProperties": False})
 
 
 class ChunkOut(BaseModel):
@@ -75,7 +91,7 @@ class ChunkOut(BaseModel):
 
 class GenerateIn(QueryIn):
     top_k: int = Field(3, ge=1)
-    max_length: int = Field(200, ge=1)
+    max_length: int = Field(200, ge=1, description="at most the service's max_new_tokens (the maximum below)")
     temperature: float = Field(0.8, gt=0, le=10)
     seed: int | None = None
 

@@ -112,6 +112,24 @@ def test_concurrent_ingests_and_queries(api):
         api.delete(f"/documents/c{i}")
 
 
+def test_the_schema_declares_what_the_code_enforces(api):
+    doc = api.get("/openapi.json").json()
+    bodies = doc["components"]["schemas"]
+    assert bodies["QueryIn"]["properties"]["top_k"]["maximum"] == 100  # max_top_k
+    assert bodies["GenerateIn"]["properties"]["max_length"]["maximum"] == 1024  # max_new_tokens
+    assert "half of size" in bodies["SplitParams"]["properties"]["overlap"]["description"]
+    assert "at most max_length" in bodies["SplitParams"]["properties"]["min_length"]["description"]
+    filters = bodies["QueryIn"]["properties"]["filters"]
+    assert list(filters["patternProperties"]) == ["^[A-Za-z0-9_-]+$"] and filters["additionalProperties"] is False
+
+
+def test_options_lists_every_method_of_the_path(api):
+    """OPTIONS /documents/{id} answered `Allow: GET`, though DELETE works there too."""
+    r = api.options("/documents/notes/a.md")
+    assert r.status_code == 204 and r.headers["allow"] == "DELETE, GET, OPTIONS"
+    assert api.options("/documents").headers["allow"] == "OPTIONS, POST"
+
+
 @pytest.mark.parametrize("path, body, code, reason", [
     ("/documents", {"text": ""}, 422, "text"),
     ("/documents", {"text": "   "}, 400, "empty"),
@@ -125,7 +143,12 @@ def test_concurrent_ingests_and_queries(api):
     ("/query", {"query": "x", "top_k": 101}, 422, "top_k must be <= 100"),
     ("/query", {"query": ""}, 422, "query"),
     ("/query", {"query": "x", "mode": "fuzzy"}, 422, "mode"),
-    ("/query", {"query": "x", "filters": {"a'b": "c"}}, 400, "filter key"),
+    ("/query", {"query": "x", "filters": {"a'b": "c"}}, 422, "filters"),  # declared: the key's pattern
+    # issue 23, item 10: the schema is the contract (schemathesis found these accepted or undeclared)
+    ("/documents", {"text": "x", "split": {"method": "chunk", "overlap": False}}, 422, "overlap"),
+    ("/generate", {"query": "x", "seed": False}, 422, "seed"),
+    ("/query", {"query": "x", "top_k": "5"}, 422, "top_k"),
+    ("/documents", {"text": "x", "split": {"min_length": 50, "max_length": 10}}, 422, "min_length (50)"),
     ("/generate", {"query": "x", "max_length": 0}, 422, "max_length"),
     ("/generate", {"query": "x", "temperature": 0}, 422, "temperature"),
 ])
