@@ -299,7 +299,8 @@ class TrainingLoop:
             self.enhanced.close()
         self.progress.close()
         if self.master:
-            plot_path = plot_run(self.out_dir, stopped_at) if self.cfg.plot else None
+            unit = "frame" if self.model_type == "pointer" else "token"
+            plot_path = plot_run(self.out_dir, stopped_at, unit) if self.cfg.plot else None
         if self.ddp:
             import torch.distributed as dist
 

@@ -33,7 +33,8 @@ def read_metrics(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int | None = None) -> None:
+def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int | None = None,
+                unit: str = "token") -> None:
     """Train loss per logged iteration (faint), evaluated train/val loss, the best val point."""
     plt = pyplot()
 
@@ -64,17 +65,18 @@ def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int |
     if stopped_at is not None:
         ax.axvline(stopped_at, color="gray", ls="--", lw=1, label=f"early stop @ {stopped_at}")
     ax.set_xlabel("iteration")
-    ax.set_ylabel("loss (nats/token)")
+    ax.set_ylabel(f"loss (nats/{unit})")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     save_png(fig, path)
 
 
-def plot_run(out_dir: Path, stopped_at: int | None = None) -> str | None:
-    """loss.png beside the run's metrics.jsonl; the plot's path, or None when nothing was logged."""
+def plot_run(out_dir: Path, stopped_at: int | None = None, unit: str = "token") -> str | None:
+    """loss.png beside the run's metrics.jsonl; the plot's path, or None when nothing was logged. `unit`:
+    what the loss is averaged over (a pointer network's is per edit frame, not per token)."""
     rows = read_metrics(out_dir / "metrics.jsonl")
     if not rows:
         return None
-    plot_losses(rows, out_dir / "loss.png", title=out_dir.name, stopped_at=stopped_at)
+    plot_losses(rows, out_dir / "loss.png", title=out_dir.name, stopped_at=stopped_at, unit=unit)
     return str(out_dir / "loss.png")
