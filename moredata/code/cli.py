@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--summary-json", default=None, metavar="FILE", help="also write the summary as JSON")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     s = sub.add_parser("split", help="print one file's samples (split and augmented) as JSON lines")
-    s.add_argument("file")
+    s.add_argument("file", help="one source file in a language the builder reads")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampling and augmentations (default 0)")
     return p
 

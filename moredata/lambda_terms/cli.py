@@ -50,11 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--verify", action="store_true",
                    help="check every finished trace's last term against the independent normaliser")
     c = sub.add_parser("coverage", help="histograms and shares of a generated file")
-    c.add_argument("file", type=Path)
+    c.add_argument("file", type=Path, help="a file `generate` wrote (.jsonl or .jsonl.gz)")
     c.add_argument("--png", type=Path, default=None, help="write the histograms as a PNG")
     c.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
     d = sub.add_parser("diagnose", help="score predicted next steps ({input, target, prediction} per line)")
-    d.add_argument("file", type=Path)
+    d.add_argument("file", type=Path, help="JSONL of {input, target, prediction}, one per line")
     d.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
     s = sub.add_parser("step", help="print a term's normal-order reduction, one step per line")
     s.add_argument("term", help="a closed de Bruijn term, e.g. '(\\.0 0) (\\.0)'")

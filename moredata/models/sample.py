@@ -28,10 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", type=Path, required=True, help="checkpoint file (ours or nanoGPT's ckpt.pt)")
     p.add_argument("--start", default="\n", help="prompt text, or FILE:path to read it from a file")
     p.add_argument("--num_samples", type=int, default=1, help="samples, generated as one batch")
-    p.add_argument("--max_new_tokens", type=int, default=500)
+    p.add_argument("--max_new_tokens", type=int, default=500, help="tokens generated after the prompt (default 500)")
     p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy; <1 sharper, >1 more random")
     p.add_argument("--top_k", type=int, default=200, help="sample among the k most likely tokens (0 = all)")
-    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--seed", type=int, default=1337, help="sampling seed: the same seed gives the same samples")
     p.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
     p.add_argument("--tokenizer", type=Path, default=None,
                    help="tokenizer.json, for checkpoints that carry none (nanoGPT imports)")

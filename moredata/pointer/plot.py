@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("input", help="a sample .npz, or a PCM WAV recording to build one from")
     ap.add_argument("--config", help="AugmentationConfig JSON (default: a showcase of noise, SpecAugment, "
                     "chunk shuffle and gain, all with probability 1)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epoch", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="augmentation seed (default 0)")
+    ap.add_argument("--epoch", type=int, default=0, help="epoch the augmentor is at (warm-up and probability decay; default 0)")
     ap.add_argument("--service", help="augment through the service at host:port instead of in-process")
     ap.add_argument("--out", default="augment.png", help="PNG path (default augment.png)")
     _run(ap.parse_args(argv))

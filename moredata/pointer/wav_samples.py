@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mel-source", choices=["audio", "copy"], default="audio",
                     help="edit mel from the edited audio (default) or copied from raw frames")
     ap.add_argument("--save-audio", action="store_true", help="also write <name>_<k>.edit.wav")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the edit plans (default 0): the same seed, the same samples")
     _run_build(ap.parse_args(argv))
 
 

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("address", help="host:port")
     ap.add_argument("--service", default="", help="service name to ask about (default: the whole server)")
     ap.add_argument("--alive", action="store_true", help="succeed on any answer, SERVING or not")
-    ap.add_argument("--timeout", type=float, default=3.0)
+    ap.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer (default 3)")
     args = ap.parse_args(argv)
     status = check(args.address, args.service, args.timeout)
     name = "no answer" if status is None else health_pb2.HealthCheckResponse.ServingStatus.Name(status)
