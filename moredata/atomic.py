@@ -80,11 +80,7 @@ def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
     path = Path(path)
     if path.is_dir():
         raise InvalidArgument(f"{what} {path} is a directory: give a file name")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InvalidArgument(f"{what} {path}: {parent} is a file, not a folder")
-            break
+    _check_nearest_folder(path, what)
     return path
 
 
@@ -95,12 +91,19 @@ def check_output_dir(path: str | os.PathLike, what: str = "output folder") -> Pa
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InvalidArgument(f"{what} {path} is a file: give a folder (it is created when missing)")
+    _check_nearest_folder(path, what)
+    return path
+
+
+def _check_nearest_folder(path: Path, what: str) -> None:
+    """The nearest existing ancestor of path is a folder (the missing ones below it can be created)."""
+    from moredata.errors import InvalidArgument
+
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise InvalidArgument(f"{what} {path}: {parent} is a file, not a folder")
-            break
-    return path
+            return
 
 
 def _fsync_dir(folder: Path) -> None:
