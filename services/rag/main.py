@@ -9,7 +9,9 @@ until the store, the BM25 index and the embedder are loaded (MiniLM takes a few 
 """
 from __future__ import annotations
 
+import logging
 import sys
+from pathlib import Path
 
 from moredata.cli import exit_on_user_error
 from moredata.settings import start_service
@@ -21,6 +23,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = start_service(RagSettings, __doc__, argv)
     if settings is None:  # --help
         return
+    if settings.checkpoint and not Path(settings.checkpoint).expanduser().is_file():
+        # not refused: the compose stack points it at the trainer's best.pt, which appears later (and is
+        # loaded then); but said at once, so a typo is seen before /generate answers 503
+        logging.getLogger("rag").warning("checkpoint %s does not exist yet: /generate answers 503 until it does "
+                                         "(it is loaded once it appears)", settings.checkpoint)
     import signal
 
     import uvicorn

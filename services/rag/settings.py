@@ -58,13 +58,3 @@ class RagSettings(ServiceSettings):
                 raise ValueError(f"encoder {str(path)!r} does not exist")
             return name
         raise ValueError(f"unknown embedder {name!r}; use auto, minilm, hashing or encoder:PATH")
-
-    @field_validator("checkpoint")
-    @classmethod
-    def _checkpoint_folder_exists(cls, path: str) -> str:
-        # the file itself may come later (a trainer writing best.pt: it is loaded once it exists), but a
-        # folder that does not exist is a typo, refused at start rather than never answering /generate
-        if path and not Path(path).expanduser().parent.is_dir():
-            raise ValueError(f"{path!r}: its folder does not exist (the file may appear later, the folder must "
-                             f"be there)")
-        return path
