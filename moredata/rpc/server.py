@@ -166,6 +166,9 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                 self._watchdog.disarm(key)
         finally:
             self._watchdog.disarm(key)
+            close = getattr(responses, "close", None)
+            if close is not None:  # the handler's own `finally` runs now, as `yield from` would make it
+                close()
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
