@@ -55,8 +55,12 @@ async def add_documents(body: DocumentIn | DocumentsIn, svc: ReadyService, reque
                                        for d in docs])
 
 
+UPLOAD_FILES = ("UTF-8 text files (.md, .rst, .txt, ...), at least one, none empty or blank; each file's name "
+                "(a relative path is kept) becomes its doc_id")
+
+
 @router.post("/upload", response_model=list[Ingested], status_code=201, dependencies=WRITE, responses=ERRORS)
-async def upload(files: Annotated[list[UploadFile], File(description="UTF-8 text files (.md, .rst, .txt, ...)")],
+async def upload(files: Annotated[list[UploadFile], File(description=UPLOAD_FILES)],
                  svc: ReadyService, request: Request,
                  split: Annotated[str, Form(description="SplitParams as JSON")] = "{}",
                  metadata: Annotated[str, Form(description="metadata as a JSON object, added to each file's")] = "{}"):
