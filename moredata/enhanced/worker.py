@@ -123,15 +123,14 @@ class EnhancedSampleGenerator:
                                   f"block_size + 1 is {model.config.block_size + 1}")
         with self._model_lock:
             self.model_version += 1
-            self.iter_num = int(ckpt.get("iter_num", 0))
-            self.best_val_loss = float(ckpt.get("best_val_loss", float("nan")))
-            self._models.append((self.model_version, model, self.best_val_loss))
-            self.tokenizer_kind = (ckpt.get("tokenizer") or {}).get("kind", "")
             # what this call installed, taken under the lock: a concurrent update cannot change it
-            self.installed = InstalledModel(self.model_version, model.config, self.iter_num, self.best_val_loss,
-                                            self.tokenizer_kind)
-        log.info("generator: model version %d (iter %d) from %s", self.model_version, self.iter_num, checkpoint_path)
-        return self.model_version
+            installed = self.installed = InstalledModel(
+                self.model_version, model.config, int(ckpt.get("iter_num", 0)),
+                float(ckpt.get("best_val_loss", float("nan"))), (ckpt.get("tokenizer") or {}).get("kind", ""))
+            self._models.append((installed.model_version, model, installed.best_val_loss))
+        log.info("generator: model version %d (iter %d) from %s", installed.model_version, installed.iter_num,
+                 checkpoint_path)
+        return installed.model_version
 
     @property
     def model(self) -> GPT:
@@ -184,7 +183,8 @@ class EnhancedSampleGenerator:
         if s.prefix_schedule != "adaptive":
             return s.min_prefix_length, s.max_prefix_length
         lo = adaptive_min_prefix(s.min_prefix_length, s.max_prefix_length,
-                                 self.best_val_loss if val_loss is None else val_loss, self.model.config.vocab_size)
+                                 self.installed.best_val_loss if val_loss is None else val_loss,
+                                 self.model.config.vocab_size)
         return lo, s.max_prefix_length
 
     def filter(self, model: GPT, frags: np.ndarray) -> np.ndarray:

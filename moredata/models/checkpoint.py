@@ -74,11 +74,11 @@ def is_stored_archive(path: Path) -> bool:
     for the legacy format (one pickle stream, read as it is: its size on disk is what it holds). A
     compressed entry, or one whose header declares another size than it stores, is refused by name."""
     try:
-        if not zipfile.is_zipfile(path):
-            return False
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path) as archive:  # reads only the archive's directory
             entries = archive.infolist()
-    except (OSError, zipfile.BadZipFile, ValueError) as e:
+    except zipfile.BadZipFile:
+        return False  # no zip directory: the legacy format (or not a checkpoint: torch.load says so)
+    except (OSError, ValueError) as e:
         raise InvalidArgument(f"{path} is not a readable checkpoint archive: {e}") from None
     for info in entries:
         if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:

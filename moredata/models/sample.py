@@ -18,7 +18,7 @@ from moredata.data.nanogpt_meta import read_nanogpt_meta
 from moredata.data.tokenizers import tokenizer_from_dict
 from moredata.errors import MoredataError, UserError
 from moredata.models import model_type_of
-from moredata.models.checkpoint import load_checkpoint, load_model
+from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint, tokenizer_from_checkpoint
 from moredata.models.generation import generate
 
 
@@ -71,11 +71,12 @@ def main(argv: list[str] | None = None) -> None:
             raise UserError(f"--{name} must be at least {low}, got {getattr(args, name)}")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     try:
-        kind = model_type_of(load_checkpoint(args.ckpt))
+        ckpt = load_checkpoint(args.ckpt)  # read once: its type is checked before a model is built from it
+        kind = model_type_of(ckpt)
         if kind != "decoder_only":
             raise UserError(f"{args.ckpt} holds a model of type {kind}: moredata-sample continues text with a GPT "
                             f"(decoder_only) checkpoint; {SAMPLES_NOT.get(kind, 'this type does not generate text')}")
-        model, tok, ckpt = load_model(args.ckpt, device)
+        model, tok = model_from_checkpoint(ckpt, device).eval(), tokenizer_from_checkpoint(ckpt)
         ckpt_config = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
     except (FileNotFoundError, ValueError, MoredataError) as e:
         raise UserError(str(e)) from None

@@ -150,8 +150,8 @@ def train_pointer(cfg: PointerTrainConfig, data: str | Path, out: str | Path, au
     trainer = Trainer(model, train_dl, _eval_loader(val_ds, n_batches), learning_rate=t.learning_rate,
                       checkpoint_dir=out, device=device, early_stopping_patience=t.early_stopping_patience,
                       weight_decay=t.weight_decay, grad_clip=t.grad_clip, overwrite=overwrite, seed=t.seed,
-                      progress=progress, train_eval_dataloader=_eval_loader(clean_train, n_batches), dtype=t.dtype)
-    trainer.hints = hints
+                      progress=progress, train_eval_dataloader=_eval_loader(clean_train, n_batches), dtype=t.dtype,
+                      hints=hints)
     result = trainer.train(epochs or t.epochs, resume=resume)
     best, _ = load_pointer_model(result["best_checkpoint"], trainer.options["device"])
     scores = {"train": evaluate(best, clean_train), "val": evaluate(best, val_ds)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import zlib
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -138,6 +139,26 @@ def minilm_available() -> bool:
     return True
 
 
+NAMES = ("auto", "minilm", "hashing")  # and encoder:PATH
+
+
+def unknown_embedder(name: str) -> ValueError:
+    return ValueError(f"unknown embedder {name!r}; use {', '.join(NAMES)} or encoder:PATH")
+
+
+def check_embedder_name(name: str) -> str:
+    """The name as given, when load_embedder knows it ('auto', 'minilm', 'hashing', or 'encoder:PATH' with a
+    PATH that exists); otherwise ValueError saying which names there are. Cheap: nothing is loaded."""
+    if name in NAMES:
+        return name
+    if name.startswith("encoder:"):
+        path = Path(name.split(":", 1)[1]).expanduser()
+        if not path.exists():
+            raise ValueError(f"encoder {str(path)!r} does not exist")
+        return name
+    raise unknown_embedder(name)
+
+
 def load_embedder(name: str = "auto", hashing_dim: int = 1024, batch_size: int = 32) -> Embedder:
     """"auto": MiniLM when its package is installed, else hashing. Unknown names are a ValueError."""
     if name == "auto":
@@ -148,4 +169,4 @@ def load_embedder(name: str = "auto", hashing_dim: int = 1024, batch_size: int =
         return HashingEmbedder(hashing_dim)
     if name.startswith("encoder:"):
         return EncoderEmbedder(name.split(":", 1)[1], batch_size=batch_size)
-    raise ValueError(f"unknown embedder {name!r}; use auto, minilm, hashing or encoder:PATH")
+    raise unknown_embedder(name)

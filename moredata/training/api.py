@@ -74,9 +74,10 @@ class Trainer:
                  checkpoint_dir: str | Path = "checkpoints", device: str | None = None,
                  early_stopping_patience: int = 0, early_stopping_min_delta: float = 0.0, tokenizer=None,
                  weight_decay: float = 0.01, grad_clip: float = 1.0, overwrite: bool = False, seed: int = 1337,
-                 progress: bool = True, train_eval_dataloader=None, dtype: str = "auto"):
+                 progress: bool = True, train_eval_dataloader=None, dtype: str = "auto", hints: Hints = PYTHON_API):
+        """`hints`: how messages spell resume/overwrite (a command line over this class passes its own)."""
         self.model, self.train_dataloader, self.val_dataloader = model, train_dataloader, val_dataloader
-        self.hints = PYTHON_API  # how messages spell resume/overwrite; a CLI over this class sets its own
+        self.hints = hints
         self.train_eval_dataloader = train_eval_dataloader
         self.steps, self.val_steps, found = _loader_facts(train_dataloader, val_dataloader)
         self.tokenizer = tokenizer or found

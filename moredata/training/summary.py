@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from moredata.training.hints import CLI
+
 
 @dataclass
 class TrainSummary:
@@ -20,7 +22,7 @@ class TrainSummary:
     plot: str | None
     evals: list[dict] = field(default_factory=list)
     interrupted_at_iter: int | None = None  # set when SIGINT/SIGTERM ended the run
-    resume_hint: str = "--init_from=resume"  # how the caller's front end resumes (moredata.training.hints)
+    resume_hint: str = CLI.resume  # how the caller's front end resumes (moredata.training.hints)
 
     def table(self) -> str:
         rows = [

@@ -19,8 +19,9 @@ MAX_TRACE_WORK = 10**8
 MAX_CHUNK_CHARS = 2 * 10**7
 
 
-def settings_from_request(r) -> TraceSettings:
-    """TraceSettings from a request, every value checked first (InvalidArgument names the field)."""
+def settings_from_request(r, chunk: int) -> TraceSettings:
+    """TraceSettings from a request, every value checked first (InvalidArgument names the field); `chunk`:
+    the examples per chunk the request asks for (its chunk_size, or the default), for the memory bound."""
     depths = tuple(r.depths) or DEFAULT_DEPTHS
     sizes = tuple(r.sizes) or DEFAULT_SIZES
     if len(depths) != len(sizes):
@@ -43,7 +44,6 @@ def settings_from_request(r) -> TraceSettings:
     if settings.max_steps * settings.max_size > MAX_TRACE_WORK:
         raise InvalidArgument(f"max_steps x max_size must be at most {MAX_TRACE_WORK:.0e} (the work of one "
                               f"trace), got {settings.max_steps} x {settings.max_size}")
-    chunk = r.chunk_size or 1000
     if chunk * settings.max_size > MAX_CHUNK_CHARS:
         raise InvalidArgument(f"chunk_size x max_size must be at most {MAX_CHUNK_CHARS:.0e} (a chunk is held "
                               f"in memory until sent), got {chunk} x {settings.max_size}")
@@ -62,7 +62,7 @@ class LambdaTraceServicer(lambda_traces_pb2_grpc.LambdaTraceServiceServicer):
         chunk = request.chunk_size or 1000
         if chunk > MAX_CHUNK:
             raise InvalidArgument(f"chunk_size must be at most {MAX_CHUNK}, got {chunk}")
-        settings = settings_from_request(request)
+        settings = settings_from_request(request, chunk)
         n_chunks = -(-request.count // chunk)
         if request.first_chunk >= n_chunks:
             raise InvalidArgument(f"first_chunk {request.first_chunk} is past the last chunk ({n_chunks - 1})")

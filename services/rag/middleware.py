@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 
+from starlette.routing import Match
+
 
 class BodyLimit:
     """ASGI middleware: a body over `limit` bytes is refused with 413 before the app reads it all."""
@@ -91,8 +93,6 @@ class AllowedMethods:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] != "OPTIONS":
             return await self.app(scope, receive, send)
-        from starlette.routing import Match
-
         # asked of the routes method by method (included routers answer for their own routes): a FULL
         # match for a method means some route takes it at this path
         methods = {m for m in self.METHODS

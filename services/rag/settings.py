@@ -50,11 +50,6 @@ class RagSettings(ServiceSettings):
     @classmethod
     def _known_embedder(cls, name: str) -> str:
         # checked at start: an unknown name used to show only as /health 503 once the server was up
-        if name in ("auto", "minilm", "hashing"):
-            return name
-        if name.startswith("encoder:"):
-            path = Path(name.split(":", 1)[1]).expanduser()
-            if not path.exists():
-                raise ValueError(f"encoder {str(path)!r} does not exist")
-            return name
-        raise ValueError(f"unknown embedder {name!r}; use auto, minilm, hashing or encoder:PATH")
+        from moredata.rag.embedders import check_embedder_name  # the names load_embedder knows; loads nothing
+
+        return check_embedder_name(name)
