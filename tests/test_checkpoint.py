@@ -10,6 +10,7 @@ import time
 import nanogpt_reference as ngpt
 import pytest
 import torch
+from conftest import deflated_checkpoint
 
 from moredata.errors import NotFound
 from moredata.models.checkpoint import (
@@ -161,21 +162,11 @@ def test_killed_writer_leaves_a_loadable_file(tmp_path):
 def _with_junk(path, junk_floats: int, deflate: bool):
     """A good checkpoint plus an extra "junk" tensor of zeros; with `deflate`, its archive entries are
     rewritten compressed, so a few hundred KB on disk inflate to 4 x junk_floats bytes."""
-    import zipfile
-
     torch.manual_seed(0)
     ckpt = {"model": GPT(GPTConfig(**ARGS)).state_dict(), "model_args": ARGS, "junk": torch.zeros(junk_floats)}
-    plain = path.with_suffix(".plain")
-    torch.save(ckpt, plain)
-    if not deflate:
-        plain.rename(path)
-        return path
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as out:
-        for info in src.infolist():
-            big = info.file_size > 2**20
-            out.writestr(info.filename, src.read(info.filename),
-                         compress_type=zipfile.ZIP_DEFLATED if big else zipfile.ZIP_STORED)
-    plain.unlink()
+    if deflate:
+        return deflated_checkpoint(ckpt, path, path.parent)
+    torch.save(ckpt, path)
     return path
 
 

@@ -10,7 +10,7 @@ import grpc
 import numpy as np
 import pytest
 import torch
-from conftest import RedisServer, free_port, tiny_flags, wait_until
+from conftest import RedisServer, deflated_checkpoint, free_port, tiny_flags, wait_until
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from moredata.enhanced.remote_source import RemoteSampleSource
@@ -396,16 +396,8 @@ def test_an_upload_still_loading_keeps_its_file_when_another_finishes(generator,
 # --- round two (issue 23), item 1: a small archive that inflates to gigabytes ------------------------------------
 
 def test_an_upload_that_inflates_to_gigabytes_is_refused_before_it_is_inflated(generator, ckpt_dir, good, tmp_path):
-    import zipfile
-
-    plain = tmp_path / "plain.pt"
-    torch.save({**good, "junk": torch.zeros(2**28)}, plain)  # a 1 GiB junk tensor beside the model
-    bomb = ckpt_dir / "bomb.pt"
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(bomb, "w") as out:
-        for info in src.infolist():
-            out.writestr(info.filename, src.read(info.filename),
-                         compress_type=zipfile.ZIP_DEFLATED if info.file_size > 2**20 else zipfile.ZIP_STORED)
-    plain.unlink()
+    # a 1 GiB junk tensor beside the model, compressed
+    bomb = deflated_checkpoint({**good, "junk": torch.zeros(2**28)}, ckpt_dir / "bomb.pt", tmp_path)
     data = bomb.read_bytes()
     assert len(data) < 8 * 2**20  # under max_checkpoint_mb (50): only the inflated size tells
     handle, core, stub, channel = generator()
