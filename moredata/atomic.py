@@ -56,11 +56,14 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
     the process dies. A second writer gets FailedPrecondition at once instead of appending to the same file."""
     import fcntl
 
-    from moredata.errors import FailedPrecondition
+    from moredata.errors import FailedPrecondition, InvalidArgument
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.parent / f".{path.name}.lock", os.O_WRONLY | os.O_CREAT, 0o666)
+    path = Path(check_output_file(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.parent / f".{path.name}.lock", os.O_WRONLY | os.O_CREAT, 0o666)
+    except OSError as e:  # a read-only or special folder (/proc), no permission: the user's path, named
+        raise InvalidArgument(f"cannot write {path}: {e.strerror or e}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

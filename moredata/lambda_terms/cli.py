@@ -37,10 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     g.add_argument("--seed", type=int, default=None, help="run seed (default: from the clock, printed)")
     g.add_argument("--max-steps", type=int, default=None, help="steps per trace before it is cut (150)")
-    g.add_argument("--max-size", type=int, default=None, help="a term past this many nodes stops its trace (600)")
+    g.add_argument("--max-size", type=int, default=None, help="a term past this many nodes stops its trace (300)")
     g.add_argument("--chunk-size", type=int, default=1000,
                    help="examples per chunk, the unit of work and of resume (default 1000)")
-    g.add_argument("--depths", type=_ints, default=None, help="max depth per cycle (10 values: 6,...,15)")
+    g.add_argument("--depths", type=_ints, default=None, help="max lambda nesting depth per cycle (10 values: 6,...,15)")
     g.add_argument("--sizes", type=_ints, default=None, help="max size per cycle (80,100,...,110)")
     g.add_argument("--config", type=Path, default=None,
                    help="TOML with any of max_steps, max_size, depths, sizes (flags override it)")
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", type=Path, default=None, help="write the scores as JSON")
     s = sub.add_parser("step", help="print a term's normal-order reduction, one step per line")
     s.add_argument("term", help="a closed de Bruijn term, e.g. '(\\.0 0) (\\.0)'")
-    s.add_argument("--max-steps", type=int, default=50, help="steps shown at most (default 50)")
+    s.add_argument("--max-steps", type=positive_int, default=50, help="steps shown at most (default 50)")
     return p
 
 
@@ -114,13 +114,17 @@ def _generate(args) -> None:
             raise SystemExit(1)
 
 
+COVERAGE_ROWS = ("examples", "traces", "share_lambda_depth_ge11", "share_redex_lambda_depth_ge5",
+                 "share_size_120_200", "share_growing_steps", "share_distinct_pairs", "share_traces_le1_step",
+                 "broken_traces", "max_depth", "max_size", "mean_depth", "mean_size", "mean_start_size",
+                 "mean_steps_per_trace")
+
+
 def _coverage(args) -> None:
     from moredata.lambda_terms.report import coverage, coverage_plot, table
 
     cov = coverage(args.file)
-    rows = [(k, str(cov[k])) for k in ("examples", "traces", "max_depth", "max_size", "mean_depth", "mean_size",
-                                        "share_depth_gt10", "share_size_gt150", "share_redex_depth_gt4",
-                                        "mean_steps_per_trace")]
+    rows = [(k, str(cov[k])) for k in COVERAGE_ROWS]
     rows.append(("traces stopped", ", ".join(f"{k} {v}" for k, v in sorted(cov["traces_stopped"].items()))))
     print(table(rows, ("coverage", str(args.file))))
     if args.png:

@@ -9,7 +9,8 @@ with one worker, or as tasks on a Ray cluster with `ray`) and written in chunk o
 (chunks written, bytes, examples); after an interrupt the same command resumes: the file is cut back to
 the last whole chunk and finished chunks are skipped. A `.gz` name writes each chunk as one gzip member
 (a multi-member gzip file, read by every gzip reader). With `dedup`, an (input, target) pair seen before
-is dropped and further chunks are generated until the exact count is reached.
+is dropped and further chunks are generated until the exact count is reached. Without dedup every trace in
+the file is whole (see traces.py); with it, a trace misses the steps dropped as repeats.
 """
 from __future__ import annotations
 
@@ -51,6 +52,15 @@ def _identity(job: GenerateJob, seed: int) -> dict:
     """What a resumed run must share with the one it continues."""
     return {"seed": seed, "count": job.count, "chunk_size": job.chunk_size, "dedup": job.dedup,
             "settings": job.settings.model_dump(mode="json")}
+
+
+def _chunk_examples(job: GenerateJob, chunk_id: int) -> int:
+    """Examples chunk `chunk_id` makes: chunk_size, the last chunk the rest, so that every chunk (the
+    last included) holds whole traces. With dedup the count is reached after dropping repeats, so every
+    chunk makes chunk_size and the last one is cut (dedup's traces can miss steps anyway)."""
+    if job.dedup:
+        return job.chunk_size
+    return min(job.chunk_size, job.count - chunk_id * job.chunk_size)
 
 
 def _work(args) -> tuple[int, list[str]]:
@@ -117,7 +127,7 @@ def _generate(job: GenerateJob) -> dict:
                 left = job.count - state["examples"]
                 n_new = max(1, -(-left // job.chunk_size)) if not job.dedup else job.workers * 2
                 n_new = min(n_new, WINDOW)  # bounded: finished chunks wait in memory only this many deep
-                batch = [(seed, c, job.chunk_size, job.settings) for c in range(next_chunk, next_chunk + n_new)]
+                batch = [(seed, c, _chunk_examples(job, c), job.settings) for c in range(next_chunk, next_chunk + n_new)]
                 for chunk_id, lines in executor.map(_work, batch):
                     if job.dedup:
                         kept = []
@@ -127,7 +137,7 @@ def _generate(job: GenerateJob) -> dict:
                                 seen.add(key)
                                 kept.append(line)
                         lines = kept
-                    lines = lines[: job.count - state["examples"]]
+                    lines = lines[: job.count - state["examples"]]  # only with dedup: its last chunk
                     data = ("\n".join(lines) + "\n").encode() if lines else b""
                     if zipped and data:
                         data = gzip.compress(data, compresslevel=6)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from moredata.lambda_terms.terms import APP, LAM, Term, subterm_end, walk_depths
+from moredata.lambda_terms.terms import APP, LAM, Term, profile, subterm_end
 
 
 def find_redex(t: Term) -> int:
@@ -99,12 +99,10 @@ def substitute(body: Term, arg: Term) -> Term:
 class Step:
     term: Term  # the term after the step
     redex_at: int  # prefix index of the reduced redex in the term before
-    redex_depth: int  # nodes above the redex (0: the redex is the whole term)
-
-
-def node_depth(t: Term, i: int) -> int:
-    """Nodes above position i (its depth in the tree, the root at 0)."""
-    return walk_depths(t, i)[0]
+    redex_depth: int  # lambdas above the redex (the users' "a redex at depth 6": under 6 lambdas)
+    redex_tree_depth: int  # nodes above the redex (0: the redex is the whole term)
+    lambda_depth: int  # the lambda nesting depth of the term before
+    tree_depth: int  # nodes on the longest path of the term before
 
 
 def step(t: Term) -> Step | None:
@@ -117,7 +115,8 @@ def step(t: Term) -> Step | None:
     new = t[:i]
     new += substitute(t[i + 2:body_end], t[body_end:arg_end])
     new += t[arg_end:]
-    return Step(new, i, node_depth(t, i))
+    tdepth, ldepth, above_nodes, above_lams = profile(t, i)
+    return Step(new, i, above_lams, above_nodes, ldepth, tdepth)
 
 
 def normalize_by_steps(t: Term, max_steps: int = 1000, max_size: int = 10_000) -> tuple[Term, int, str]:

@@ -79,39 +79,40 @@ def _sequence(items: list[Term]) -> Term:
     return out
 
 
+_INDEX_TEXT = [str(i) for i in range(1024)]
+
+
 def to_text(t: Term) -> str:
     """The shortest text the parser reads back as t (a lambda in function or argument position, and an
     application in argument position, get parentheses)."""
     out: list[str] = []
-    # a stack of pending items: a context for the next node (0 top/body, 1 function, 2 argument) or a
-    # string to emit once the subtree before it is complete
-    stack: list = [0]
-    append, pop, push = out.append, stack.pop, stack.append
+    append = out.append
+    # the current node's context (0 top/body, 1 function, 2 argument) and the text due once its subtree
+    # is complete; `pending` holds the same for each argument still to come, innermost last
+    ctx, suffix = 0, ""
+    pending: list[tuple[int, str]] = []
+    names = _INDEX_TEXT
     for x in t:
-        ctx = pop()
-        while ctx.__class__ is str:
-            append(ctx)
-            ctx = pop()
         if x >= 0:
-            append(str(x))
+            append(names[x] if x < 1024 else str(x))
+            if suffix:
+                append(suffix)
+            if pending:
+                ctx, suffix = pending.pop()
         elif x == LAM:
             if ctx:
                 append("(\\.")
-                push(")")
+                suffix = ")" + suffix
             else:
                 append("\\.")
-            push(0)
+            ctx = 0
         else:
             if ctx == 2:
                 append("(")
-                push(")")
-            push(2)
-            push(" ")
-            push(1)
-    while stack:
-        item = pop()
-        if item.__class__ is str:
-            append(item)
+                pending.append((2, ")" + suffix))
+            else:
+                pending.append((2, suffix))
+            ctx, suffix = 1, " "
     return "".join(out)
 
 
@@ -128,31 +129,40 @@ def subterm_end(t: Term, i: int) -> int:
     return i
 
 
-def depth(t: Term) -> int:
-    """Nodes on the longest path from the root (a lone index has depth 1)."""
-    return walk_depths(t, len(t))[1]
+def lambda_depth(t: Term) -> int:
+    """The lambda nesting depth: the most lambdas on one path from the root (the users' "depth").
+    `\\.\\.\\.\\.\\.\\.(\\.0) 0` (a redex under 6 lambdas) has lambda depth 7, tree depth 9."""
+    return profile(t)[1]
 
 
-def walk_depths(t: Term, upto: int) -> tuple[int, int]:
-    """(nodes above position `upto`, the deepest path among t[:upto]) in one pass with a stack."""
-    best = d = 0
-    stack: list[int] = []  # children still to come, per open node
-    for x in t[:upto] if upto < len(t) else t:
-        d += 1
-        best = d if d > best else best
-        if x == APP:
-            stack.append(2)
-        elif x == LAM:
-            stack.append(1)
-        else:
-            d -= 1
-            while stack:
-                stack[-1] -= 1
-                if stack[-1]:
-                    break
-                stack.pop()
-                d -= 1
-    return d, best
+def tree_depth(t: Term) -> int:
+    """Nodes on the longest path from the root (a lone index has tree depth 1)."""
+    return profile(t)[0]
+
+
+def profile(t: Term, at: int = -1) -> tuple[int, int, int, int]:
+    """(tree depth, lambda depth, nodes above position `at`, lambdas above position `at`) in one pass
+    (the last two are 0 when `at` is -1 or past the end)."""
+    d = lam = best_d = best_l = above_d = above_l = 0  # d, lam: nodes and lambdas above the current node
+    pending: list[tuple[int, int]] = []  # (d, lam) of each argument still to come, innermost last
+    push, pop = pending.append, pending.pop
+    for i, x in enumerate(t):
+        if i == at:
+            above_d, above_l = d, lam
+        if x == LAM:
+            d += 1
+            lam += 1
+        elif x == APP:
+            d += 1
+            push((d, lam))  # its argument sits where its function does
+        else:  # a leaf ends a path: d + 1 nodes, lam lambdas; the next node is the innermost argument
+            if d >= best_d:
+                best_d = d + 1
+            if lam > best_l:
+                best_l = lam
+            if pending:
+                d, lam = pop()
+    return best_d, best_l, above_d, above_l
 
 
 def is_closed(t: Term) -> bool:

@@ -30,14 +30,14 @@ def settings_from_request(r, chunk: int) -> TraceSettings:
         raise InvalidArgument(f"at most 1000 cycles, got {len(depths)}")
     if not all(2 <= d <= MAX_DEPTH for d in depths):
         raise InvalidArgument(f"every depth must be in [2, {MAX_DEPTH}], got {list(depths)[:20]}")
-    if not all(2 <= s <= MAX_SIZE_TABLE for s in sizes):
-        raise InvalidArgument(f"every size must be in [2, {MAX_SIZE_TABLE}], got {list(sizes)[:20]}")
+    if not all(5 <= s <= MAX_SIZE_TABLE for s in sizes):  # 5: (\.0) (\.0), the smallest term with a redex
+        raise InvalidArgument(f"every size must be in [5, {MAX_SIZE_TABLE}], got {list(sizes)[:20]}")
     if r.max_steps > MAX_STEPS:
         raise InvalidArgument(f"max_steps must be at most {MAX_STEPS}, got {r.max_steps}")
     if r.max_size > MAX_TERM_SIZE:
         raise InvalidArgument(f"max_size must be at most {MAX_TERM_SIZE}, got {r.max_size}")
-    if r.max_size == 1:
-        raise InvalidArgument("max_size must be >= 2 (or 0 for the default)")
+    if 0 < r.max_size < 5:
+        raise InvalidArgument("max_size must be >= 5 (or 0 for the default)")
     d = TraceSettings()
     settings = TraceSettings(max_steps=r.max_steps or d.max_steps, max_size=r.max_size or d.max_size,
                              depths=depths, sizes=sizes)

@@ -13,6 +13,7 @@ from conftest import ROOT, wait_until
 
 from moredata.lambda_terms.cli import main
 from moredata.lambda_terms.generate import GenerateJob, generate, progress_path
+from moredata.lambda_terms.report import coverage
 from moredata.lambda_terms.traces import TraceSettings, chunk_lines
 from moredata.lambda_terms.verify import verify_file
 
@@ -42,6 +43,30 @@ def test_exact_count_of_a_100k_run_the_same_for_1_and_2_workers(tmp_path):
     assert len(a) == 100_000 and a == b
     v = verify_file(tmp_path / "one.jsonl")
     assert v["checked"] > 1000 and v["mismatches"] == 0  # every finished trace ends in NbE's normal form
+    # issue 24: every trace whole (0.7% were cut at chunk ends, saying `stopped: normal` without a normal
+    # form and a total_steps larger than the file held), also across the run's last, shorter chunk
+    cov = coverage(tmp_path / "one.jsonl")
+    assert cov["broken_traces"] == 0 and cov["traces"] > 5000
+    # and what the data is for, at this size: the users' failure modes are well represented
+    assert cov["share_lambda_depth_ge11"] >= 0.2 and cov["share_redex_lambda_depth_ge5"] >= 0.25
+    assert cov["share_size_120_200"] >= 0.25 and cov["share_growing_steps"] >= 0.12
+    assert cov["share_distinct_pairs"] >= 0.97 and cov["share_traces_le1_step"] <= 0.02
+
+
+def test_the_whole_trace_check_finds_cut_and_mislabelled_traces(tmp_path):
+    lines = chunk_lines(5, 3, 400, TraceSettings())
+    metas = [json.loads(x)["meta"] for x in lines]
+    starts = [i for i, m in enumerate(metas) if m["step"] == 0]
+    assert len(starts) > 3
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(lines) + "\n")
+    assert coverage(good)["broken_traces"] == 0
+    cut = tmp_path / "cut.jsonl"  # the first trace's last example removed: what a split at a chunk end did
+    cut.write_text("\n".join(lines[: starts[1] - 1] + lines[starts[1]:]) + "\n")
+    assert coverage(cut)["broken_traces"] == 1
+    head = tmp_path / "head.jsonl"  # a file that starts inside a trace
+    head.write_text("\n".join(lines[1:]) + "\n")
+    assert coverage(head)["broken_traces"] == 1
 
 
 def test_odd_counts_gzip_and_dedup(tmp_path):
@@ -107,13 +132,24 @@ def test_cli_subcommands(tmp_path, capsys):
     (["step", "\\.5"], "is an open term"),  # issue 23: exited 0 with a trace of an open term
     (["coverage", "."], "is a directory"),  # said "no such file"
     (["diagnose", "."], "is a directory"),
+    # issue 24: each a traceback or an exit 0 before
+    (["generate", "x.jsonl", "10", "--config", "bad.toml"], "max_steps: Input should be a valid integer"),
+    (["generate", "/proc/o.jsonl", "10"], "cannot write /proc/o.jsonl"),
+    (["generate", "afile/o.jsonl", "10"], "afile is a file, not a folder"),
+    (["generate", "x.jsonl", "10", "--seed", "-1"], "seed: Input should be greater than or equal to 0"),
+    (["step", "\\.0", "--max-steps", "-1"], "--max-steps: must be at least 1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text('max_steps = "x"\n')
+    (tmp_path / "afile").write_text("a file, not a folder\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(SystemExit) as e:
         main(argv)
     err = capsys.readouterr().err
     assert e.value.code == 2 and words in err and err.count("\n") == 1 and "Traceback" not in err
+    # nothing left behind: no output, progress or lock file to block the corrected rerun
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_an_existing_output_is_never_overwritten(tmp_path, capsys):

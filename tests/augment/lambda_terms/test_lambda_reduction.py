@@ -1,4 +1,5 @@
 """Terms, the stepper and the independent normaliser: known reductions, round trips, shifting, depth."""
+import json
 import re
 
 import numpy as np
@@ -9,7 +10,18 @@ from hypothesis import strategies as st
 from moredata.lambda_terms.normalizer import OutOfFuel, normal_form
 from moredata.lambda_terms.sampler import sample_term, sample_uniform
 from moredata.lambda_terms.stepper import normalize_by_steps, shift, step, substitute
-from moredata.lambda_terms.terms import APP, LAM, TermSyntaxError, depth, is_closed, parse, to_text
+from moredata.lambda_terms.terms import (
+    APP,
+    LAM,
+    TermSyntaxError,
+    is_closed,
+    lambda_depth,
+    parse,
+    profile,
+    to_text,
+    tree_depth,
+)
+from moredata.lambda_terms.traces import TraceSettings, trace_lines
 
 _NAMED = re.compile(r"\\([a-z]\w*)\.|\(|\)|[a-zA-Z]\w*|\s+")
 
@@ -122,7 +134,7 @@ def test_shifting_free_variables_and_indices_crossing_binders():
 def test_depth_1000_and_size_10000_without_recursion():
     deep = "\\." * 1000 + "0"
     t = parse(deep)
-    assert len(t) == 1001 and depth(t) == 1001 and to_text(t) == deep
+    assert len(t) == 1001 and tree_depth(t) == 1001 and lambda_depth(t) == 1000 and to_text(t) == deep
     nested = "(" * 999 + "0" + ")" * 999
     assert parse(nested) == [0]
     chain = parse("\\." + " ".join(["0"] * 5000))  # size 10,000
@@ -152,11 +164,29 @@ def test_print_parse_round_trip(t):
     assert parse(to_text(t)) == t
 
 
+@pytest.mark.parametrize("text, depth, redex_depth, tree", [
+    # the users' example `\\.\\.\\.\\.\\.\\.(\\.x)y`: "a redex at depth 6" is a redex under 6 lambdas
+    # (y: the sixth lambda's variable); the redex's own lambda makes the term's lambda depth 7
+    ("\\.\\.\\.\\.\\.\\.(\\.0) 0", 7, 6, 9),
+    ("\\.\\.\\.\\.(\\.1 0) (\\.0)", 5, 4, 8),  # a lambda prefix \.\.\.\. over a reducible body
+    ("(\\.0 0) (\\.0 0)", 1, 0, 4),  # omega: the redex is the whole term
+    ("\\.0 ((\\.\\.\\.1) 0)", 4, 1, 7),  # depth counts lambdas on one path, not all lambdas
+])
+def test_depth_is_lambda_nesting_and_redex_depth_counts_lambdas_above(text, depth, redex_depth, tree):
+    t = parse(text)
+    s = step(t)
+    assert (lambda_depth(t), s.redex_depth, tree_depth(t)) == (depth, redex_depth, tree)
+    assert s.lambda_depth == depth and s.tree_depth == tree
+    assert profile(t, s.redex_at)[3] == redex_depth
+    line = json.loads(trace_lines(t, TraceSettings(), 0, 1)[0])
+    assert (line["meta"]["depth"], line["meta"]["redex_depth"], line["meta"]["tree_depth"]) == (depth, redex_depth, tree)
+
+
 @given(st.integers(0, 2**32), st.integers(4, 12), st.integers(8, 120))
 @settings(max_examples=150, deadline=None)
 def test_stepper_agrees_with_the_normaliser_on_sampled_terms(seed, max_depth, max_size):
     t, _ = sample_term(np.random.default_rng(seed), max_depth, max_size)
-    assert is_closed(t) and depth(t) <= max_depth and len(t) <= max_size
+    assert is_closed(t) and lambda_depth(t) <= max_depth and len(t) <= max_size
     last, _, why = normalize_by_steps(t, max_steps=500, max_size=5000)
     if why == "normal":
         assert normal_form(t, fuel=5_000_000) == last

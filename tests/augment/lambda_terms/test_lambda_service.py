@@ -45,6 +45,8 @@ def test_streams_the_same_lines_as_the_generator(stub):
     (dict(count=10, depths=[6, 7], sizes=[80]), "same length"),
     (dict(count=10, depths=[1], sizes=[80]), "every depth must be in [2, 64]"),
     (dict(count=10, depths=[6], sizes=[10**6]), "every size must be in"),
+    (dict(count=10, depths=[6], sizes=[4]), "every size must be in [5,"),
+    (dict(count=10, max_size=3), "max_size must be >= 5"),
     (dict(count=10, max_steps=10**6), "max_steps must be at most"),
     (dict(count=10, chunk_size=10**6), "chunk_size must be at most"),
     (dict(count=10, first_chunk=5), "past the last chunk"),
