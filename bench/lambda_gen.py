@@ -65,7 +65,7 @@ def main() -> None:
     rows = [("examples/s per core (1 worker)", result["examples_per_s_per_core"]),
             (f"examples/s, machine ({cores} workers)", result["examples_per_s_machine"]),
             ("projected minutes for 15M", result["projected_15m_minutes"]),
-            *((f"{k} (target {TARGETS[k]})", result[k]) for k in SHARES),
+            *((f"{k} (target {TARGETS.get(k, '-')})", result[k]) for k in SHARES),
             ("max depth / max size", f"{result['max_depth']} / {result['max_size']}"),
             ("1M run: examples, traces", f"{cov['examples']:,}, {cov['traces']:,}"),
             ("1M run: traces checked by NbE, mismatches", f"{ver['checked']:,}, {ver['mismatches']}"),

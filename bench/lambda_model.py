@@ -1,58 +1,101 @@
-"""Does the data teach? Two GPTs trained on the same number of tokens, scored on next-step exact match.
+"""Does the data teach? GPTs trained on the generator's traces, scored where the users score them.
 
-    python bench/lambda_model.py                 # CPU (about 30 minutes on 2 cores)
-    python bench/lambda_model.py --gpu           # a larger model and run on a GPU
-Writes bench/results/lambda_model.json (the "cpu" or "gpu" entry; the other is kept).
+    python bench/lambda_model.py                  # CPU: about 35 minutes on 2 cores
+    python bench/lambda_model.py --gpu            # one GPU, about 10 minutes
+Writes bench/results/lambda_model.json (the "cpu" or "gpu" entry; the other is kept) and
+bench/results/lambda_model_scaling.png.
 
-- `new`: 80% traces from the full cycle tables (depth 6-15, size 80-200) + 20% of the narrow set;
-- `narrow`: the narrow set alone: terms of depth 6-10 and size 80-120, what the users' earlier
-  generator produced.
-Each example is one line `input|target` (char level; `|` is not in the term syntax); lines longer than
-the context are left out of both training and test. Both models: the project's trainer as it is (the
-GPT, its loop and schedule), the same config and iterations. The test set is held out (another seed)
-from the full cycle tables; a model predicts greedily from `input|` to the newline, and
-`moredata-lambda diagnose`'s scorer compares its prediction with the true next step.
+What it trains: the project's GPT and trainer as users run them: `moredata-prepare --pairs` over the
+examples (prompt: the term, completion: its next step or the normal-form marker) and the trainer's
+`completion_only_loss`. Terms are spelt compactly (moredata/lambda_terms/compact.py: one token per
+lambda, index and bracket). Examples whose line does not fit the context are left out of training and of
+the next-step test (the test says how many it kept per bucket).
+
+What it scores (held-out seeds, every cycle of the default tables):
+- next-step exact match (`moredata-lambda diagnose`: terms compared parsed) overall, by size (< 20,
+  20-50, 50-80, > 80 nodes) and by lambda depth (<= 7, > 7);
+- full normalisation: the model's own steps iterated from a start term until it says "normal form"; a
+  success when that term is the true normal form. Church arithmetic (2+3, 2*3, 2^3, pred 3) and held-out
+  start terms whose whole trace fits the context;
+- a scaling table: the next-step figures of 2-3 model sizes at 1/4, 1/2 and all of their training tokens
+  (one cosine schedule per size, scored at those points), which says how accuracy grows with tokens.
+The CPU runs go side by side, one thread each (faster on 2 cores than one run with two threads).
 """
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-import torch
-from tqdm import tqdm
 
 from bench._results import write_results
 from moredata.cli import CliParser
-from moredata.lambda_terms.report import diagnose
-from moredata.lambda_terms.traces import TraceSettings, chunk_lines
-from moredata.models.checkpoint import load_model
-from moredata.models.generation import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-
 OUT = ROOT / "bench" / "results" / "lambda_model.json"
+PNG = ROOT / "bench" / "results" / "lambda_model_scaling.png"
 EARLIER = {"overall": 0.26, "size_20_50": 0.025, "size_50_80": 0.0, "depth_gt7": 0.058}  # the users' old model
-TARGETS = {"overall": "0.70-0.80", "size_20_50": "0.60-0.70", "size_50_80": "0.40-0.50", "depth_gt7": "0.50-0.60"}
-CONFIGS = {
-    "cpu": dict(n_layer=4, n_head=4, n_embd=128, block_size=512, batch_size=8, max_iters=2000, lr=2e-3,
-                train_examples=120_000, test_examples=1000),
-    "gpu": dict(n_layer=6, n_head=6, n_embd=384, block_size=512, batch_size=64, max_iters=6000, lr=1e-3,
-                train_examples=600_000, test_examples=3000),
+TARGETS = {"overall": "0.70-0.80", "size_20_50": "0.60-0.70", "size_50_80": "0.40-0.50", "depth_gt7": "0.50-0.60",
+           "cpu.size_lt20": ">= 0.80"}
+TOP_UP = 300  # next-step test examples at least in each of the two small-size buckets
+KEYS = ("overall", "size_lt20", "size_20_50", "size_50_80", "size_gt80", "depth_le7", "depth_gt7")
+# the runs: name -> (model shape, loss on the completion only?). HEADLINE is the model the issue's
+# figures are quoted for; the sizes with the completion-only loss make the scaling table, and a run
+# with the loss on every token shows what the completion-only loss is worth at equal tokens
+_S, _M, _L = (dict(n_layer=2, n_head=2, n_embd=64), dict(n_layer=4, n_head=4, n_embd=128),
+              dict(n_layer=6, n_head=6, n_embd=384))
+RUNS = {
+    "cpu": {"S": (_S, True), "M": (_M, True), "M_loss_on_all_tokens": (_M, False)},
+    "gpu": {"S": (_M, True), "M": (_L, True), "L": (dict(n_layer=8, n_head=8, n_embd=512), True)},
+}
+HEADLINE = {"cpu": "M", "gpu": "L"}
+RUN = {
+    "cpu": dict(block_size=192, batch_size=32, max_iters=3000, lr=2e-3, train_examples=400_000,
+                test_examples=1500, normalise_terms=500, minutes_per_run=30),
+    "gpu": dict(block_size=384, batch_size=128, max_iters=6000, lr=1e-3, train_examples=2_000_000,
+                test_examples=3000, normalise_terms=500, minutes_per_run=8),
+}
+CHURCH = {  # (term, its normal form): Church numerals, plus/times/exp/pred in de Bruijn notation
+    "2+3": ("(\\.\\.\\.\\.3 1 (2 1 0)) (\\.\\.1 (1 0)) (\\.\\.1 (1 (1 0)))", "\\.\\.1 (1 (1 (1 (1 0))))"),
+    "2*3": ("(\\.\\.\\.2 (1 0)) (\\.\\.1 (1 0)) (\\.\\.1 (1 (1 0)))", "\\.\\.1 (1 (1 (1 (1 (1 0)))))"),
+    "2^3": ("(\\.\\.0 1) (\\.\\.1 (1 0)) (\\.\\.1 (1 (1 0)))", "\\.\\.1 (1 (1 (1 (1 (1 (1 (1 0)))))))"),
+    "pred 3": ("(\\.\\.\\.2 (\\.\\.0 (1 3)) (\\.1) (\\.0)) (\\.\\.1 (1 (1 0)))", "\\.\\.1 (1 0)"),
 }
 
 
-def examples(seed: int, n: int, settings: TraceSettings, keep, max_len: int, per_chunk: int = 100) -> list[dict]:
-    """n examples whose line fits the context, filtered by keep(meta): at most per_chunk from each chunk of
-    one seed, so every cycle of the tables is in (the first chunks alone hold only the smallest cycles)."""
+# --- data -------------------------------------------------------------------------------------------
+
+def _line(d: dict) -> str | None:
+    from moredata.errors import InvalidArgument
+    from moredata.lambda_terms.compact import compact_target, to_compact
+    from moredata.lambda_terms.terms import parse
+
+    try:
+        return to_compact(parse(d["input"])) + "|" + compact_target(d["target"])
+    except InvalidArgument:  # an index past the compact symbols: left out
+        return None
+
+
+def examples(seed: int, n: int, max_len: int, per_chunk: int, sizes: tuple[int, int] = (0, 10**9)) -> list[dict]:
+    """n examples from chunks of one seed whose compact line fits max_len characters (with its newline)
+    and whose input size is in [sizes[0], sizes[1]), at most per_chunk from each chunk so that every cycle
+    is in."""
+    from moredata.lambda_terms.traces import TraceSettings, chunk_lines
+
+    settings = TraceSettings()
     out, chunk = [], 0
     while len(out) < n:
         taken = 0
-        for line in chunk_lines(seed, chunk, 1000, settings):
-            d = json.loads(line)
-            if keep(d["meta"]) and len(d["input"]) + len(d["target"]) + 2 <= max_len:
+        for raw in chunk_lines(seed, chunk, 1000, settings):
+            d = json.loads(raw)
+            line = _line(d)
+            if line is not None and len(line) + 1 <= max_len and sizes[0] <= d["meta"]["size"] < sizes[1]:
+                d["line"] = line
                 out.append(d)
                 taken += 1
                 if taken == per_chunk:
@@ -61,117 +104,263 @@ def examples(seed: int, n: int, settings: TraceSettings, keep, max_len: int, per
     return out[:n]
 
 
-def narrow_examples(seed: int, n: int, settings: TraceSettings, max_len: int) -> list[dict]:
-    """Traces of terms of depth 6-10 and size 80-120 nodes only (grown by the plain random shape at that
-    size; a trace's later steps may shrink below it, as they did in the earlier generator's data)."""
-    from moredata.lambda_terms.sampler import random_term
-    from moredata.lambda_terms.terms import depth
-    from moredata.lambda_terms.traces import trace_lines
+def start_terms(seed: int, n: int, max_len: int) -> list[tuple[str, str, int]]:
+    """(start term, its normal form, steps) for held-out terms whose every step fits the context."""
+    from moredata.lambda_terms.compact import to_compact
+    from moredata.lambda_terms.sampler import sample_term
+    from moredata.lambda_terms.terms import to_text
+    from moredata.lambda_terms.traces import TraceSettings, trace
 
+    settings = TraceSettings()
     rng = np.random.default_rng(seed)
     out = []
     while len(out) < n:
-        t = random_term(rng, 0, 10, int(rng.integers(80, 121)))
-        if 80 <= len(t) <= 120 and 6 <= depth(t) <= 10:
-            for line in trace_lines(t, settings, 0, seed):
-                d = json.loads(line)
-                if len(d["input"]) + len(d["target"]) + 2 <= max_len:
-                    out.append(d)
-    return out[:n]
+        c = len(out) % 10
+        t, _ = sample_term(rng, settings.depths[c], settings.sizes[c], settings.weights)
+        steps, why = trace(t, settings)
+        if why != "normal":
+            continue
+        if all(len(to_compact(s[0])) * 2 + 2 <= max_len for s in steps):
+            out.append((to_text(t), to_text(steps[-1][0]), len(steps) - 1))
+    return out
 
 
-def write_corpus(path: Path, rows: list[dict], rng: np.random.Generator) -> None:
-    order = rng.permutation(len(rows))
-    path.write_text("".join(f"{rows[i]['input']}|{rows[i]['target']}\n" for i in order), encoding="utf-8")
+def write_pairs(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            prompt, completion = r["line"].split("|", 1)
+            f.write(json.dumps({"prompt": prompt, "completion": completion}) + "\n")
 
 
-def train(name: str, corpus: Path, work: Path, cfg: dict, device: str) -> Path:
-    from moredata.data.prepare import prepare
+# --- one model: train in three stretches of one schedule, score after each ---------------------------
+
+def run_size(args: tuple) -> dict:
+    name, shape, completion_only, run, work, device, threads = args
+    import torch
+
+    torch.set_num_threads(threads)
     from moredata.training.config import load_settings
     from moredata.training.loop import TrainingLoop
 
-    data = work / f"data_{name}"
-    prepare([corpus], data, tokenizer="char", block_size=cfg["block_size"])
-    flags = {"data_dir": data, "out_dir": work / f"run_{name}", "device": device, "n_layer": cfg["n_layer"],
-             "n_head": cfg["n_head"], "n_embd": cfg["n_embd"], "block_size": cfg["block_size"],
-             "batch_size": cfg["batch_size"], "gradient_accumulation_steps": 1, "max_iters": cfg["max_iters"],
-             "lr_decay_iters": cfg["max_iters"], "learning_rate": cfg["lr"], "min_lr": cfg["lr"] / 10,
-             "warmup_iters": 100, "eval_interval": max(250, cfg["max_iters"] // 6), "eval_iters": 20,
-             "dropout": 0.0, "compile": False, "progress": True, "plot": True, "log_interval": 50}
-    TrainingLoop(load_settings([f"--{k}={v}" for k, v in flags.items()])).run()
-    return work / f"run_{name}" / "best.pt"
+    out = work / f"run_{name}"
+    total = run["max_iters"]
+    base = {"data_dir": work / "data", "out_dir": out, "device": device, **shape, "block_size": run["block_size"],
+            "batch_size": run["batch_size"], "gradient_accumulation_steps": 1, "lr_decay_iters": total,
+            "learning_rate": run["lr"], "min_lr": run["lr"] / 10, "warmup_iters": max(50, total // 40),
+            "eval_interval": total // 4, "eval_iters": 20, "dropout": 0.0, "compile": False, "progress": False,
+            "plot": True, "log_interval": 100, "completion_only_loss": completion_only,
+            "always_save_checkpoint": True}
+    test = json.loads((work / "test.json").read_text())
+    scaling, t0 = [], time.time()
+    for k, stop in enumerate((total // 4, total // 2, total)):
+        flags = base | {"max_iters": stop, "init_from": "resume" if k else "scratch"}
+        TrainingLoop(load_settings([f"--{a}={b}" for a, b in flags.items()])).run()
+        scores = next_step_scores(out / "ckpt.pt", test, device, work / f"pred_{name}_{stop}.jsonl")
+        tokens = stop * run["batch_size"] * run["block_size"]
+        scaling.append({"iters": stop, "tokens": tokens, "minutes": round((time.time() - t0) / 60, 1), **scores})
+        print(f"[{name}] {stop} iters ({tokens / 1e6:.1f}M tokens): " +
+              ", ".join(f"{k2} {v:.1%}" for k2, v in scores.items() if isinstance(v, float)), flush=True)
+    result = {"shape": shape, "completion_only_loss": completion_only, "scaling": scaling, "final": scaling[-1]}
+    result["full_normalisation"] = full_normalisation(out / "ckpt.pt", json.loads((work / "starts.json").read_text()),
+                                                      device)
+    return result
 
 
-@torch.inference_mode()
-def predict(ckpt: Path, rows: list[dict], device: str, out: Path, batch: int = 250) -> None:
-    """Greedy next steps for every test input, as `diagnose` reads them. Characters the model never saw
-    would not encode: such a row counts as wrong (prediction '')."""
+def _load(ckpt: Path, device: str):
+    from moredata.models.checkpoint import load_model
+
     model, tok, _ = load_model(ckpt, device)
-    L = model.config.block_size
-    lines = []
-    for i in tqdm(range(0, len(rows), batch), desc=f"predict {ckpt.parent.name}", unit="batch"):
-        part = rows[i:i + batch]
-        prompts = []
-        for r in part:
-            try:
-                prompts.append(torch.tensor(tok.encode(r["input"] + "|"), dtype=torch.long))
-            except (ValueError, KeyError):
-                prompts.append(torch.tensor(tok.encode("|"), dtype=torch.long))
-        longest = max(len(r["target"]) for r in part) + 2
-        outs = generate(model, [p.to(device) for p in prompts], min(longest, L), temperature=0.0)
-        for r, p, o in zip(part, prompts, outs):
-            text = tok.decode(o[len(p):].tolist())
-            lines.append(json.dumps({"input": r["input"], "target": r["target"], "prediction": text.split("\n")[0]}))
-    out.write_text("\n".join(lines) + "\n")
+    model.eval()
+    return model, tok
 
+
+def _complete(model, tok, prompts: list[str], device: str, batch: int = 200) -> list[str]:
+    """Greedy completions (up to the newline) of prompts, batched by length."""
+    import torch
+
+    from moredata.models.generation import generate
+
+    L = model.config.block_size
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    out: list[str] = [""] * len(prompts)
+    with torch.inference_mode():
+        for s in range(0, len(order), batch):
+            idx = order[s:s + batch]
+            enc = []
+            for i in idx:
+                try:
+                    enc.append(torch.tensor(tok.encode(prompts[i]), dtype=torch.long, device=device))
+                except (KeyError, ValueError):  # a character the model never saw
+                    enc.append(torch.tensor(tok.encode("|"), dtype=torch.long, device=device))
+            longest = max(len(e) for e in enc)
+            new = max(1, min(L - longest, 2 * longest + 8))
+            for i, e, o in zip(idx, enc, generate(model, enc, new, temperature=0.0)):
+                out[i] = tok.decode(o[len(e):].tolist()).split("\n")[0]
+    return out
+
+
+def next_step_scores(ckpt: Path, test: dict, device: str, pred_path: Path) -> dict:
+    """`overall` over the natural test sample, the buckets over it and the top-ups of the small buckets."""
+    from moredata.lambda_terms.compact import NF_COMPACT, parse_compact
+    from moredata.lambda_terms.report import diagnose
+    from moredata.lambda_terms.terms import to_text
+    from moredata.lambda_terms.traces import NF_MARKER
+
+    model, tok = _load(ckpt, device)
+    rows = test["natural"] + test["top_up"]
+    preds = _complete(model, tok, [r["line"].split("|", 1)[0] + "|" for r in rows], device)
+    lines = []
+    for r, p in zip(rows, preds):
+        try:
+            text = NF_MARKER if p == NF_COMPACT else to_text(parse_compact(p))
+        except ValueError:
+            text = "?"  # not a term: wrong
+        lines.append(json.dumps({"input": r["input"], "target": r["target"], "prediction": text}) + "\n")
+    pred_path.write_text("".join(lines))
+    natural = pred_path.with_suffix(".natural.jsonl")
+    natural.write_text("".join(lines[: len(test["natural"])]))
+    scores = diagnose(pred_path) | {"overall": diagnose(natural)["overall"]}
+    return {k: scores[k]["accuracy"] for k in KEYS} | {"n": {k: scores[k]["n"] for k in KEYS}}
+
+
+def full_normalisation(ckpt: Path, starts: dict, device: str) -> dict:
+    """Iterates the model's steps from each start term (all terms side by side, one batched generation per
+    round) until it answers the normal-form marker, a malformed term, or runs 2x the true steps + 5."""
+    from moredata.lambda_terms.compact import NF_COMPACT, parse_compact, to_compact
+    from moredata.lambda_terms.terms import parse
+
+    model, tok = _load(ckpt, device)
+    names = list(starts)
+    current = {n: to_compact(parse(starts[n][0])) for n in names}
+    truth = {n: parse(starts[n][1]) for n in names}
+    budget = {n: 2 * starts[n][2] + 5 for n in names}
+    solved: dict[str, bool] = {}
+    rounds = 0
+    while len(solved) < len(names):
+        active = [n for n in names if n not in solved]
+        outs = _complete(model, tok, [current[n] + "|" for n in active], device)
+        rounds += 1
+        for n, o in zip(active, outs):
+            if o == NF_COMPACT:
+                solved[n] = parse_compact(current[n]) == truth[n]
+                continue
+            try:
+                parse_compact(o)
+            except ValueError:
+                solved[n] = False
+                continue
+            if len(o) + 2 > model.config.block_size or rounds >= budget[n]:
+                solved[n] = False
+            else:
+                current[n] = o
+    church = {n: solved[n] for n in CHURCH}
+    held = [solved[n] for n in names if n not in CHURCH]
+    return {"church": church, "held_out": round(float(np.mean(held)), 4), "held_out_n": len(held)}
+
+
+# --- the bench --------------------------------------------------------------------------------------
 
 def main() -> None:
     ap = CliParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--gpu", action="store_true")
-    ap.add_argument("--iters", type=int, default=None, help="override max_iters")
-    ap.add_argument("--train-examples", type=int, default=None, help="override the training examples per model")
-    ap.add_argument("--only", choices=("new", "narrow"), default=None,
-                    help="train one of the two models (run two processes side by side on one GPU)")
+    ap.add_argument("--gpu", action="store_true", help="the GPU configuration")
+    ap.add_argument("--iters", type=int, default=None, help="override max_iters of every run")
+    ap.add_argument("--train-examples", type=int, default=None, help="override the training examples")
+    ap.add_argument("--test-examples", type=int, default=None, help="override the next-step test examples")
+    ap.add_argument("--normalise-terms", type=int, default=None, help="override the held-out start terms")
+    ap.add_argument("--runs", default=None, help="comma-separated runs to train (default: all of the kind's)")
     ap.add_argument("--out", type=Path, default=OUT, help=f"results file (default {OUT.relative_to(ROOT)})")
     args = ap.parse_args()
-    names = (args.only,) if args.only else ("new", "narrow")
     kind = "gpu" if args.gpu else "cpu"
-    cfg = dict(CONFIGS[kind])
-    cfg["max_iters"] = args.iters or cfg["max_iters"]
-    cfg["train_examples"] = args.train_examples or cfg["train_examples"]
-    device = "cuda" if args.gpu else "cpu"
+    run = dict(RUN[kind])
+    for key in ("max_iters", "train_examples", "test_examples", "normalise_terms"):
+        run[key] = getattr(args, key if key != "max_iters" else "iters") or run[key]
+    runs = {k: v for k, v in RUNS[kind].items() if not args.runs or k in args.runs.split(",")}
     work = Path(tempfile.mkdtemp(prefix="lambda-model-"))
     t0 = time.time()
-    full = TraceSettings()
-    n = cfg["train_examples"]
-    L = cfg["block_size"]
-    print(f"building data ({n:,} training examples per model, context {L})", flush=True)
-    narrow = narrow_examples(101, n, full, L)
-    new = examples(202, int(n * 0.8), full, lambda m: True, L, per_chunk=1000) + narrow[: n - int(n * 0.8)]
-    test = examples(303, cfg["test_examples"], full, lambda m: True, L, per_chunk=cfg["test_examples"] // 50)
-    rng = np.random.default_rng(0)
-    write_corpus(work / "new.txt", new, rng)
-    write_corpus(work / "narrow.txt", narrow, rng)
-    results = {}
-    for name in names:
-        ckpt = train(name, work / f"{name}.txt", work, cfg, device)
-        predict(ckpt, test, device, work / f"pred_{name}.jsonl")
-        scores = diagnose(work / f"pred_{name}.jsonl")
-        results[name] = {k: v["accuracy"] for k, v in scores.items()} | {"n": scores["overall"]["n"]}
-    minutes = round((time.time() - t0) / 60, 1)
-    entry = {**results, "minutes": minutes, "config": cfg, "device": torch.cuda.get_device_name() if args.gpu else
-             f"cpu ({torch.get_num_threads()} threads)", "earlier_model": EARLIER, "targets": TARGETS}
+    L = run["block_size"]
+    print(f"building data: {run['train_examples']:,} training examples, context {L} (compact spelling)", flush=True)
+    from moredata.data.prepare import prepare
+
+    train = examples(202, run["train_examples"], L, per_chunk=1000)
+    # the natural held-out sample has few small terms (most examples are 50-200 nodes): the < 20 and
+    # 20-50 buckets are topped up to TOP_UP examples each from another held-out seed
+    natural = examples(303, run["test_examples"], L, per_chunk=max(1, run["test_examples"] // 100))
+    top_up = [d for lo, hi in ((0, 20), (20, 50)) for d in examples(
+        305 + lo, max(0, TOP_UP - sum(lo <= x["meta"]["size"] < hi for x in natural)), L, 20, (lo, hi))]
+    test = {"natural": natural, "top_up": top_up}
+    write_pairs(work / "train.jsonl", train)
+    # the test lines go into the tokenizer's alphabet through a tiny val split of their own
+    meta = prepare([work / "train.jsonl"], work / "data", block_size=L, pairs=True, separator="|", end="\n",
+                   val_fraction=0.02)
+    (work / "test.json").write_text(json.dumps(test))
+    church = {n: (t, nf, 60) for n, (t, nf) in CHURCH.items()}
+    held = {f"h{i}": s for i, s in enumerate(start_terms(404, run["normalise_terms"], L))}
+    (work / "starts.json").write_text(json.dumps(church | held))
+    print(f"data ready in {time.time() - t0:.0f} s: {meta['train_tokens']:,} training tokens "
+          f"({meta['completion_tokens']['train']:,} in completions)", flush=True)
+    device = "cuda" if args.gpu else "cpu"
+    jobs = [(n, shape, only, run, work, device, 1 if not args.gpu else os.cpu_count())
+            for n, (shape, only) in runs.items()]
+    if args.gpu:
+        results = {j[0]: run_size(j) for j in jobs}
+    else:  # two at a time, one thread each: the short S run leaves its core to the third
+        with ProcessPoolExecutor(min(2, len(jobs)), mp_context=get_context("spawn")) as ex:
+            results = dict(zip(runs, ex.map(run_size, jobs)))
+    headline = HEADLINE[kind] if HEADLINE[kind] in results else list(results)[-1]
+    entry = {"new": {k: results[headline]["final"][k] for k in KEYS} | {"n": results[headline]["final"]["n"]},
+             "full_normalisation": results[headline]["full_normalisation"],
+             "scaling": {n: {"shape": r["shape"], "points": r["scaling"]} for n, r in results.items()
+                         if r["completion_only_loss"]},
+             "runs": {n: {"shape": r["shape"], "completion_only_loss": r["completion_only_loss"],
+                          "final": r["final"]} for n, r in results.items()},
+             "full_normalisation_by_size": {n: r["full_normalisation"] for n, r in results.items()},
+             "headline_model": headline, "run": run, "train_tokens_per_epoch": meta["train_tokens"],
+             "minutes": round((time.time() - t0) / 60, 1), "earlier_model": EARLIER, "targets": TARGETS,
+             "device": _device_name(args.gpu)}
+    for k in KEYS:
+        entry["new"][k] = results[headline]["final"][k]
     prev = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    prev[kind] = {**prev.get(kind, {}), **entry} if args.only else entry
+    prev[kind] = entry
     write_results(args.out, prev, indent=2)
-    keys = ["overall", "size_lt20", "size_20_50", "size_50_80", "size_gt80", "depth_le7", "depth_gt7"]
-    print(f"\n| {kind} | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
-    for name in names:
-        print(f"| {name} | " + " | ".join("-" if results[name][k] is None else f"{results[name][k]:.1%}"
-                                         for k in keys) + " |")
-    print(f"| earlier model | {EARLIER['overall']:.0%} | - | {EARLIER['size_20_50']:.1%} | "
-          f"{EARLIER['size_50_80']:.0%} | - | - | {EARLIER['depth_gt7']:.1%} |")
-    print(f"\n{minutes} minutes; wrote {args.out}")
+    plot_scaling(entry["scaling"], PNG if args.out == OUT else args.out.with_suffix(".png"))
+    print(f"\n| {kind}: {headline} | " + " | ".join(KEYS) + " |\n|---|" + "---|" * len(KEYS))
+    for n, r in results.items():
+        for p in r["scaling"]:
+            print(f"| {n} @ {p['tokens'] / 1e6:.1f}M tokens | " +
+                  " | ".join("-" if p[k] is None else f"{p[k]:.1%}" for k in KEYS) + " |")
+    fn = entry["full_normalisation"]
+    print(f"\nfull normalisation ({headline}): held-out {fn['held_out']:.1%} of {fn['held_out_n']}; Church: " +
+          ", ".join(f"{n} {'yes' if ok else 'no'}" for n, ok in fn["church"].items()))
+    print(f"{entry['minutes']} minutes; wrote {args.out}")
+
+
+def _device_name(gpu: bool) -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if gpu else f"cpu ({os.cpu_count()} cores, one thread per run)"
+
+
+def plot_scaling(scaling: dict, png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for n, s in scaling.items():
+        pts = s["points"]
+        x = [p["tokens"] / 1e6 for p in pts]
+        for key, style in (("overall", "-"), ("size_lt20", "--")):
+            ax.plot(x, [p[key] or 0 for p in pts], style, marker="o",
+                    label=f"{n} ({s['shape']['n_layer']}x{s['shape']['n_embd']}) {key}")
+    ax.set_xscale("log")
+    ax.set_xlabel("training tokens (millions)")
+    ax.set_ylabel("next-step exact match")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

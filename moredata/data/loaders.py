@@ -6,6 +6,10 @@
 
 A batch is {"input_ids": (B, T) long, "attention_mask": (B, T) long}, padded on the right with the
 tokenizer's `<pad>` id (after its regular vocabulary, see moredata.data.tokenizers).
+
+(prompt, completion) pairs (moredata.data.pairs), for `Trainer(..., completion_only_loss=True)`:
+    train_dl, val_dl = create_pair_dataloaders(train_pairs, val_pairs, tok, separator="|", end="\n")
+Their batches also hold "loss_mask": (B, T) long, 1 on the completion's tokens (and its end).
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from moredata.data.pairs import DEFAULT_END, DEFAULT_SEPARATOR, encode_pairs
 from moredata.data.tokenizers import BPETokenizer, CharTokenizer
 from moredata.errors import InvalidArgument
 
@@ -81,29 +86,75 @@ class TextDataset(Dataset):
         return self.ids[i]
 
 
+class PairDataset(Dataset):
+    """(prompt, completion) pairs encoded once as `prompt + separator + completion + end`, each with its
+    loss mask (1 on the completion and end), truncated to `max_length` ids; pairs whose completion would be
+    cut off entirely are left out (nothing to learn from them)."""
+
+    def __init__(self, pairs: list[tuple[str, str]], tokenizer, max_length: int,
+                 separator: str = DEFAULT_SEPARATOR, end: str = DEFAULT_END):
+        self.tokenizer = tokenizer
+        self.rows = []
+        for pair in pairs:
+            ids, mask = encode_pairs(tokenizer, [pair], separator, end)
+            ids, mask = ids[:max_length], mask[:max_length]
+            if mask[1:].any():  # a target position is a completion token
+                self.rows.append((torch.from_numpy(ids.astype("int64")), torch.from_numpy(mask.astype("int64"))))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.rows[i]
+
+
 class PadCollate:
     def __init__(self, pad_id: int):
         self.pad_id = pad_id
 
-    def __call__(self, rows: list[torch.Tensor]) -> dict:
-        T = max(r.numel() for r in rows)
+    def __call__(self, rows: list) -> dict:
+        pairs = isinstance(rows[0], tuple)  # PairDataset rows: (ids, loss mask)
+        seqs = [r[0] for r in rows] if pairs else rows
+        T = max(r.numel() for r in seqs)
         ids = torch.full((len(rows), T), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), T), dtype=torch.long)
-        for i, r in enumerate(rows):
+        loss_mask = torch.zeros((len(rows), T), dtype=torch.long)
+        for i, r in enumerate(seqs):
             ids[i, : r.numel()] = r
             mask[i, : r.numel()] = 1
-        return {"input_ids": ids, "attention_mask": mask}
+            if pairs:
+                loss_mask[i, : r.numel()] = rows[i][1]
+        batch = {"input_ids": ids, "attention_mask": mask}
+        return batch | {"loss_mask": loss_mask} if pairs else batch
+
+
+def create_pair_dataloaders(train_pairs: list[tuple[str, str]], val_pairs: list[tuple[str, str]], tokenizer,
+                            batch_size: int = 32, max_length: int = 128, separator: str = DEFAULT_SEPARATOR,
+                            end: str = DEFAULT_END, shuffle: bool = True, seed: int = 1337) -> tuple[DataLoader, DataLoader]:
+    """Padded loaders of (prompt, completion) pairs whose batches carry a loss mask (see PairDataset)."""
+    if batch_size < 1 or max_length < 2:
+        raise InvalidArgument("batch_size must be at least 1 and max_length at least 2")
+    train = PairDataset(train_pairs, tokenizer, max_length, separator, end)
+    val = PairDataset(val_pairs, tokenizer, max_length, separator, end)
+    if not len(train) or not len(val):
+        raise InvalidArgument(f"train and val need at least one pair whose completion starts within "
+                              f"max_length ({max_length}) tokens")
+    return _loaders(train, val, tokenizer, batch_size, shuffle, seed)
+
+
+def _loaders(train: Dataset, val: Dataset, tokenizer, batch_size: int, shuffle: bool, seed: int):
+    collate = PadCollate(tokenizer.pad_id)
+    g = torch.Generator().manual_seed(seed)
+    return (DataLoader(train, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=g, drop_last=False),
+            DataLoader(val, batch_size=batch_size, shuffle=False, collate_fn=collate))
 
 
 def create_dataloaders(train_texts: list[str], val_texts: list[str], tokenizer, batch_size: int = 32,
                        max_length: int = 128, shuffle: bool = True, seed: int = 1337) -> tuple[DataLoader, DataLoader]:
     if batch_size < 1 or max_length < 2:
         raise InvalidArgument("batch_size must be at least 1 and max_length at least 2")
-    collate = PadCollate(tokenizer.pad_id)
     train = TextDataset(train_texts, tokenizer, max_length)
     val = TextDataset(val_texts, tokenizer, max_length)
     if not len(train) or not len(val):
         raise InvalidArgument("train and val need at least one text of 2+ tokens each")
-    g = torch.Generator().manual_seed(seed)
-    return (DataLoader(train, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=g, drop_last=False),
-            DataLoader(val, batch_size=batch_size, shuffle=False, collate_fn=collate))
+    return _loaders(train, val, tokenizer, batch_size, shuffle, seed)

@@ -82,29 +82,31 @@ def _sequence(items: list[Term]) -> Term:
 _INDEX_TEXT = [str(i) for i in range(1024)]
 
 
-def to_text(t: Term) -> str:
+def to_text(t: Term, lam: str = "\\.", space: str = " ", names: list[str] | str = _INDEX_TEXT) -> str:
     """The shortest text the parser reads back as t (a lambda in function or argument position, and an
-    application in argument position, get parentheses)."""
+    application in argument position, get parentheses). `lam`, `space` and `names` (index k's spelling,
+    for k < len(names)) give other spellings of the same structure (compact.py)."""
     out: list[str] = []
     append = out.append
     # the current node's context (0 top/body, 1 function, 2 argument) and the text due once its subtree
     # is complete; `pending` holds the same for each argument still to come, innermost last
     ctx, suffix = 0, ""
     pending: list[tuple[int, str]] = []
-    names = _INDEX_TEXT
+    n_names = len(names)
+    lam_paren = "(" + lam
     for x in t:
         if x >= 0:
-            append(names[x] if x < 1024 else str(x))
+            append(names[x] if x < n_names else str(x))
             if suffix:
                 append(suffix)
             if pending:
                 ctx, suffix = pending.pop()
         elif x == LAM:
             if ctx:
-                append("(\\.")
+                append(lam_paren)
                 suffix = ")" + suffix
             else:
-                append("\\.")
+                append(lam)
             ctx = 0
         else:
             if ctx == 2:
@@ -112,7 +114,7 @@ def to_text(t: Term) -> str:
                 pending.append((2, ")" + suffix))
             else:
                 pending.append((2, suffix))
-            ctx, suffix = 1, " "
+            ctx, suffix = 1, space
     return "".join(out)
 
 

@@ -164,7 +164,11 @@ class GPT(nn.Module):
         x = self.transformer.ln_f(x)
         if targets is not None:
             logits = self.lm_head(x)
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+            flat = targets.view(-1)
+            # the mean over counted targets; a batch with none (a completion-only window of prompt tokens
+            # alone) costs 0 instead of NaN
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), flat, ignore_index=-1, reduction="sum") \
+                / (flat != -1).sum().clamp(min=1)
             return logits, loss
         # inference: only the last position's logits are needed (a list index keeps the time dim)
         return self.lm_head(x[:, [-1], :]), None

@@ -42,6 +42,8 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     # data
     data_dir: str = Field("data/shakespeare_char", description="folder with train.bin, val.bin, meta.json "
                           "(nanoGPT: data/openwebtext, which we cannot download here)")
+    completion_only_loss: bool = Field(False, description="loss on completion tokens only: data_dir prepared "
+                                       "from (prompt, completion) pairs (moredata-prepare --pairs); GPT only")
     gradient_accumulation_steps: int = Field(40, ge=1, description="micro-steps per optimizer step (5 * 8 GPUs)")
     batch_size: int = Field(12, ge=1, description="micro-batch size (rows)")
     block_size: int = Field(1024, ge=1, description="context length")
@@ -150,6 +152,12 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
         if self.enhanced_enabled and self.max_prefix_length > self.block_size:
             raise ValueError(f"config key 'max_prefix_length': {self.max_prefix_length} is longer than the "
                              f"model's context block_size ({self.block_size})")
+        if self.completion_only_loss and self.model_type != "decoder_only":
+            raise ValueError(f"config key 'completion_only_loss': the loss on completions is the GPT's "
+                             f"(decoder_only), not {self.model_type}'s")
+        if self.completion_only_loss and self.enhanced_enabled:
+            raise ValueError("config key 'completion_only_loss': enhanced rows are continuations of random "
+                             "prefixes, not (prompt, completion) pairs: set enhanced_data_probability=0")
         if self.min_lr > self.learning_rate:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate ({self.learning_rate})")
         return self

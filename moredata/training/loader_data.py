@@ -3,7 +3,8 @@
 `get_batch(split, batch_size, generator)` returns (x, y, attention_mask) from the split's loader: the
 training draws and each evaluation keep their own iterators (keyed by the generator that asks), so an
 evaluation never consumes training batches; an iterator restarts at the end of its loader (an epoch).
-y is x shifted left with -1 (the GPT's ignore index) at padding and at the end.
+y is x shifted left with -1 (the GPT's ignore index) at padding and at the end; with `completion_only`
+also wherever the batch's `loss_mask` (create_pair_dataloaders) says the target is no completion token.
 
 A batch without `input_ids` (the pointer network's padded dict of mels, masks and pointers) is passed
 through whole, its tensors on the device: (batch, None).
@@ -20,10 +21,13 @@ from __future__ import annotations
 
 import torch
 
+from moredata.errors import UserError
+
 
 class LoaderData:
     def __init__(self, train_loader, val_loader, tokenizer, device: str, train_eval_loader=None,
-                 start_iter: int = 0, steps_per_epoch: int | None = None):
+                 start_iter: int = 0, steps_per_epoch: int | None = None, completion_only: bool = False):
+        self.completion_only = completion_only
         self.loaders = {"train": train_loader, "val": val_loader}
         self.eval_loaders = {"train": train_eval_loader or train_loader, "val": val_loader}
         self.tokenizer = tokenizer
@@ -74,6 +78,12 @@ class LoaderData:
         if "input_ids" not in batch:
             return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}, None
         x, mask = batch["input_ids"], batch["attention_mask"]
+        counted = mask
+        if self.completion_only:
+            if "loss_mask" not in batch:
+                raise UserError("completion_only_loss=True needs batches with a loss_mask: build the loaders "
+                                "with moredata.data.loaders.create_pair_dataloaders")
+            counted = mask * batch["loss_mask"]
         y = torch.full_like(x, -1)
-        y[:, :-1] = torch.where(mask[:, 1:].bool(), x[:, 1:], torch.full_like(x[:, 1:], -1))
+        y[:, :-1] = torch.where(counted[:, 1:].bool(), x[:, 1:], torch.full_like(x[:, 1:], -1))
         return x.to(self.device), y.to(self.device), mask.to(self.device)

@@ -54,7 +54,8 @@ class TrainingLoop:
         self.device_type = "cuda" if self.device.startswith("cuda") else ("mps" if self.device == "mps" else "cpu")
         self.dtype = resolve_dtype(cfg, self.device_type)
         self.ctx = autocast_context(self.device_type, self.dtype)
-        self.data = data if data is not None else TokenData(cfg.data_dir, cfg.block_size, torch.device(self.device))
+        self.data = data if data is not None else TokenData(cfg.data_dir, cfg.block_size, torch.device(self.device),
+                                                            completion_only=cfg.completion_only_loss)
         # separate generators for train batches and eval batches, so a resume can restore each exactly
         self.batch_gen = torch.Generator().manual_seed(seed + 1)
         self.eval_gen = torch.Generator().manual_seed(seed + 2)

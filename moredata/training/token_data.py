@@ -1,4 +1,8 @@
-"""Natural batches: random block_size windows of the prepared token files (train.bin / val.bin)."""
+"""Natural batches: random block_size windows of the prepared token files (train.bin / val.bin).
+
+With `completion_only` the data must hold loss masks (`moredata-prepare --pairs`): a target token that
+is not part of a completion gets -1, the GPT's ignore index, so the loss is on completions only.
+"""
 from __future__ import annotations
 
 import json
@@ -14,7 +18,7 @@ from moredata.errors import UserError
 class TokenData:
     """Memory-mapped token ids of one prepared data folder, and the batches drawn from them."""
 
-    def __init__(self, data_dir: str | Path, block_size: int, device: torch.device):
+    def __init__(self, data_dir: str | Path, block_size: int, device: torch.device, completion_only: bool = False):
         self.dir = Path(data_dir)
         self.block_size = block_size
         self.device = device
@@ -31,6 +35,18 @@ class TokenData:
             if data.size < block_size + 1:
                 raise UserError(f"{path} holds {data.size} tokens, fewer than block_size + 1 = {block_size + 1}")
             self.splits[split] = data
+        self.loss_masks: dict[str, np.ndarray] = {}
+        if completion_only:
+            for split, data in self.splits.items():
+                path = self.dir / f"{split}.loss_mask.bin"
+                if not path.is_file():
+                    raise UserError(f"completion_only_loss needs {path}: prepare the data from (prompt, "
+                                    f"completion) pairs with `moredata-prepare --pairs`")
+                mask = np.memmap(path, dtype=np.uint8, mode="r")
+                if mask.size != data.size:
+                    raise UserError(f"{path} holds {mask.size} entries for {data.size} tokens: prepare the "
+                                    f"folder again")
+                self.loss_masks[split] = mask
         self._window = np.arange(block_size + 1)  # (T+1,) offsets of one row
 
     @property
@@ -45,8 +61,13 @@ class TokenData:
         """x, y on the CPU: one vectorised gather from the memmap, no per-row loop."""
         data = self.splits[split]
         ix = torch.randint(len(data) - self.block_size, (batch_size,), generator=generator)
-        rows = torch.from_numpy(data[ix.numpy()[:, None] + self._window].astype(np.int64))  # (B, T+1)
-        return rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
+        at = ix.numpy()[:, None] + self._window  # (B, T+1) positions
+        rows = torch.from_numpy(data[at].astype(np.int64))  # (B, T+1)
+        y = rows[:, 1:]
+        mask = self.loss_masks.get(split)
+        if mask is not None:  # (B, T) 1 where the target is a completion token
+            y = torch.where(torch.from_numpy(mask[at[:, 1:]].astype(bool)), y, -1)
+        return rows[:, :-1].contiguous(), y.contiguous()
 
     def to_device(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.device.type == "cuda":

@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from moredata.errors import InvalidArgument
+from moredata.lambda_terms.compact import parse_compact, to_compact
 from moredata.lambda_terms.normalizer import OutOfFuel, normal_form
 from moredata.lambda_terms.sampler import sample_term, sample_uniform
 from moredata.lambda_terms.stepper import normalize_by_steps, shift, step, substitute
@@ -198,3 +200,24 @@ def test_uniform_sampler_gives_closed_terms_of_the_exact_natural_size():
         t = sample_uniform(rng, size)
         natural = sum(x + 1 if x >= 0 else 1 for x in t)
         assert is_closed(t) and natural == size
+
+
+@pytest.mark.parametrize("text, compact", [("\\.\\.1 (1 0)", "λλ1(10)"), ("(\\.0 0) (\\.0 0)", "(λ00)(λ00)"),
+                                           ("\\.\\.\\.2 0 (1 0)", "λλλ20(10)"),
+                                           ("\\." * 12 + "11 10 0", "λλλλλλλλλλλλba0")])
+def test_compact_spelling_is_one_symbol_per_lambda_index_and_bracket(text, compact):
+    t = parse(text)
+    assert to_compact(t) == compact and parse_compact(compact) == t
+
+
+@given(_trees)
+@settings(max_examples=200, deadline=None)
+def test_compact_round_trip(t):
+    assert parse_compact(to_compact(t)) == t
+
+
+def test_compact_refuses_what_it_cannot_spell():
+    with pytest.raises(InvalidArgument, match="index 62 has no compact symbol"):
+        to_compact([LAM] * 63 + [62])
+    with pytest.raises(InvalidArgument, match="position 2: unexpected character '!'"):
+        parse_compact("λ0!")
