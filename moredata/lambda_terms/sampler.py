@@ -72,13 +72,14 @@ def random_term(rng: np.random.Generator, binders: int, lambdas: int, target_siz
     # uniforms drawn in blocks (one numpy call per block, not three per node: this is a hot path)
     u = rng.random(3 * target_size + 64).tolist()
     k = 0
+    inv = 1.0 / max(target_size, 1)
     while slots:
         if k + 3 > len(u):
             u += rng.random(len(u)).tolist()
         b, left, fn = slots.pop()
-        used = len(out) + len(slots)
-        fill = min(1.0, used / max(target_size, 1))
-        leaf_p = 0.08 + 0.9 * fill * fill  # few leaves while the target size is far, nearly all once reached
+        fill = (len(out) + len(slots)) * inv
+        # few leaves while the target size is far, nearly all once reached
+        leaf_p = 0.98 if fill >= 1.0 else 0.08 + 0.9 * fill * fill
         if b > 0 and u[k] < leaf_p:
             # indices: half uniform over the binders in scope, half the nearest three (as in real programs)
             out.append(int(u[k + 2] * b) if u[k + 1] < 0.5 else int(u[k + 2] * min(b, 3)))

@@ -148,7 +148,9 @@ def profile(t: Term, at: int = -1) -> tuple[int, int, int, int]:
     d = lam = best_d = best_l = above_d = above_l = 0  # d, lam: nodes and lambdas above the current node
     pending: list[tuple[int, int]] = []  # (d, lam) of each argument still to come, innermost last
     push, pop = pending.append, pending.pop
-    for i, x in enumerate(t):
+    n = len(t)
+    for i in range(n):
+        x = t[i]
         if i == at:
             above_d, above_l = d, lam
         if x == LAM:

@@ -12,10 +12,10 @@ SERVICE_NAME = lambda_traces_pb2.DESCRIPTOR.services_by_name["LambdaTraceService
 # bounds of one request: the work a request may ask for, and what fits a message
 MAX_DEPTH, MAX_SIZE_TABLE, MAX_STEPS, MAX_TERM_SIZE, MAX_CHUNK = 64, 10_000, 100_000, 100_000, 10_000
 # one trace costs up to max_steps passes over a term of up to max_size nodes: at most 10^8 node visits
-# (about a minute of one core), 1000x the defaults' 150 x 600
+# (about a minute of one core), 2000x the defaults' 150 x 300
 MAX_TRACE_WORK = 10**8
 # a chunk is held in memory until sent: chunk_size lines of up to ~2 x max_size characters each, so at
-# most ~80 MB of text per chunk (the defaults' 1000 x 600 is 1/33 of it)
+# most ~80 MB of text per chunk (the defaults' 1000 x 300 is 1/66 of it)
 MAX_CHUNK_CHARS = 2 * 10**7
 
 
