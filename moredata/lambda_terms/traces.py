@@ -53,6 +53,10 @@ class TraceSettings(Options):
         if len(self.depths) != len(self.sizes):
             raise ValueError(f"the depth and size tables need the same length, got {len(self.depths)} "
                              f"and {len(self.sizes)}")
+        if self.max_size < max(self.sizes):
+            # a cycle's own starting terms must fit, or every trace would stop before its first example
+            raise ValueError(f"max_size ({self.max_size}) must be at least the largest cycle size "
+                             f"({max(self.sizes)})")
         if min(self.depths) < 2 or min(self.sizes) < 5:
             # the smallest term with a redex, (\\.0) (\\.0), has lambda depth 1 and 5 nodes
             raise ValueError("every cycle needs max depth >= 2 and max size >= 5")
@@ -123,7 +127,7 @@ def chunk_lines(run_seed: int, chunk_id: int, count: int, settings: TraceSetting
         if why == "cancelled" or (stop is not None and stop.is_set()):
             return None
         if why != "normal":
-            if len(steps) < 2:  # past a limit at its first step: one example of a term that explodes
+            if why == "max_size" and len(steps) < 2:  # explodes at its first step: at most one example
                 continue
             steps = steps[: settings.cut_trace_examples]
         room = count - len(lines)

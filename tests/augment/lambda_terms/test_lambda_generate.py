@@ -53,6 +53,13 @@ def test_exact_count_of_a_100k_run_the_same_for_1_and_2_workers(tmp_path):
     assert cov["share_distinct_pairs"] >= 0.97 and cov["share_traces_le1_step"] <= 0.02
 
 
+def test_one_step_traces_at_max_steps_1_finish():
+    # a trace cut at max_steps keeps its examples even when there is one: skipping them drew forever
+    lines = chunk_lines(3, 0, 50, TraceSettings(max_steps=1))
+    metas = [json.loads(x)["meta"] for x in lines]
+    assert len(lines) == 50 and {m["total_steps"] for m in metas} == {1}
+
+
 def test_the_whole_trace_check_finds_cut_and_mislabelled_traces(tmp_path):
     lines = chunk_lines(5, 3, 400, TraceSettings())
     metas = [json.loads(x)["meta"] for x in lines]
@@ -137,6 +144,8 @@ def test_cli_subcommands(tmp_path, capsys):
     (["generate", "/proc/o.jsonl", "10"], "cannot write /proc/o.jsonl"),
     (["generate", "afile/o.jsonl", "10"], "afile is a file, not a folder"),
     (["generate", "x.jsonl", "10", "--seed", "-1"], "seed: Input should be greater than or equal to 0"),
+    # every trace would stop before its first step: refused instead of drawing forever
+    (["generate", "x.jsonl", "10", "--max-size", "50"], "max_size (50) must be at least the largest cycle"),
     (["step", "\\.0", "--max-steps", "-1"], "--max-steps: must be at least 1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words, monkeypatch):
