@@ -215,8 +215,9 @@ def train_rows(work: Path, flags: dict, run: dict, start: int) -> None:
     keys = ("out_dir", "device", "learning_rate", "min_lr", "warmup_iters", "lr_decay_iters", "max_iters",
             "eval_interval", "batch_size", "block_size", "init_from", "log_interval", "progress", "plot")
     cfg = _settings(**{k: str(flags[k]) if isinstance(flags[k], Path) else flags[k] for k in keys}, eval_iters=len(val_dl), gradient_accumulation_steps=1,
-                    compile=False, always_save_checkpoint=True, weight_decay=0.1, overwrite=False)
-    _run(cfg, model, train_dl, val_dl, tok, len(train_dl), start_iter=start, completion_only=True)
+                    compile=False, always_save_checkpoint=True, weight_decay=0.1, overwrite=False,
+                    completion_only_loss=True)
+    _run(cfg, model, train_dl, val_dl, tok, len(train_dl), start_iter=start)
 
 
 def _load(ckpt: Path, device: str):
@@ -391,15 +392,13 @@ def main() -> None:
     entry = {"new": {k: results[headline]["final"][k] for k in KEYS} | {"n": results[headline]["final"]["n"]},
              "full_normalisation": results[headline]["full_normalisation"],
              "scaling": {n: {"shape": r["shape"], "points": r["scaling"]} for n, r in results.items()
-                         if r["layout"] == results[HEADLINE[kind]]["layout"]},
+                         if r["layout"] == results[headline]["layout"]},
              "runs": {n: {"shape": r["shape"], "completion_only_loss": r["completion_only_loss"],
                           "layout": r["layout"], "final": r["final"]} for n, r in results.items()},
              "full_normalisation_by_size": {n: r["full_normalisation"] for n, r in results.items()},
              "headline_model": headline, "run": run, "train_tokens_per_epoch": meta["train_tokens"],
              "minutes": round((time.time() - t0) / 60, 1), "earlier_model": EARLIER, "targets": TARGETS,
              "device": _device_name(args.gpu)}
-    for k in KEYS:
-        entry["new"][k] = results[headline]["final"][k]
     prev = json.loads(args.out.read_text()) if args.out.is_file() else {}
     prev[kind] = entry
     write_results(args.out, prev, indent=2)

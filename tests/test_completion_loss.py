@@ -134,6 +134,22 @@ def test_python_api_completion_only(tmp_path):
                 completion_only_loss=True, tokenizer=tok).train(epochs=1)
 
 
+def test_python_api_refuses_completion_only_for_an_encoder(tmp_path):
+    from moredata.models.config import ModelConfig
+    from moredata.models.encoder_only import EncoderOnlyModel
+
+    pairs = _pairs(40)
+    tok = CharTokenizer.train("".join(p + c for p, c in pairs) + "|\n")
+    train, val = create_pair_dataloaders(pairs[:30], pairs[30:], tok, batch_size=8, max_length=24, separator="|",
+                                         end="\n")
+    model = EncoderOnlyModel(ModelConfig(vocab_size=tok.total_vocab_size, max_seq_len=24, num_layers=1,
+                                         num_heads=1, d_model=16))
+    with pytest.raises(InvalidArgument, match="not encoder_only's"):
+        Trainer(model, train, val, checkpoint_dir=tmp_path / "ck", device="cpu", progress=False,
+                completion_only_loss=True, tokenizer=tok)
+    assert not (tmp_path / "ck").exists()
+
+
 def test_a_batch_without_counted_targets_costs_zero_not_nan():
     model = GPT(GPTConfig(block_size=8, vocab_size=11, n_layer=1, n_head=1, n_embd=16, dropout=0.0))
     x = torch.randint(0, 11, (2, 8))

@@ -12,13 +12,12 @@ predictable only in part (a term to reduce, an instruction) and the completion i
 """
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 
 import numpy as np
 
-from moredata.errors import UserError
+from moredata.errors import InvalidArgument, UserError
+from moredata.jsonl import numbered_jsonl
 
 DEFAULT_SEPARATOR = "\n"
 DEFAULT_END = "\n\n"
@@ -31,28 +30,17 @@ def read_pairs(path: Path, prompt_key: str = "prompt", completion_key: str = "co
     keys = [k.strip() for k in prompt_key.split(",") if k.strip()]
     if not keys:
         raise UserError("prompt_key names no field")
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"input file not found: {path}")
-    opener = gzip.open if path.name.endswith(".gz") else open
     pairs = []
     try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    d = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise UserError(f"{path}:{n}: not JSON ({e.msg})") from None
-                if not isinstance(d, dict) or not all(isinstance(d.get(k), str) for k in (*keys, completion_key)):
-                    raise UserError(f"{path}:{n}: needs string fields {', '.join(map(repr, keys))} and "
-                                    f"{completion_key!r}")
-                if not d[completion_key]:
-                    raise UserError(f"{path}:{n}: empty {completion_key!r} (nothing to learn)")
-                pairs.append(("\n".join(d[k] for k in keys if d[k]), d[completion_key]))
-    except (OSError, UnicodeDecodeError, EOFError) as e:
-        raise UserError(f"{path}: unreadable ({e})") from None
+        for n, d in numbered_jsonl(path):
+            if not isinstance(d, dict) or not all(isinstance(d.get(k), str) for k in (*keys, completion_key)):
+                raise UserError(f"{path}:{n}: needs string fields {', '.join(map(repr, keys))} and "
+                                f"{completion_key!r}")
+            if not d[completion_key]:
+                raise UserError(f"{path}:{n}: empty {completion_key!r} (nothing to learn)")
+            pairs.append(("\n".join(d[k] for k in keys if d[k]), d[completion_key]))
+    except InvalidArgument as e:  # the reader's (no such file, not JSON): a user error of the CLI's
+        raise UserError(str(e)) from None
     if not pairs:
         raise UserError(f"{path}: no pairs")
     return pairs
@@ -69,10 +57,14 @@ def pair_pieces(pairs: list[tuple[str, str]], separator: str, end: str) -> list[
 
 def encode_pairs(tokenizer, pairs: list[tuple[str, str]], separator: str = DEFAULT_SEPARATOR,
                  end: str = DEFAULT_END) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, loss mask) of the pairs laid end to end. A char tokenizer encodes the whole text at once and
-    the mask follows the pieces' lengths (one id per character); another encodes piece by piece, so no
-    token straddles a prompt and its completion."""
-    pieces = pair_pieces(pairs, separator, end)
+    """(ids, loss mask) of the pairs laid end to end."""
+    return encode_pieces(tokenizer, pair_pieces(pairs, separator, end))
+
+
+def encode_pieces(tokenizer, pieces: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, loss mask) of pair_pieces' alternating pieces. A char tokenizer encodes the whole text at once
+    and the mask follows the pieces' lengths (one id per character); another encodes piece by piece, so
+    no token straddles a prompt and its completion."""
     if tokenizer.kind == "char":
         ids = tokenizer.encode_array("".join(pieces))
         lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
@@ -80,10 +72,5 @@ def encode_pairs(tokenizer, pairs: list[tuple[str, str]], separator: str = DEFAU
         parts = [tokenizer.encode_array(p) for p in pieces]
         ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
-    mask = np.repeat(np.tile(np.array([0, 1], dtype=np.uint8), len(pairs)), lengths)
+    mask = np.repeat(np.tile(np.array([0, 1], dtype=np.uint8), len(pieces) // 2), lengths)
     return ids, mask
-
-
-def mask_targets(y: np.ndarray, target_mask: np.ndarray) -> np.ndarray:
-    """y with -1 (the GPT's ignore index) where the target token is not a completion token."""
-    return np.where(target_mask.astype(bool), y, -1)

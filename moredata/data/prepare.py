@@ -19,7 +19,7 @@ from pathlib import Path
 
 from moredata.atomic import atomic_write_bytes, atomic_write_text
 from moredata.cli import CliParser, exit_on_user_error
-from moredata.data.pairs import DEFAULT_END, DEFAULT_SEPARATOR, encode_pairs, pair_pieces, read_pairs
+from moredata.data.pairs import DEFAULT_END, DEFAULT_SEPARATOR, encode_pieces, pair_pieces, read_pairs
 from moredata.data.tokenizers import BPETokenizer, CharTokenizer, token_dtype
 from moredata.errors import UserError
 
@@ -58,9 +58,10 @@ def prepare(inputs: list[Path], out_dir: Path, tokenizer: str = "char", vocab_si
         if len(rows) < 2:
             raise UserError(f"--pairs needs at least 2 pairs (one to train, one to validate), got {len(rows)}")
         cut = min(len(rows) - 1, max(1, int(len(rows) * (1.0 - val_fraction))))
-        splits = {"train": rows[:cut], "val": rows[cut:]}
-        text = "".join(pair_pieces(rows, separator, end))
-        train_text = "".join(pair_pieces(splits["train"], separator, end))
+        # each split as alternating (prompt + separator, completion + end) pieces, built once
+        splits = {"train": pair_pieces(rows[:cut], separator, end), "val": pair_pieces(rows[cut:], separator, end)}
+        train_text = "".join(splits["train"])
+        text = train_text + "".join(splits["val"])
     else:
         text = "".join(read_text(p) for p in inputs)
         split = int(len(text) * (1.0 - val_fraction))
@@ -70,7 +71,7 @@ def prepare(inputs: list[Path], out_dir: Path, tokenizer: str = "char", vocab_si
     dtype = token_dtype(tok.vocab_size).newbyteorder("<")
     encoded = {}
     for name, part in splits.items():
-        ids, mask = encode_pairs(tok, part, separator, end) if pairs else (tok.encode_array(part), None)
+        ids, mask = encode_pieces(tok, part) if pairs else (tok.encode_array(part), None)
         encoded[name] = (ids.astype(dtype), mask)
     need = block_size + 1  # one (x, y) pair needs block_size + 1 consecutive tokens
     for name, (ids, _) in encoded.items():
@@ -97,7 +98,7 @@ def prepare(inputs: list[Path], out_dir: Path, tokenizer: str = "char", vocab_si
         "sources": [str(p) for p in inputs],
     }
     if pairs:
-        meta |= {"loss_mask": True, "train_pairs": len(splits["train"]), "val_pairs": len(splits["val"]),
+        meta |= {"loss_mask": True, "train_pairs": len(splits["train"]) // 2, "val_pairs": len(splits["val"]) // 2,
                  "separator": separator, "end": end,
                  "completion_tokens": {k: int(m.sum()) for k, (_, m) in encoded.items()}}
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=2))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from moredata.errors import InvalidArgument
 from moredata.lambda_terms.terms import Term, parse, to_text
+from moredata.lambda_terms.traces import NF_MARKER
 
 SYMBOLS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 NF_COMPACT = "="
@@ -43,6 +44,4 @@ def parse_compact(text: str) -> Term:
 
 def compact_target(target: str) -> str:
     """A trace example's target (a term or `<nf>`) in compact spelling."""
-    from moredata.lambda_terms.traces import NF_MARKER
-
     return NF_COMPACT if target == NF_MARKER else to_compact(parse(target))

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from moredata.atomic import atomic_write_text, output_lock
 from moredata.errors import FailedPrecondition
-from moredata.lambda_terms.report import read_jsonl
+from moredata.jsonl import read_jsonl
 from moredata.lambda_terms.traces import TraceSettings, chunk_lines
 from moredata.options import Options
 from moredata.parallel import ChunkExecutor

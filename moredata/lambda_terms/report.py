@@ -5,38 +5,17 @@ Both read JSONL or .jsonl.gz. Size buckets and depth splits are the users' own: 
 """
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 
 import numpy as np
 
 from moredata.errors import InvalidArgument
+from moredata.jsonl import numbered_jsonl, read_jsonl
 from moredata.lambda_terms.terms import TermSyntaxError, lambda_depth, parse
 from moredata.lambda_terms.traces import NF_MARKER
 from moredata.text_table import table  # noqa: F401  (the CLI and bench print with it)
 
 SIZE_BUCKETS = (("size_lt20", 0, 20), ("size_20_50", 20, 50), ("size_50_80", 50, 80), ("size_gt80", 80, 10**9))
-
-
-def read_jsonl(path: Path):
-    """Dicts from a JSONL(.gz) file; InvalidArgument naming the line for anything that is not JSON."""
-    path = Path(path)
-    if path.is_dir():
-        raise InvalidArgument(f"{path} is a directory: give a .jsonl or .jsonl.gz file")
-    if not path.is_file():
-        raise InvalidArgument(f"{path}: no such file")
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise InvalidArgument(f"{path}:{n}: not JSON ({e.msg})") from None
-    except (OSError, UnicodeDecodeError, EOFError) as e:
-        raise InvalidArgument(f"{path}: unreadable ({e})") from None
 
 
 def coverage(path: Path) -> dict:
@@ -142,7 +121,7 @@ def diagnose(path: Path) -> dict:
     size bucket and by lambda depth. A prediction counts when it is the same term as the target (parsed, so
     spacing and redundant parentheses do not matter) or both are the normal-form marker."""
     rows = []
-    for n, d in enumerate(read_jsonl(path), 1):
+    for n, d in numbered_jsonl(path):
         if not all(isinstance(d.get(k), str) for k in ("input", "target", "prediction")):
             raise InvalidArgument(f"{path}:{n}: needs string fields input, target and prediction")
         try:

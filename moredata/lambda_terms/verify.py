@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from moredata.jsonl import read_jsonl
 from moredata.lambda_terms.normalizer import OutOfFuel, normal_form
-from moredata.lambda_terms.report import read_jsonl
 from moredata.lambda_terms.terms import parse
 
 

@@ -35,12 +35,13 @@ def _settings(**values):
 
 
 def _run(cfg, model, train_dataloader, val_dataloader, tokenizer, steps_per_epoch: int, train_eval_dataloader=None,
-         start_iter: int = 0, hints: Hints = PYTHON_API, completion_only: bool = False) -> dict:
+         start_iter: int = 0, hints: Hints = PYTHON_API) -> dict:
     from moredata.training.loader_data import LoaderData
     from moredata.training.loop import TrainingLoop as Loop
 
     data = LoaderData(train_dataloader, val_dataloader, tokenizer, pick_device(cfg.device), train_eval_dataloader,
-                      start_iter=start_iter, steps_per_epoch=steps_per_epoch, completion_only=completion_only)
+                      start_iter=start_iter, steps_per_epoch=steps_per_epoch,
+                      completion_only=cfg.completion_only_loss)
     try:
         summary = Loop(cfg, model=model, data=data, hints=hints).run()
     except UserError as e:
@@ -88,10 +89,9 @@ class Trainer:
             raise InvalidArgument("pass tokenizer= (the dataloaders' dataset carries none)")
         if train_eval_dataloader is not None:
             _loader_facts(train_eval_dataloader, val_dataloader)
-        if completion_only_loss and model_type_for(model) != "decoder_only":
-            raise InvalidArgument(f"completion_only_loss is the GPT's (decoder_only), not {model_type_for(model)}'s")
-        self.completion_only_loss = completion_only_loss
-        self.options = dict(out_dir=str(checkpoint_dir), device=pick_device(device), learning_rate=learning_rate,
+        if completion_only_loss:  # the settings' own rule (GPT only), checked now rather than at train()
+            _settings(model_type=model_type_for(model), completion_only_loss=True)
+        self.options = dict(completion_only_loss=completion_only_loss, out_dir=str(checkpoint_dir), device=pick_device(device), learning_rate=learning_rate,
                             early_stopping_patience=early_stopping_patience,
                             early_stopping_min_delta=early_stopping_min_delta, weight_decay=weight_decay,
                             grad_clip=grad_clip, overwrite=overwrite, seed=seed, progress=progress, dtype=dtype)
@@ -116,7 +116,7 @@ class Trainer:
                         block_size=max_len, compile=False, always_save_checkpoint=True, plot=True,
                         model_type=model_type_for(self.model))
         return _run(cfg, self.model, self.train_dataloader, self.val_dataloader, self.tokenizer, self.steps,
-                    self.train_eval_dataloader, start, self.hints, self.completion_only_loss)
+                    self.train_eval_dataloader, start, self.hints)
 
 
 def continue_training(model_path: str | Path, train_dataloader, val_dataloader, learning_rate: float, epochs: int,
