@@ -7,11 +7,11 @@ DataLoader. `read_weights(path)` reads the `weight` field of a JSONL file (.gz t
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Iterator
 
 import torch
+
+from moredata.jsonl import read_jsonl
 
 
 class WeightedRowSampler(torch.utils.data.Sampler[int]):
@@ -37,10 +37,4 @@ class WeightedRowSampler(torch.utils.data.Sampler[int]):
 
 
 def read_weights(path: str, field: str = "weight") -> torch.Tensor:
-    opener = gzip.open if path.endswith(".gz") else open
-    out = []
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                out.append(float(json.loads(line)[field]))
-    return torch.tensor(out, dtype=torch.float64)
+    return torch.tensor([float(d[field]) for d in read_jsonl(path)], dtype=torch.float64)
