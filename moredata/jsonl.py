@@ -14,7 +14,7 @@ from moredata.errors import InvalidArgument
 
 def numbered_jsonl(path: Path):
     """(line number, dict) of every non-blank line; InvalidArgument for a folder, a missing or unreadable
-    file, or a line that is not JSON (naming the line)."""
+    file, or a line that is not a JSON object (naming the line)."""
     path = Path(path)
     if path.is_dir():
         raise InvalidArgument(f"{path} is a directory: give a .jsonl or .jsonl.gz file")
@@ -26,9 +26,12 @@ def numbered_jsonl(path: Path):
             for n, line in enumerate(f, 1):
                 if line.strip():
                     try:
-                        yield n, json.loads(line)
+                        d = json.loads(line)
                     except json.JSONDecodeError as e:
                         raise InvalidArgument(f"{path}:{n}: not JSON ({e.msg})") from None
+                    if not isinstance(d, dict):
+                        raise InvalidArgument(f"{path}:{n}: a JSON {type(d).__name__}, not an object") from None
+                    yield n, d
     except (OSError, UnicodeDecodeError, EOFError) as e:
         raise InvalidArgument(f"{path}: unreadable ({e})") from None
 

@@ -17,6 +17,7 @@ Randomness (which operator, which names) comes from the generator passed in, see
 
 from __future__ import annotations
 
+import ast
 import doctest
 import functools
 import random
@@ -26,7 +27,7 @@ from dataclasses import replace
 
 import tree_sitter as ts
 
-from moredata.code.languages import grammar
+from moredata.code.languages import grammar, parser
 from moredata.code.rewrite import (
     _function_node,
     _parse,
@@ -35,6 +36,7 @@ from moredata.code.rewrite import (
     strip_comments,
     strip_python_type_hints,
 )
+from moredata.code.sources import module_name
 from moredata.code.splitter import CodeSample, python_docstring
 
 AUGMENTATIONS = ("strip_comments", "plant_bug", "rename", "strip_type_hints", "add_type_hints",
@@ -74,25 +76,72 @@ def _docstring_prose(literal: str) -> str:
     return textwrap.dedent("\n".join(lines)).strip()
 
 
-def _doctest_test(name: str, module: str, docstring: str) -> str | None:
-    """A pytest function from a docstring's doctest examples (one-line expected outputs only)."""
+def _is_print(expr: ast.Expression) -> bool:
+    body = expr.body
+    return isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.func.id == "print"
+
+
+def _doctest_test(name: str, module: str, docstring: str, top_level: frozenset[str] = frozenset()) -> str | None:
+    """A pytest function from a docstring's doctest examples (one-line expected outputs only), importing the
+    function, and the module's other top-level names the examples use, from the module it came from.
+
+    A literal expected output is compared by value (`assert f(2) == 4`); anything else by its repr, as
+    doctest itself compares (`assert repr(f(p)) == 'Point(1.0, 2.0)'`), so `array(...)` outputs need no
+    numpy import; `print(...)` examples (stdout, not a value) are left out. None when no assertion is left
+    or the test would not parse."""
     try:
         examples = doctest.DocTestParser().get_examples(docstring)
     except ValueError:
         return None
-    lines, asserts = [], 0
+    lines, asserts, used = [], 0, {name}
     for ex in examples:
         source, want = ex.source.strip(), ex.want.strip()
         if "\n" in source or want.startswith("Traceback") or "\n" in want or "..." in want:
             continue
         if want:
-            lines.append(f"    assert {source} == {want}")
+            try:
+                expr = ast.parse(source, mode="eval")
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            if _is_print(expr):
+                continue
+            try:
+                value = ast.literal_eval(want)
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+                lines.append(f"    assert repr({source}) == {want!r}")
+            else:
+                op = "is" if value is None or isinstance(value, bool) else "=="
+                lines.append(f"    assert {source} {op} {want}")
             asserts += 1
         else:
             lines.append(f"    {source}")
+        used.update(w for w in _IDENT.findall(source) if w in top_level)
     if not asserts:
         return None
-    return f"from {module} import {name}\n\n\ndef test_{name}():\n" + "\n".join(lines) + "\n"
+    test = (f"from {module} import {', '.join(sorted(used))}\n\n\ndef test_{name}():\n" + "\n".join(lines) + "\n")
+    try:
+        ast.parse(test)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return test
+
+
+_IDENT = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
+
+
+def _python_top_level_names(data: bytes) -> frozenset[str]:
+    """Names a Python module defines at top level (functions, classes, simple assignments, imports)."""
+    names = set()
+    for c in parser("python").parse(data).root_node.named_children:
+        if c.type == "decorated_definition":
+            c = c.child_by_field_name("definition") or c
+        if c.type in ("function_definition", "class_definition"):
+            names.add(c.child_by_field_name("name").text.decode())
+        elif c.type == "expression_statement" and c.named_children and c.named_children[0].type == "assignment":
+            left = c.named_children[0].child_by_field_name("left")
+            if left is not None and left.type == "identifier":
+                names.add(left.text.decode())
+    return frozenset(names)
 
 
 def _python_docstring_parts(code: str) -> tuple[str, str, str] | None:
@@ -118,13 +167,10 @@ def _string_content_query() -> ts.Query:
     return ts.Query(grammar("python").language, "(string_content) @c")
 
 
-def _module_name(path: str) -> str:
-    return re.sub(r"\.pyi?$", "", path).replace("\\", "/").strip("/").replace("/", ".") or "module"
-
-
 def augment(sample: CodeSample, data: bytes, rng: random.Random,
-            enabled: tuple[str, ...] = AUGMENTATIONS) -> list[CodeSample]:
-    """The augmented samples of one split sample (function and docstring kinds; others have none)."""
+            enabled: tuple[str, ...] = AUGMENTATIONS, module: str = "") -> list[CodeSample]:
+    """The augmented samples of one split sample (function and docstring kinds; others have none).
+    `module`: the dotted module the file is imported by (`SourceFile.module`; from the path when empty)."""
     out: list[CodeSample] = []
     if sample.kind == "docstring" and "explain" in enabled:
         prose = _docstring_prose(sample.completion)
@@ -168,7 +214,10 @@ def augment(sample: CodeSample, data: bytes, rng: random.Random,
             if "implement_from_spec" in enabled:
                 out.append(_new(sample, "implement_from_spec", head, rest))
             top_level = data[data.rfind(b"\n", 0, sample.meta["def_span"][0]) + 1:][:4] == b"def "
-            test = _doctest_test(sample.name, _module_name(sample.path), textwrap.dedent(raw)) if top_level else None
+            test = None
+            if "doctest_tests" in enabled and top_level and ">>>" in raw:
+                test = _doctest_test(sample.name, module or module_name(sample.path), textwrap.dedent(raw),
+                                     _python_top_level_names(data))
             if "doctest_tests" in enabled and test:
                 out.append(_new(sample, "doctest_tests", code, test))
     return out

@@ -9,8 +9,10 @@ object per line, in a reproducible order (file path, then line, then kind).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import gzip
+import io
 import json
 import os
 import random
@@ -23,12 +25,12 @@ import numpy as np
 from pydantic import Field, field_validator
 from tqdm import tqdm
 
-from moredata.atomic import check_output_file
+from moredata.atomic import atomic_write_with, check_output_file
 from moredata.code.augmentations import AUGMENTATIONS, augment
-from moredata.code.dedup import Decontaminator, DedupOptions, exact_dedup, near_dedup, sample_text
+from moredata.code.dedup import Decontaminator, DedupOptions, exact_dedup, near_dedup
 from moredata.code.instructions import InstructionBook
 from moredata.code.quality import sample_quality, sampling_weight
-from moredata.code.sources import SourceFile, check_source, read_source, walk_sources
+from moredata.code.sources import SourceFile, check_source, read_source, root_labels, walk_sources
 from moredata.code.splitter import FileSplitter, SplitOptions
 from moredata.errors import InvalidArgument
 from moredata.options import Options
@@ -83,7 +85,7 @@ def samples_of_file(source: SourceFile, opts: BuildOptions, book: InstructionBoo
     for s in base:
         out.append(s)
         rng = random.Random(f"{opts.seed}:{s.path}:{s.start_line}:{s.kind}:{s.name}")
-        out += augment(s, data, rng, opts.augmentations)
+        out += augment(s, data, rng, opts.augmentations, source.module)
     rows, seen = [], set()
     for s in out:
         s.quality = sample_quality(s)
@@ -119,9 +121,10 @@ def _samples_of_sources(decoded: Iterable[tuple[SourceFile | None, str | None]],
     return rows, skipped, files, nbytes
 
 
-def _work(items: list[tuple[str, str]], opts: BuildOptions) -> tuple[list[dict], Counter, int, int]:
-    """A batch of (path, root) on disk: the unit of work of a process or a Ray task."""
-    return _samples_of_sources((read_source(path, root, opts.max_file_bytes) for path, root in items), opts)
+def _work(items: list[tuple[str, str, str]], opts: BuildOptions) -> tuple[list[dict], Counter, int, int]:
+    """A batch of (path, root, root label) on disk: the unit of work of a process or a Ray task."""
+    return _samples_of_sources((read_source(path, root, opts.max_file_bytes, label) for path, root, label in items),
+                               opts)
 
 
 def samples_of_blobs(blobs: Iterable[tuple[str, bytes]], opts: BuildOptions) -> tuple[list[dict], Counter, int, int]:
@@ -172,6 +175,7 @@ def balance(languages: list[str], quality: np.ndarray, cap: int | str) -> tuple[
 def finish(rows: list[dict], opts: BuildOptions, summary: dict, log: Callable[[str], None] = lambda m: None,
            pair_finder=None) -> list[dict]:
     """Quality floor, dedup, decontamination and balance over all samples; fills the summary's counts."""
+    book = InstructionBook.with_user_file(opts.templates_file)
     rows.sort(key=lambda r: (r["path"], r["start_line"], r["kind"], r["name"]))
     summary["samples_split"] = len(rows)
     summary["kinds_before"] = dict(Counter(r["kind"] for r in rows))
@@ -207,42 +211,59 @@ def finish(rows: list[dict], opts: BuildOptions, summary: dict, log: Callable[[s
         summary["near_duplicates"], summary["lsh"] = stats["removed"], stats
     summary["samples_removed_as_duplicates"] = int((~alive[of_row]).sum())
     rows = [r for r, k in zip(rows, alive[of_row]) if k]
-    texts = [sample_text(r) for r in rows]
-    q = np.array([r["quality"] for r in rows], dtype=np.float64)
-    summary["decontaminated"] = 0
+    of_row = of_row[alive[of_row]]
+    summary["decontaminated"], summary["decontaminated_definitions"], summary["benchmark_leaks"] = 0, 0, 0
     if opts.benchmarks and rows:
-        bad = Decontaminator(list(opts.benchmarks), opts.decontam_ngram).contaminated(texts)
-        summary["decontaminated"] = int(bad.sum())
-        rows, texts, q = _take(rows, texts, q, ~bad)
+        decontam = Decontaminator(list(opts.benchmarks), opts.decontam_ngram)
+        bad = decontam.contaminated([decontam_text(r) for r in rows])
+        # per definition: a benchmark solution's renamed or augmented samples may share no 10-gram with it,
+        # so every sample of a definition goes when any one of them matches
+        bad_units = np.unique(of_row[bad])
+        drop = np.isin(of_row, bad_units)
+        summary["decontaminated"], summary["decontaminated_definitions"] = int(drop.sum()), int(bad_units.size)
+        rows = [r for r, d in zip(rows, drop) if not d]
+        # the counter the README promises reads 0: the kept samples checked again, each on its own
+        summary["benchmark_leaks"] = int(decontam.contaminated([decontam_text(r) for r in rows]).sum())
+    q = np.array([r["quality"] for r in rows], dtype=np.float64)
     langs = [r["language"] for r in rows]
     summary["languages_before_balance"] = dict(sorted(Counter(langs).items()))
     keep, cap = balance(langs, q, opts.max_per_language)
     summary["language_cap"] = cap
     rows = [r for r, k in zip(rows, keep) if k]
-    summary["languages_after_balance"] = dict(sorted(Counter(r["language"] for r in rows).items()))
+    after = Counter(r["language"] for r in rows)
+    summary["languages_after_balance"] = dict(sorted(after.items()))
+    summary["language_shares"] = {k: round(v / len(rows), 4) for k, v in sorted(after.items())} if rows else {}
     summary["kinds"] = dict(sorted(Counter(r["kind"] for r in rows).items()))
     summary["samples"] = len(rows)
-    summary["mean_quality"] = round(float(np.mean([r["quality"] for r in rows])), 4) if rows else 0.0
+    summary["instruction_kind_mismatches"] = book.mismatches(rows)
+    quality = np.array([r["quality"] for r in rows], dtype=np.float64)
+    summary["mean_quality"] = round(float(quality.mean()), 4) if rows else 0.0
+    counts, edges = np.histogram(quality, bins=10, range=(0.0, 1.0))
+    summary["quality_k"] = opts.quality_k
+    summary["quality_histogram"] = {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()}
+    summary["quality_quartiles"] = [round(float(x), 4) for x in np.quantile(quality, [0.25, 0.5, 0.75])] if rows else []
     return rows
 
 
-def _take(rows, texts, q, keep):
-    idx = np.flatnonzero(keep)
-    return [rows[i] for i in idx], [texts[i] for i in idx], q[idx]
+def decontam_text(r: dict) -> str:
+    """All a model trains on from a sample: its instruction, the whole context and the completion."""
+    return f"{r['instruction']}\n{r['context']}\n{r['completion']}"
 
 
 def write_jsonl(path: str, rows: Iterable[dict]) -> None:
-    """Atomic: a temp file beside the target, renamed over it when complete."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(tmp, "wt", encoding="utf-8") as f:
+    """Atomic (temp file + rename, the folder created when missing); gzip when the name ends in `.gz`."""
+    def write(f) -> None:
+        with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) if path.endswith(".gz") else contextlib.nullcontext(f) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
             for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+                text.write(json.dumps(r, ensure_ascii=False) + "\n")
+            text.flush()
+            text.detach()
+
+    try:
+        atomic_write_with(path, write)
+    except OSError as e:
+        raise InvalidArgument(f"cannot write {path}: {e.strerror}") from None
 
 
 def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
@@ -257,7 +278,8 @@ def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
         if not os.path.exists(r):
             raise InvalidArgument(f"source {r} does not exist")
     t0 = time.perf_counter()
-    items = [(p, r) for p, r in walk_sources(roots)
+    labels = root_labels(roots)
+    items = [(p, r, labels[root]) for root in roots for p, r in walk_sources([root])
              if not any(fnmatch.fnmatch(os.path.relpath(p, r) if r else p, pat) for pat in opts.exclude)]
     batches = [items[i: i + opts.files_per_task] for i in range(0, len(items), opts.files_per_task)]
     rows, skipped, files, nbytes = [], Counter(), 0, 0

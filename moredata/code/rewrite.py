@@ -8,7 +8,6 @@ augmentations (`augmentations.py`) turn these rewrites into new samples.
 from __future__ import annotations
 
 import builtins
-import functools
 import keyword
 import random
 
@@ -16,11 +15,19 @@ import tree_sitter as ts
 
 from moredata.code.languages import STRING_TYPES, grammar, parser
 
-_OPERATORS = {
-    "python": "[(binary_operator operator: _ @op) (comparison_operator operators: _ @op) (boolean_operator operator: _ @op)]",
-}
-_SWAP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==", "+": "-", "-": "+",
-         "and": "or", "or": "and", "&&": "||", "||": "&&", "*": "/", "//": "/"}
+# plant_bug's swaps, each within a class whose members take the same operand types, so the bug runs and is
+# wrong instead of being a type error: comparison for comparison, equality for inequality, and for or
+_SWAP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "==",
+         "and": "or", "or": "and", "&&": "||", "||": "&&"}
+_ARITH = {"+": "-", "-": "+"}  # only with a number literal on one side and no string: `i + 1`, never `"a" + s`
+_BINARY = frozenset({"binary_operator", "comparison_operator", "boolean_operator", "binary_expression"})
+_NUMBERS = frozenset({"integer", "float", "number_literal", "int_literal", "float_literal", "integer_literal",
+                      "decimal_integer_literal", "decimal_floating_point_literal", "number"})
+_INDEXES = frozenset({"subscript", "slice", "subscript_expression", "index_expression", "array_access",
+                      "element_reference"})
+_DIVIDES = frozenset({"/", "//", "%"})
+_STRINGS = frozenset({"concatenated_string", "template_string", "interpreted_string_literal", "raw_string_literal",
+                      "string_literal", "char_literal", "character_literal", "text_block", "string"})
 _PY_RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {"self", "cls"}
 _PY_DYNAMIC = frozenset({"locals", "vars", "eval", "exec", "globals", "__class__", "super"})
 # neutral replacement names; a numeric suffix is added when one is already taken
@@ -38,12 +45,6 @@ def _edit(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
 def _parse(text: str, language: str) -> tuple[bytes, ts.Tree]:
     data = text.encode("utf-8")
     return data, parser(language).parse(data)
-
-
-@functools.lru_cache(maxsize=None)
-def _operator_query(language: str) -> ts.Query:
-    g = grammar(language)
-    return ts.Query(g.language, _OPERATORS.get(language, "(binary_expression operator: _ @op)"))
 
 
 def strip_comments(text: str, language: str) -> str | None:
@@ -72,24 +73,61 @@ def strip_comments(text: str, language: str) -> str | None:
     return _edit(data, edits).decode("utf-8")
 
 
-def _joins_strings(op: ts.Node) -> bool:
-    """`"a" + x` is a concatenation: `-` there is a type error any compiler finds, not a logic bug."""
-    return any(c.type in STRING_TYPES or c.type in ("string", "template_string", "interpreted_string_literal")
-               for c in op.parent.named_children)
+def _operands(parent: ts.Node) -> list[ts.Node]:
+    return [c for c in parent.named_children if c.type not in ("comment", "line_comment", "block_comment")]
+
+
+def _bug_candidates(data: bytes, root: ts.Node, language: str) -> list[tuple[int, int, str, str]]:
+    """Every type-safe edit: (start, end, replacement, "old -> new")."""
+    out = []
+    for n in _walk(root):
+        parent = n.parent
+        if parent is None:
+            continue
+        text = n.text.decode("utf-8", "replace")
+        if not n.is_named and parent.type in _BINARY:
+            operands = _operands(parent)
+            if text in _SWAP:
+                out.append((n.start_byte, n.end_byte, _SWAP[text], f"{text} -> {_SWAP[text]}"))
+            elif text in _ARITH and any(o.type in _NUMBERS for o in operands) \
+                    and not any(o.type in _STRINGS or o.type in STRING_TYPES for o in operands):
+                out.append((n.start_byte, n.end_byte, _ARITH[text], f"{text} -> {_ARITH[text]}"))
+        elif n.type in _NUMBERS and text.isdigit() and (parent.type in _BINARY or parent.type in _INDEXES):
+            # an off-by-one on an integer literal; never one that makes a divisor 0, never beside a string
+            siblings = _operands(parent)
+            if any(o.type in _STRINGS or o.type in STRING_TYPES for o in siblings):
+                continue
+            op = parent.child_by_field_name("operator")
+            k = int(text)
+            for new in (k + 1, k - 1):
+                if new < 0 or (new == 0 and op is not None and op.type in _DIVIDES and op.end_byte <= n.start_byte):
+                    continue
+                out.append((n.start_byte, n.end_byte, str(new), f"{text} -> {new}"))
+        elif parent.type == "slice" and n.is_named and n.type not in _NUMBERS and n.type not in ("comment",) \
+                and n.type not in _STRINGS and n.type != "none":
+            # a slice bound off by one: xs[len(xs) - k:] -> xs[len(xs) - k + 1:]
+            simple = n.type in ("identifier", "call", "attribute", "subscript", "parenthesized_expression") or (
+                n.type == "binary_operator" and n.child_by_field_name("operator").type in _ARITH)
+            bound = text if simple else f"({text})"
+            for sign in ("+", "-"):
+                out.append((n.start_byte, n.end_byte, f"{bound} {sign} 1", f"{text} -> {bound} {sign} 1"))
+    return out
 
 
 def plant_bug(text: str, language: str, rng: random.Random) -> tuple[str, str] | None:
-    """Swap one binary operator (`<` -> `<=`, `+` -> `-`, `and` -> `or` ...): (buggy code, what changed)."""
+    """One type-safe logic bug: a comparison or boolean operator swapped within its class, `+`/`-` swapped
+    beside a number, an integer literal or a slice bound off by one. (buggy code, "old -> new") or None.
+    The result parses; nothing inside a string is touched."""
     data, tree = _parse(text, language)
     if tree.root_node.has_error:
         return None
-    ops = [n for n in ts.QueryCursor(_operator_query(language)).captures(tree.root_node).get("op", [])
-           if n.type in _SWAP and not (n.type in "+-" and _joins_strings(n))]
-    if not ops:
-        return None
-    op = rng.choice(sorted(ops, key=lambda n: n.start_byte))
-    new = _SWAP[op.type]
-    return _edit(data, [(op.start_byte, op.end_byte, new.encode())]).decode("utf-8"), f"{op.type} -> {new}"
+    candidates = _bug_candidates(data, tree.root_node, language)
+    rng.shuffle(candidates)
+    for start, end, new, change in candidates[:8]:
+        buggy = _edit(data, [(start, end, new.encode())])
+        if not parser(language).parse(buggy).root_node.has_error:
+            return buggy.decode("utf-8"), change
+    return None
 
 
 # -- Python: scope-aware renaming -------------------------------------------------------------------------
@@ -101,14 +139,21 @@ def _walk(node: ts.Node):
         stack.extend(reversed(n.children))
 
 
+_PATTERN_TYPES = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "list_splat_pattern", "tuple", "list",
+                            "parenthesized_expression"})
+
+
 def _pattern_names(node: ts.Node) -> list[ts.Node]:
-    """Identifiers bound by an assignment target (`a`, `a, b`, `[a, *b]`), never `x.attr` or `x[i]`."""
-    if node.type == "identifier":
-        return [node]
-    if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "list_splat_pattern", "tuple", "list",
-                     "parenthesized_expression"):
-        return [i for c in node.named_children for i in _pattern_names(c)]
-    return []
+    """Identifiers bound by an assignment target (`a`, `a, b`, `[a, *b]`), never `x.attr` or `x[i]`.
+    Iterative: a target nested 1000 deep (`[[[...a...]]] = v`) must not hit the recursion limit."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            out.append(n)
+        elif n.type in _PATTERN_TYPES:
+            stack.extend(reversed(n.named_children))
+    return out
 
 
 def _param_names(params: ts.Node) -> list[ts.Node]:
@@ -123,6 +168,20 @@ def _param_names(params: ts.Node) -> list[ts.Node]:
             if ident is not None:
                 out.append(ident)
     return [n for n in out if n is not None and n.type == "identifier"]
+
+
+_IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
+
+
+def _inside(node: ts.Node, types: frozenset) -> bool:
+    p = node.parent
+    while p is not None:  # a walk up the parents: a loop, not recursion
+        if p.type in types:
+            return True
+        if p.type in ("block", "module"):
+            return False
+        p = p.parent
+    return False
 
 
 def _function_node(tree: ts.Tree) -> ts.Node | None:
@@ -144,6 +203,15 @@ def python_locals(fn: ts.Node) -> tuple[set[str], set[str]]:
             seen.add(n.text.decode())
         elif t in ("global_statement", "nonlocal_statement"):
             excluded.update(c.text.decode() for c in n.named_children)
+        elif t in _IMPORTS:  # renaming `path` would need `from os import path as x`: leave imported names be
+            excluded.update(i.text.decode() for i in _walk(n) if i.type == "identifier")
+        elif t == "interpolation" and any(c.type == "=" for c in n.children):
+            # f"{total=}" prints the name itself: renaming it would change the output
+            excluded.update(i.text.decode() for i in _walk(n) if i.type == "identifier")
+        elif t == "keyword_argument":  # g(x=1) may call a nested def whose parameter x would be renamed
+            name = n.child_by_field_name("name")
+            if name is not None:
+                excluded.add(name.text.decode())
         elif t == "class_definition":
             return set(), seen  # class bodies turn locals into attributes: leave such functions alone
         elif t in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
@@ -163,7 +231,8 @@ def rename_python_locals(text: str, rng: random.Random, taken: set[str] = frozen
     """Rename a Python function's parameters and locals consistently: (new code, {old: new}) or None.
 
     Never renames globals, attributes (`x.name`), keyword-argument names at call sites (`f(name=...)`),
-    keywords, builtins, `self`/`cls`, or anything in a function that uses `locals()`/`eval()` or defines a class.
+    imported names and module paths, names shown by an f-string `{x=}`, keywords, builtins, `self`/`cls`,
+    or anything in a function that uses `locals()`/`eval()` or defines a class.
     """
     data, tree = _parse(text, "python")
     fn = _function_node(tree)
@@ -194,6 +263,8 @@ def rename_python_locals(text: str, rng: random.Random, taken: set[str] = frozen
             continue
         if parent.type == "function_definition" and parent.child_by_field_name("name") == n:
             continue
+        if parent.type in ("dotted_name", "aliased_import") or _inside(n, _IMPORTS):
+            continue  # module and imported names (excluded above; belt and braces for `import a.b`)
         edits.append((n.start_byte, n.end_byte, mapping[n.text.decode()].encode()))
     return _edit(data, edits).decode("utf-8"), mapping
 

@@ -92,7 +92,8 @@ class CodeDataServicer(code_data_pb2_grpc.CodeDataServiceServicer):
                                   else "the definition holds no function")
         rows = []
         for s in functions:
-            for a in augment(s, source.data, random.Random(f"{request.seed}:{s.start_line}:{s.name}"), enabled):
+            for a in augment(s, source.data, random.Random(f"{request.seed}:{s.start_line}:{s.name}"), enabled,
+                             source.module):
                 a.instruction = self.book.instruction(a, request.seed)
                 a.meta.pop("def_span", None)
                 rows.append(a.to_dict())
