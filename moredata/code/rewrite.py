@@ -197,6 +197,7 @@ def python_locals(fn: ts.Node) -> tuple[set[str], set[str]]:
     """(parameter and local names safe to rename, every identifier in the function)."""
     params = {n.text.decode() for n in _param_names(fn.child_by_field_name("parameters"))}
     bound, excluded, seen = set(params), set(), set()
+    keywords, nested_params = set(), set()
     for n in _walk(fn.child_by_field_name("body")):
         t = n.type
         if t == "identifier":
@@ -208,10 +209,14 @@ def python_locals(fn: ts.Node) -> tuple[set[str], set[str]]:
         elif t == "interpolation" and any(c.type == "=" for c in n.children):
             # f"{total=}" prints the name itself: renaming it would change the output
             excluded.update(i.text.decode() for i in _walk(n) if i.type == "identifier")
-        elif t == "keyword_argument":  # g(x=1) may call a nested def whose parameter x would be renamed
+        elif t == "keyword_argument":
             name = n.child_by_field_name("name")
             if name is not None:
-                excluded.add(name.text.decode())
+                keywords.add(name.text.decode())
+        elif t in ("function_definition", "lambda"):
+            params = n.child_by_field_name("parameters")
+            if params is not None:
+                nested_params.update(p.text.decode() for p in _param_names(params))
         elif t == "class_definition":
             return set(), seen  # class bodies turn locals into attributes: leave such functions alone
         elif t in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
@@ -223,7 +228,8 @@ def python_locals(fn: ts.Node) -> tuple[set[str], set[str]]:
             if alias is not None:
                 bound.update(i.text.decode() for i in _pattern_names(alias.named_children[0] if alias.named_children else alias))
     if seen & _PY_DYNAMIC:
-        return set(), seen  # locals()/eval() read names as strings: renaming could change behaviour
+        return set(), seen
+    excluded |= keywords & nested_params  # g(x=1) calling a nested def whose parameter x would be renamed  # locals()/eval() read names as strings: renaming could change behaviour
     return {b for b in bound - excluded - _PY_RESERVED if not b.startswith("__")}, seen
 
 

@@ -99,18 +99,18 @@ def test_a_language_cap_in_the_pipeline(corpus, tmp_path):
 def test_templates_are_many_grouped_and_reproducible(tmp_path):
     t = shipped_templates()
     assert sum(len(v) for v in t.values()) >= 50
-    assert {"function_completion", "class_completion", "refactor", "add_docstring", "debug", "write_tests",
-            "explain", "implement_from_spec"} <= set(t)
+    assert set(t) == {"function", "class", "docstring", "fallback", "strip_comments", "strip_type_hints",
+                      "add_type_hints", "plant_bug", "implement_from_spec", "doctest_tests", "explain"}
     s = CodeSample("function", "go", "a.go", 3, 9, "Grow", "ctx", "body", task="function_completion")
     book = InstructionBook()
     assert book.instruction(s, 1) == book.instruction(s, 1)
     assert len({book.instruction(s, seed) for seed in range(40)}) > 3
     assert all("Grow" in book.instruction(s, seed) or "Go" in book.instruction(s, seed) for seed in range(40))
     user = tmp_path / "t.json"
-    user.write_text(json.dumps({"function_completion": ["MINE: {name} in {language}"], "translate": ["Port {name}."]}))
+    user.write_text(json.dumps({"function": ["MINE: {name} in {language}"], "plant_bug": ["Fix {name}."]}))
     mine = InstructionBook.with_user_file(str(user))
     assert len(mine) == len(book) + 2 and "MINE: Grow in Go" in {mine.instruction(s, k) for k in range(200)}
-    user.write_text(json.dumps({"debug": ["Fix {nme}"]}))
+    user.write_text(json.dumps({"plant_bug": ["Fix {nme}"]}))
     with pytest.raises(InvalidArgument, match="nme"):
         InstructionBook.with_user_file(str(user))
 

@@ -42,7 +42,7 @@ def test_split_file(stub):
 
 
 def test_augment_sample(stub):
-    code = b"def area(w, h):\n    # the product\n    result = w * h\n    return result\n"
+    code = b"def area(w, h):\n    # the product\n    result = w * h\n    return result if result > 0 else 0\n"
     r = stub.AugmentSample(pb.AugmentSampleRequest(definition=pb.CodeFile(path="a.py", content=code), name="area",
                                                    seed=1), timeout=30)
     kinds = {json.loads(s)["kind"]: json.loads(s) for s in r.samples}
