@@ -261,9 +261,9 @@ def main() -> None:
         "heldout_projects": [h for h in HELDOUT if (SITE / h).exists()], "heldout_functions": len(heldout),
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    rows = [(v, f"{loss[v]['mean']:.4f} +- {loss[v]['std']:.4f}", f"{em[v]['mean']:.3f} +- {em[v]['std']:.3f}",
-             f"{tokens[v]:,}") for v in VARIANTS]
-    print(table(rows, ("variant", "held-out body loss", "next-line exact match", "train tokens available")))
+    rows = [(v, f"loss {loss[v]['mean']:.4f} +- {loss[v]['std']:.4f}   next-line EM {em[v]['mean']:.3f} +- "
+                f"{em[v]['std']:.3f}   {tokens[v]:,} train tokens available") for v in VARIANTS]
+    print(table(rows, ("variant", "held-out body loss, next-line exact match (mean +- std over seeds)")))
     print(f"equal tokens per run: {tokens_seen:,}; seeds {seeds}; dedup lowers held-out loss vs samples: "
           f"{result['dedup_lowers_loss']}")
     if not args.quick:
