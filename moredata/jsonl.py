@@ -30,7 +30,7 @@ def numbered_jsonl(path: Path):
                     except json.JSONDecodeError as e:
                         raise InvalidArgument(f"{path}:{n}: not JSON ({e.msg})") from None
                     if not isinstance(d, dict):
-                        raise InvalidArgument(f"{path}:{n}: a JSON {type(d).__name__}, not an object") from None
+                        raise InvalidArgument(f"{path}:{n}: a JSON {type(d).__name__}, not an object")
                     yield n, d
     except (OSError, UnicodeDecodeError, EOFError) as e:
         raise InvalidArgument(f"{path}: unreadable ({e})") from None

@@ -214,10 +214,9 @@ def augment(sample: CodeSample, data: bytes, rng: random.Random,
             if "implement_from_spec" in enabled:
                 out.append(_new(sample, "implement_from_spec", head, rest))
             top_level = data[data.rfind(b"\n", 0, sample.meta["def_span"][0]) + 1:][:4] == b"def "
-            test = None
             if "doctest_tests" in enabled and top_level and ">>>" in raw:
                 test = _doctest_test(sample.name, module or module_name(sample.path), textwrap.dedent(raw),
                                      _python_top_level_names(data))
-            if "doctest_tests" in enabled and test:
-                out.append(_new(sample, "doctest_tests", code, test))
+                if test:
+                    out.append(_new(sample, "doctest_tests", code, test))
     return out

@@ -174,9 +174,10 @@ def balance(languages: list[str], quality: np.ndarray, cap: int | str) -> tuple[
 
 
 def finish(rows: list[dict], opts: BuildOptions, summary: dict, log: Callable[[str], None] = lambda m: None,
-           pair_finder=None) -> list[dict]:
-    """Quality floor, dedup, decontamination and balance over all samples; fills the summary's counts."""
-    book = InstructionBook.with_user_file(opts.templates_file)
+           pair_finder=None, book: InstructionBook | None = None, decontam: Decontaminator | None = None) -> list[dict]:
+    """Quality floor, dedup, decontamination and balance over all samples; fills the summary's counts.
+    `book` and `decontam`: the instruction book and decontaminator the caller already built from `opts`."""
+    book = book or InstructionBook.with_user_file(opts.templates_file)
     rows.sort(key=lambda r: (r["path"], r["start_line"], r["kind"], r["name"]))
     summary["samples_split"] = len(rows)
     summary["kinds_before"] = dict(Counter(r["kind"] for r in rows))
@@ -215,16 +216,16 @@ def finish(rows: list[dict], opts: BuildOptions, summary: dict, log: Callable[[s
     of_row = of_row[alive[of_row]]
     summary["decontaminated"], summary["decontaminated_definitions"], summary["benchmark_leaks"] = 0, 0, 0
     if opts.benchmarks and rows:
-        decontam = Decontaminator(list(opts.benchmarks), opts.decontam_ngram)
+        decontam = decontam or Decontaminator(list(opts.benchmarks), opts.decontam_ngram)
         bad = decontam.contaminated([decontam_text(r) for r in rows])
         # per definition: a benchmark solution's renamed or augmented samples may share no 10-gram with it,
         # so every sample of a definition goes when any one of them matches
         bad_units = np.unique(of_row[bad])
         drop = np.isin(of_row, bad_units)
         summary["decontaminated"], summary["decontaminated_definitions"] = int(drop.sum()), int(bad_units.size)
+        # kept samples that matched a benchmark themselves (must be 0: a match drops its whole definition)
+        summary["benchmark_leaks"] = int((bad & ~drop).sum())
         rows = [r for r, d in zip(rows, drop) if not d]
-        # the counter the README promises reads 0: the kept samples checked again, each on its own
-        summary["benchmark_leaks"] = int(decontam.contaminated([decontam_text(r) for r in rows]).sum())
     q = np.array([r["quality"] for r in rows], dtype=np.float64)
     langs = [r["language"] for r in rows]
     summary["languages_before_balance"] = dict(sorted(Counter(langs).items()))
@@ -272,9 +273,9 @@ def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
     """Run the pipeline over source directories (or files); writes `out` when given. (rows, summary)."""
     if out is not None:
         check_output_file(out)  # an existing directory there failed only after all the work
-    InstructionBook.with_user_file(opts.templates_file)  # a bad templates file fails before any work
-    if opts.benchmarks:
-        Decontaminator(list(opts.benchmarks), opts.decontam_ngram)  # so does an unreadable benchmark
+    book = InstructionBook.with_user_file(opts.templates_file)  # a bad templates file fails before any work
+    # so does an unreadable benchmark
+    decontam = Decontaminator(list(opts.benchmarks), opts.decontam_ngram) if opts.benchmarks else None
     for r in roots:
         if not os.path.exists(r):
             raise InvalidArgument(f"source {r} does not exist")
@@ -298,7 +299,7 @@ def build_dataset(roots: list[str], out: str | None, opts: BuildOptions,
     summary = {"files_seen": len(items), "files_read": files, "mb_read": round(nbytes / 2**20, 2),
                "files_skipped": dict(sorted(skipped.items()))}
     summary["split_seconds"] = round(time.perf_counter() - t0, 2)
-    rows = finish(rows, opts, summary, log, ray_pair_finder if opts.ray is not None else None)
+    rows = finish(rows, opts, summary, log, ray_pair_finder if opts.ray is not None else None, book, decontam)
     if out:
         write_jsonl(out, rows)
         summary["out"] = out

@@ -104,9 +104,6 @@ class InstructionBook:
     def __len__(self) -> int:
         return sum(len(v) for v in self.templates.values())
 
-    def group(self, kind: str) -> str:
-        return GROUP_OF_KIND[kind]
-
     def instruction(self, sample, seed: int) -> str:
         options = self.templates[GROUP_OF_KIND[sample.kind]]
         key = f"{seed}:{sample.path}:{sample.kind}:{sample.name}:{sample.augmentation}:{sample.start_line}"

@@ -26,8 +26,7 @@ _NUMBERS = frozenset({"integer", "float", "number_literal", "int_literal", "floa
 _INDEXES = frozenset({"subscript", "slice", "subscript_expression", "index_expression", "array_access",
                       "element_reference"})
 _DIVIDES = frozenset({"/", "//", "%"})
-_STRINGS = frozenset({"concatenated_string", "template_string", "interpreted_string_literal", "raw_string_literal",
-                      "string_literal", "char_literal", "character_literal", "text_block", "string"})
+_STRINGS = STRING_TYPES | {"concatenated_string"}  # operands beside which no arithmetic edit is type-safe
 _PY_RESERVED = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | {"self", "cls"}
 _PY_DYNAMIC = frozenset({"locals", "vars", "eval", "exec", "globals", "__class__", "super"})
 # neutral replacement names; a numeric suffix is added when one is already taken
@@ -77,7 +76,7 @@ def _operands(parent: ts.Node) -> list[ts.Node]:
     return [c for c in parent.named_children if c.type not in ("comment", "line_comment", "block_comment")]
 
 
-def _bug_candidates(data: bytes, root: ts.Node, language: str) -> list[tuple[int, int, str, str]]:
+def _bug_candidates(root: ts.Node) -> list[tuple[int, int, str, str]]:
     """Every type-safe edit: (start, end, replacement, "old -> new")."""
     out = []
     for n in _walk(root):
@@ -90,12 +89,12 @@ def _bug_candidates(data: bytes, root: ts.Node, language: str) -> list[tuple[int
             if text in _SWAP:
                 out.append((n.start_byte, n.end_byte, _SWAP[text], f"{text} -> {_SWAP[text]}"))
             elif text in _ARITH and any(o.type in _NUMBERS for o in operands) \
-                    and not any(o.type in _STRINGS or o.type in STRING_TYPES for o in operands):
+                    and not any(o.type in _STRINGS for o in operands):
                 out.append((n.start_byte, n.end_byte, _ARITH[text], f"{text} -> {_ARITH[text]}"))
         elif n.type in _NUMBERS and text.isdigit() and (parent.type in _BINARY or parent.type in _INDEXES):
             # an off-by-one on an integer literal; never one that makes a divisor 0, never beside a string
             siblings = _operands(parent)
-            if any(o.type in _STRINGS or o.type in STRING_TYPES for o in siblings):
+            if any(o.type in _STRINGS for o in siblings):
                 continue
             op = parent.child_by_field_name("operator")
             k = int(text)
@@ -121,7 +120,7 @@ def plant_bug(text: str, language: str, rng: random.Random) -> tuple[str, str] |
     data, tree = _parse(text, language)
     if tree.root_node.has_error:
         return None
-    candidates = _bug_candidates(data, tree.root_node, language)
+    candidates = _bug_candidates(tree.root_node)
     rng.shuffle(candidates)
     for start, end, new, change in candidates[:8]:
         buggy = _edit(data, [(start, end, new.encode())])
@@ -171,17 +170,6 @@ def _param_names(params: ts.Node) -> list[ts.Node]:
 
 
 _IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
-
-
-def _inside(node: ts.Node, types: frozenset) -> bool:
-    p = node.parent
-    while p is not None:  # a walk up the parents: a loop, not recursion
-        if p.type in types:
-            return True
-        if p.type in ("block", "module"):
-            return False
-        p = p.parent
-    return False
 
 
 def _function_node(tree: ts.Tree) -> ts.Node | None:
@@ -269,8 +257,8 @@ def rename_python_locals(text: str, rng: random.Random, taken: set[str] = frozen
             continue
         if parent.type == "function_definition" and parent.child_by_field_name("name") == n:
             continue
-        if parent.type in ("dotted_name", "aliased_import") or _inside(n, _IMPORTS):
-            continue  # module and imported names (excluded above; belt and braces for `import a.b`)
+        if parent.type == "dotted_name":  # import paths (their names are excluded above) and `case a.B()` patterns
+            continue
         edits.append((n.start_byte, n.end_byte, mapping[n.text.decode()].encode()))
     return _edit(data, edits).decode("utf-8"), mapping
 
