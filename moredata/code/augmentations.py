@@ -81,44 +81,74 @@ def _is_print(expr: ast.Expression) -> bool:
     return isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.func.id == "print"
 
 
-def _doctest_test(name: str, module: str, docstring: str, top_level: frozenset[str] = frozenset()) -> str | None:
-    """A pytest function from a docstring's doctest examples (one-line expected outputs only), importing the
-    function, and the module's other top-level names the examples use, from the module it came from.
+_NOT_LITERAL = object()
+_LITERAL_ERRORS = (ValueError, SyntaxError, TypeError, RecursionError, MemoryError)
 
-    A literal expected output is compared by value (`assert f(2) == 4`); anything else by its repr, as
-    doctest itself compares (`assert repr(f(p)) == 'Point(1.0, 2.0)'`), so `array(...)` outputs need no
-    numpy import; `print(...)` examples (stdout, not a value) are left out. None when no assertion is left
-    or the test would not parse."""
+
+def _assertion(source: str, want: str) -> tuple[list[str], str]:
+    """The test lines checking one example's expected output, and what they need ("capsys", "pytest" or "")."""
+    try:
+        value = ast.literal_eval(want)
+    except _LITERAL_ERRORS:
+        value = _NOT_LITERAL
+    if value is _NOT_LITERAL:
+        # what doctest compares: what the example printed, then the repr of its value (if not None); runs of
+        # whitespace compared as one space, as doctest's NORMALIZE_WHITESPACE (array reprs wrap)
+        return ["    capsys.readouterr()", f"    _value = ({source})",
+                "    _shown = capsys.readouterr().out + ('' if _value is None else repr(_value))",
+                f"    assert ' '.join(_shown.split()) == {' '.join(want.split())!r}"], "capsys"
+    places = len(want.split(".", 1)[1].split("e")[0].split("E")[0]) if isinstance(value, float) and "." in want else 0
+    if places >= 2:
+        # a float written with 2+ decimals matches to that precision, as doctest's NUMBER option (0.69 for
+        # 0.6956); one decimal (1.0, 0.5) is an exact value in practice and stays exact
+        return [f"    assert ({source}) == pytest.approx({want}, abs=1e-{places})"], "pytest"
+    op = "is" if value is None or isinstance(value, bool) else "=="
+    return [f"    assert ({source}) {op} {want}"], ""  # parenthesised: `a == b` is one operand
+
+
+def _doctest_test(name: str, module: str, docstring: str, top_level: frozenset[str] = frozenset()) -> str | None:
+    """A pytest function from a docstring's doctest examples, importing the function, and the module's other
+    top-level names the examples use, from the module it came from.
+
+    Examples run in order, as doctest runs them, so a later one sees what an earlier one set: a one-line
+    expression with a one-line expected output becomes an assertion: a literal compared by value (`assert
+    (f(2)) == 4`), anything else as doctest compares it, what the example printed (pytest's `capsys`) then
+    the repr of its value, whitespace runs as one space (so `array(...)` outputs need no numpy import and
+    a function that prints is checked on what it prints); a float with two or more decimals to the
+    precision written (`0.69` for 0.6956, as doctest's NUMBER option). Every other example (multi-line,
+    `print(...)`, an output with `...` or several lines) still runs, as a plain statement; one expected to
+    raise is left out. At the first example that does not parse the test stops (what follows may need it).
+    None when no assertion is made or the test would not parse."""
     try:
         examples = doctest.DocTestParser().get_examples(docstring)
     except ValueError:
         return None
-    lines, asserts, used = [], 0, {name}
+    lines, asserts, used, needs = [], 0, {name}, set()
     for ex in examples:
         source, want = ex.source.strip(), ex.want.strip()
-        if "\n" in source or want.startswith("Traceback") or "\n" in want or "..." in want:
+        if want.startswith("Traceback"):
             continue
-        if want:
+        try:
+            ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            break
+        used.update(w for w in _IDENT.findall(source) if w in top_level)
+        if want and "\n" not in source and "\n" not in want and "..." not in want:
             try:
                 expr = ast.parse(source, mode="eval")
             except (SyntaxError, ValueError, RecursionError, MemoryError):
+                expr = None  # a statement with output (`x = f()` does not print): run it
+            if expr is not None and not _is_print(expr):
+                more, need = _assertion(source, want)
+                lines += more
+                needs.add(need)
+                asserts += 1
                 continue
-            if _is_print(expr):
-                continue
-            try:
-                value = ast.literal_eval(want)
-            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
-                lines.append(f"    assert repr({source}) == {want!r}")
-            else:
-                op = "is" if value is None or isinstance(value, bool) else "=="
-                lines.append(f"    assert {source} {op} {want}")
-            asserts += 1
-        else:
-            lines.append(f"    {source}")
-        used.update(w for w in _IDENT.findall(source) if w in top_level)
+        lines.append(textwrap.indent(source, "    "))
     if not asserts:
         return None
-    test = (f"from {module} import {', '.join(sorted(used))}\n\n\ndef test_{name}():\n" + "\n".join(lines) + "\n")
+    test = (("import pytest\n" if "pytest" in needs else "") + f"from {module} import {', '.join(sorted(used))}\n\n\n"
+            f"def test_{name}({'capsys' if 'capsys' in needs else ''}):\n" + "\n".join(lines) + "\n")
     try:
         ast.parse(test)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -141,6 +171,17 @@ def _python_top_level_names(data: bytes) -> frozenset[str]:
             left = c.named_children[0].child_by_field_name("left")
             if left is not None and left.type == "identifier":
                 names.add(left.text.decode())
+        elif c.type in ("import_statement", "import_from_statement"):
+            # the names an import binds: `import a.b` binds a, `import a as x` and `from m import a as x` bind x
+            module = c.child_by_field_name("module_name")
+            for item in c.named_children:
+                if item == module:
+                    continue
+                if item.type == "aliased_import":
+                    names.add(item.child_by_field_name("alias").text.decode())
+                elif item.type == "dotted_name":
+                    names.add(item.text.decode().split(".")[0] if c.type == "import_statement"
+                              else item.text.decode().rsplit(".", 1)[-1])
     return frozenset(names)
 
 

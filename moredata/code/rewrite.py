@@ -202,6 +202,8 @@ def python_locals(fn: ts.Node) -> tuple[set[str], set[str]]:
             if name is not None:
                 keywords.add(name.text.decode())
         elif t in ("function_definition", "lambda"):
+            if t == "function_definition":  # a nested def binds its name too: `def to_call()` beside `to_call = f`
+                excluded.add(n.child_by_field_name("name").text.decode())
             params = n.child_by_field_name("parameters")
             if params is not None:
                 nested_params.update(p.text.decode() for p in _param_names(params))

@@ -164,6 +164,27 @@ def test_rename_leaves_a_name_a_nested_call_passes_by_keyword():
         assert env_a["outer"](1, 2) == env_b["outer"](1, 2)
 
 
+def test_rename_leaves_a_name_a_nested_def_binds():
+    """Read by eye in the 50 MB build (ray's run_latency_benchmark): `to_call = item` in one branch and
+    `def to_call()` in the other; the assignment was renamed, the def was not, so the call failed."""
+    code = ("def bench(item, count):\n    if count > 100:\n        to_call = item\n    else:\n"
+            "        def to_call():\n            return item() + 1\n    out = []\n    for i in range(count):\n"
+            "        out.append(to_call() + i)\n    return out\n")
+    renamed = 0
+    for seed in range(10):
+        out = rename_python_locals(code, random.Random(seed))
+        if out is None:
+            continue
+        renamed += 1
+        text, mapping = out
+        assert "to_call" not in mapping
+        env_a, env_b = {}, {}
+        exec(code, env_a)
+        exec(text, env_b)
+        assert env_a["bench"](lambda: 1, 3) == env_b["bench"](lambda: 1, 3)
+    assert renamed  # item, count, out, i still get neutral names
+
+
 # -- 4. plant_bug: a logic bug that runs ----------------------------------------------------------------------
 BUGGY_CANDIDATES = {
     "zeros": ("def zeros(n):\n    return [0] * n + [1] * 2\n", [(3,)]),
@@ -205,6 +226,9 @@ def test_plant_bug_swaps_within_a_class_in_brace_languages_too():
 
 # -- 5. doctest_tests import the right module and pass --------------------------------------------------------
 POINTS = '''\
+import functools
+
+
 class Point:
     def __init__(self, x, y):
         self.x, self.y = x, y
@@ -233,8 +257,39 @@ def double(x):
     4
     >>> double([1])
     [1, 1]
+    >>> double(1 / 3)
+    0.67
     """
     return 2 * x
+
+
+def smallest(values):
+    """The smallest value. (Read by eye in the 50 MB build: a multi-line example was left out, and the
+    examples after it used the name it set, so the emitted test failed with NameError.)
+
+    >>> data = [3, 1,
+    ...         2]
+    >>> smallest(data)
+    1
+    >>> print("sorted")
+    sorted
+    >>> shifted = smallest(data) + 10
+    >>> shifted
+    11
+    """
+    return min(values)
+
+
+def shout(word):
+    """Print word in capitals. (Found by running every doctest test of a standard-library build: a printing
+    function compared on its return value, `a == b` followed by `is True`, a module import not imported.)
+
+    >>> shout("hi")
+    HI
+    >>> functools.reduce(lambda a, b: a + b, [1, 2]) == 3
+    True
+    """
+    print(word.upper())
 '''
 
 
@@ -246,10 +301,10 @@ def test_doctest_tests_import_the_right_module_and_pass(tmp_path):
     (pkg / "shapes" / "points.py").write_text(POINTS)
     rows, _ = build([pkg], tmp_path, near_dedup=False)
     tests = [r for r in rows if r["kind"] == "doctest_tests"]
-    assert {r["name"] for r in tests} == {"midpoint", "double"}
+    assert {r["name"] for r in tests} == {"midpoint", "double", "smallest", "shout"}
     for r in tests:
         ast.parse(r["completion"])
-        first = r["completion"].splitlines()[0]
+        first = next(line for line in r["completion"].splitlines() if line.startswith("from "))
         assert first.startswith("from geom.shapes.points import ") and r["name"] in first, r["completion"]
         test_file = tmp_path / f"test_{r['name']}.py"
         test_file.write_text(r["completion"])

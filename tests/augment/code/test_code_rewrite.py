@@ -191,7 +191,7 @@ def test_doctests_become_a_pytest_test():
     test_code = tests[0].completion.replace("from pkg.mathy import double\n", "")
     exec(test_code, namespace)
     namespace["test_double"]()  # the generated test runs and passes against the real function
-    assert "assert double(2) == 4" in tests[0].completion and "y = 5" in tests[0].completion
+    assert "assert (double(2)) == 4" in tests[0].completion and "y = 5" in tests[0].completion
 
 
 def test_string_concatenation_is_not_turned_into_a_type_error():
