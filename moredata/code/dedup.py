@@ -104,7 +104,10 @@ def signatures(texts: list[str], opts: DedupOptions, progress=None) -> np.ndarra
 
     out = np.empty((len(texts), opts.num_perm), dtype=np.uint32)
     threads = max(1, min(opts.threads or (os.cpu_count() or 1), 8))
-    size = max(1, min(opts.chunk, -(-len(texts) // threads)))
+    # equal chunks, a multiple of the thread count, none over opts.chunk: 50k texts on 2 threads are 4 x 12.5k,
+    # not 20k + 20k + 10k with the last one running alone
+    n_chunks = threads * max(1, -(-len(texts) // (threads * opts.chunk)))
+    size = max(1, -(-len(texts) // n_chunks))
 
     def one(lo: int) -> int:
         part = texts[lo: lo + size]
