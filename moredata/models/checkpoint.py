@@ -200,10 +200,12 @@ def _load_other(model_type: str, ckpt: dict, max_bytes: int | None):
     """An encoder or encoder-decoder: every tensor's shape checked against a model built on the meta
     device (no memory) before the real one is allocated."""
     from moredata.models import build_model
+    from moredata.models.config import with_saved_recipe
 
     args = ckpt["model_args"]
     if not isinstance(args, dict):
         raise InvalidArgument(f"model_args must be a dict, got {type(args).__name__}")
+    args = with_saved_recipe(model_type, args)
     state = ckpt["model"]
     if max_bytes is not None:
         total = sum(t.numel() * t.element_size() for t in state.values() if isinstance(t, torch.Tensor))

@@ -1,6 +1,8 @@
 """EncoderOnlyModel: a BERT-style masked language model.
 
-Bidirectional self-attention over token + position embeddings, a padding mask, pre-LN blocks. The MLM
+Bidirectional self-attention with a padding mask, built to the config's recipe (moredata.models.config:
+rotary positions, GeGLU, no biases, a normed embedding and pre-LN blocks, ModernBERT's initialisation by
+default; the classic BERT-like recipe for checkpoints written before). The MLM
 head (dense, GELU, LayerNorm, then a projection onto the vocabulary) shares its output matrix with the
 token embedding, as BERT does; safetensors export handles the shared tensor (see `extract.py`).
 
@@ -15,7 +17,7 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 from moredata.models.config import ModelConfig
-from moredata.models.layers import Embeddings, EncoderBlock, init_weights, key_padding_mask
+from moredata.models.layers import Embeddings, EncoderBlock, final_norm, init_recipe, key_padding_mask, layer_norm
 
 IGNORE_INDEX = -100
 
@@ -27,12 +29,12 @@ class EncoderOnlyModel(nn.Module):
         super().__init__()
         self.config = config
         self.embed = Embeddings(config)
-        self.blocks = nn.ModuleList(EncoderBlock(config) for _ in range(config.num_layers))
-        self.ln_f = nn.LayerNorm(config.d_model, bias=config.bias)
+        self.blocks = nn.ModuleList(EncoderBlock(config, first=i == 0) for i in range(config.num_layers))
+        self.ln_f = final_norm(config)
         self.mlm_dense = nn.Linear(config.d_model, config.d_model, bias=config.bias)
-        self.mlm_ln = nn.LayerNorm(config.d_model, bias=config.bias)
+        self.mlm_ln = layer_norm(config)
         self.mlm_bias = nn.Parameter(torch.zeros(config.vocab_size))
-        self.apply(init_weights)
+        init_recipe(self, config)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, labels=None):
         """(B, T, d_model) hidden states; with `labels`, (MLM loss, logits) instead (through forward, so

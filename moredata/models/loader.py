@@ -16,6 +16,7 @@ from moredata.data.tokenizers import tokenizer_from_dict
 from moredata.errors import InvalidArgument, NotFound
 from moredata.models import build_model, model_type_of
 from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint, tokenizer_from_checkpoint
+from moredata.models.config import with_saved_recipe
 
 DTYPES = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
           "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
@@ -68,7 +69,7 @@ def read_model(model_path: str | Path) -> dict:
         raise InvalidArgument(f"{folder} has no config.json: not an extracted model (nor a checkpoint file)")
     try:
         config = json.loads(cfg_path.read_text(encoding="utf-8"))
-        model_type, args = config["model_type"], config["model_args"]
+        model_type, args = config["model_type"], with_saved_recipe(config["model_type"], config["model_args"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InvalidArgument(f"{cfg_path} is not an extracted model's config: {e}") from None
     with torch.device("meta"):

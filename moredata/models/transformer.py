@@ -1,6 +1,7 @@
 """EncoderDecoderModel: a sequence-to-sequence transformer (encoder, decoder with cross-attention).
 
-One shared token embedding for source and target (one tokenizer), tied to the output projection.
+One shared token embedding for source and target (one tokenizer), tied to the output projection; both
+stacks follow the config's recipe (moredata.models.config; rotary positions in self-attention only).
 Trained with teacher forcing: `loss(src, src_mask, tgt_in, tgt_out)`; generates with a key/value cache:
 the decoder's self-attention keys/values grow by one position per step and the cross-attention's are
 computed from the encoder memory once.
@@ -13,7 +14,7 @@ from torch.nn import functional as F
 
 from moredata.models.config import ModelConfig
 from moredata.models.encoder_only import IGNORE_INDEX, configure_adamw
-from moredata.models.layers import DecoderBlock, Embeddings, EncoderBlock, init_weights, key_padding_mask
+from moredata.models.layers import DecoderBlock, Embeddings, EncoderBlock, final_norm, init_recipe, key_padding_mask
 
 
 class EncoderDecoderModel(nn.Module):
@@ -23,11 +24,10 @@ class EncoderDecoderModel(nn.Module):
         super().__init__()
         self.config = config
         self.embed = Embeddings(config)
-        self.encoder = nn.ModuleList(EncoderBlock(config) for _ in range(config.num_layers))
+        self.encoder = nn.ModuleList(EncoderBlock(config, first=i == 0) for i in range(config.num_layers))
         self.decoder = nn.ModuleList(DecoderBlock(config) for _ in range(config.num_decoder_layers))
-        self.ln_enc = nn.LayerNorm(config.d_model, bias=config.bias)
-        self.ln_dec = nn.LayerNorm(config.d_model, bias=config.bias)
-        self.apply(init_weights)
+        self.ln_enc, self.ln_dec = final_norm(config), final_norm(config)
+        init_recipe(self, config)
 
     def encode(self, src_ids, src_mask=None) -> torch.Tensor:
         mask = key_padding_mask(src_mask)

@@ -16,6 +16,7 @@ from moredata.data.tokenizers import SPECIAL_TOKENS
 from moredata.errors import MoredataError, UserError
 from moredata.models import build_model, model_args_of, model_type_for, model_type_of
 from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint
+from moredata.models.config import with_saved_recipe
 from moredata.training.config import TrainerSettings
 from moredata.training.hints import CLI, Hints
 from moredata.training.objectives import Objective
@@ -159,7 +160,8 @@ def _new_model(cfg: TrainerSettings, data, given_model):
         model = build_model(cfg.model_type, model_args)
     except MoredataError as e:
         raise UserError(f"model config: {e}") from None
-    return model, cfg.model_type, model_args, objective
+    # every field the model was built with (the recipe's too): a checkpoint rebuilds it from the file alone
+    return model, cfg.model_type, model_args_of(model), objective
 
 
 def _model_from_file(cfg: TrainerSettings, data, out_dir: Path):
@@ -170,7 +172,7 @@ def _model_from_file(cfg: TrainerSettings, data, out_dir: Path):
         raise UserError(f"config key 'init_from': {e}") from None
     # the architecture (and model type) comes from the checkpoint; dropout may be overridden
     model_type = model_type_of(ckpt)
-    model_args = dict(ckpt["model_args"])
+    model_args = dict(with_saved_recipe(model_type, ckpt["model_args"]))
     if cfg.init_from != "resume":
         model_args["dropout"] = cfg.dropout
     model = model_from_checkpoint({**ckpt, "model_args": model_args})

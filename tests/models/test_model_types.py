@@ -15,6 +15,7 @@ from moredata import (
     load_model_and_tokenizer,
 )
 from moredata.data.tokenizers import CharTokenizer
+from moredata.models import model_args_of
 from moredata.models.checkpoint import save_checkpoint
 from moredata.models.encoder_only import IGNORE_INDEX
 from moredata.models.masking import mask_tokens
@@ -88,7 +89,7 @@ def _checkpoint(tmp_path, model_type):
                 "dropout": 0.0}
     model = build_model(model_type, args)
     path = tmp_path / f"{model_type}.pt"
-    save_checkpoint(path, {"model": model.state_dict(), "model_type": model_type, "model_args": args,
+    save_checkpoint(path, {"model": model.state_dict(), "model_type": model_type, "model_args": model_args_of(model),
                            "iter_num": 7, "best_val_loss": 1.0, "config": {}, "tokenizer": TOK.to_dict()})
     return path
 
@@ -199,8 +200,9 @@ def test_sample_names_the_model_types_it_samples(tmp_path, capsys):
     from moredata.models.sample import main as sample_main
 
     args = dict(vocab_size=11, d_model=16, num_heads=2, num_layers=1, max_seq_len=8)
-    save(tmp_path / "enc.pt", {"model": build("encoder_only", args).state_dict(), "model_type": "encoder_only",
-                               "model_args": args, "iter_num": 0, "best_val_loss": 1.0, "tokenizer": None})
+    enc = build("encoder_only", args)
+    save(tmp_path / "enc.pt", {"model": enc.state_dict(), "model_type": "encoder_only",
+                               "model_args": model_args_of(enc), "iter_num": 0, "best_val_loss": 1.0, "tokenizer": None})
     with pytest.raises(SystemExit) as e:
         sample_main(["--ckpt", str(tmp_path / "enc.pt")])
     err = capsys.readouterr().err
