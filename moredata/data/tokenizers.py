@@ -173,6 +173,10 @@ def encode_known(tokenizer, text: str) -> list[int]:
 
 
 def tokenizer_from_dict(d: dict) -> Tokenizer:
+    from moredata.errors import InvalidArgument
+
+    if not isinstance(d, dict):
+        raise InvalidArgument(f"a tokenizer must be a JSON object, got {type(d).__name__}")
     kind = d.get("kind")
     if kind == "char":
         return CharTokenizer(d["chars"])
@@ -180,7 +184,7 @@ def tokenizer_from_dict(d: dict) -> Tokenizer:
         from tokenizers import Tokenizer as HFTokenizer
 
         return BPETokenizer(HFTokenizer.from_str(d["tokenizer_json"]))
-    raise ValueError(f"unknown tokenizer kind {kind!r} (expected 'char' or 'bpe')")
+    raise InvalidArgument(f"unknown tokenizer kind {kind!r} (expected 'char' or 'bpe')")
 
 
 def tokenizer_from_json(text: str) -> Tokenizer:

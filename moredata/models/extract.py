@@ -32,6 +32,9 @@ def extract_model_for_inference(model_path: str | Path, output_path: str | Path,
 
     out = check_output_dir(output_path)
     model, tokenizer = load_model_and_tokenizer(model_path, device="cpu")
+    if nanogpt and model_type_for(model) != "decoder_only":  # refused before anything is written
+        raise InvalidArgument(f"only a GPT (decoder_only) can be written as a nanoGPT ckpt.pt; {model_path} holds "
+                              f"a {model_type_for(model)} model")
     out.mkdir(parents=True, exist_ok=True)
     model = model.to(dtype_of(dtype))
     tmp = out / f".model.safetensors.tmp-{os.getpid()}"
@@ -53,8 +56,6 @@ def extract_model_for_inference(model_path: str | Path, output_path: str | Path,
 
 
 def _write_nanogpt(model, tokenizer, out: Path, dataset: str) -> None:
-    if model_type_for(model) != "decoder_only":
-        raise InvalidArgument("only a GPT (decoder_only) can be written as a nanoGPT ckpt.pt")
     state = {k: v.float() for k, v in model.state_dict().items()}
     ckpt = {"model": state, "model_args": model_args_of(model), "iter_num": 0, "best_val_loss": 0.0,
             "config": {"dataset": dataset}}

@@ -48,10 +48,11 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     batch_size: int = Field(12, ge=1, description="micro-batch size (rows)")
     block_size: int = Field(1024, ge=1, description="context length")
     # model
-    model_type: Literal["decoder_only", "encoder_only", "transformer", "pointer"] = Field(
+    model_type: Literal["decoder_only", "encoder_only", "transformer", "pointer", "module"] = Field(
         "decoder_only", description="decoder_only: the GPT; encoder_only: a masked-LM encoder (BERT); "
         "transformer: an encoder-decoder trained to continue the first half of each window with the second; "
-        "pointer: the audio-edit pointer network (trained on sample folders by moredata-pointer, not token data)")
+        "pointer: the audio-edit pointer network (trained on sample folders by moredata-pointer, not token data); "
+        "module: any nn.Module whose output carries a loss (the Python Trainer only)")
     n_layer: int = Field(12, ge=1)
     n_head: int = Field(12, ge=1)
     n_embd: int = Field(768, ge=1)
@@ -64,12 +65,18 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     # AdamW
     learning_rate: float = Field(6e-4, gt=0.0, description="max learning rate")
     max_iters: int = Field(600000, ge=0, description="total number of training iterations")
+    step_after_last_eval: bool = Field(True, description="nanoGPT's loop: one more optimizer step after the "
+                                       "evaluation at max_iters (not saved); false ends at that evaluation, "
+                                       "so the model in memory is the one saved (the Python Trainer's way)")
     weight_decay: float = Field(1e-1, ge=0.0)
     beta1: float = Field(0.9, ge=0.0, lt=1.0)
     beta2: float = Field(0.95, ge=0.0, lt=1.0)
     grad_clip: float = Field(1.0, ge=0.0, description="clip gradients at this norm, 0 disables")
     # learning-rate schedule: linear warmup then cosine decay to min_lr
     decay_lr: bool = Field(True, description="whether to decay the learning rate")
+    lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = Field(
+        "cosine", description="after warmup_iters of linear warm-up: cosine or linear decay to min_lr at "
+        "lr_decay_iters, or constant (constant: no warm-up either)")
     warmup_iters: int = Field(2000, ge=0)
     lr_decay_iters: int = Field(600000, ge=1, description="should be ~= max_iters per Chinchilla")
     min_lr: float = Field(6e-5, ge=0.0, description="~= learning_rate/10 per Chinchilla")
@@ -77,7 +84,16 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     early_stopping_patience: int = Field(0, ge=0, description="stop after this many evaluations without "
                                          "improvement of the monitored loss; 0 disables")
     early_stopping_min_delta: float = Field(0.0, ge=0.0, description="an improvement must beat the best by more")
-    early_stopping_monitor: Literal["val", "train"] = Field("val", description="which evaluated loss to monitor")
+    early_stopping_monitor: str = Field("val", description="what early stopping watches: 'val' or 'train' (the "
+                                        "losses), or an evaluated metric by its name in metrics.jsonl "
+                                        "('val_masked_acc', a compute_metrics value 'val_<name>')")
+    early_stopping_mode: Literal["auto", "min", "max"] = Field(
+        "auto", description="whether the monitored value should fall (min) or rise (max); auto: max for names "
+        "ending in acc, accuracy, f1 or exact_match, min otherwise")
+    save_interval: int = Field(0, ge=0, description="also save checkpoint-<iter>.pt every this many iterations "
+                               "(0: only ckpt.pt and best.pt at evaluations)")
+    save_total_limit: int = Field(0, ge=0, description="keep only the newest this many checkpoint-<iter>.pt files "
+                                  "(0: keep all; ckpt.pt and best.pt are never removed)")
     continue_after_early_stop: bool = Field(False, description="resume a run that stopped early and train on "
                                             "(its patience starts again); without it such a resume only says so")
     # continued training (init_from = a checkpoint path): keep its step count, weights and tokenizer
@@ -158,6 +174,9 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
         if self.completion_only_loss and self.enhanced_enabled:
             raise ValueError("config key 'completion_only_loss': enhanced rows are continuations of random "
                              "prefixes, not (prompt, completion) pairs: set enhanced_data_probability=0")
+        if not re.fullmatch(r"val|train|(val|train)_\w+", self.early_stopping_monitor):
+            raise ValueError(f"config key 'early_stopping_monitor': 'val', 'train' or an evaluated metric such "
+                             f"as 'val_masked_acc', got {self.early_stopping_monitor!r}")
         if self.min_lr > self.learning_rate:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate ({self.learning_rate})")
         return self

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import torch
 
+from moredata.errors import UserError
 from moredata.models.checkpoint import save_checkpoint
 from moredata.training.config import TrainerSettings
-from moredata.training.early_stopping import EarlyStopping
+from moredata.training.early_stopping import EarlyStopping, monitor_mode
 from moredata.training.evaluation import estimate_loss
 from moredata.training.hints import CLI, Hints
 from moredata.training.lr_schedule import get_lr
@@ -35,11 +36,18 @@ class TrainingLoop:
     """Holds model, optimizer, data and bookkeeping; `run()` trains and returns a TrainSummary.
     (The public Python API, `moredata.Trainer`, drives this loop over the user's dataloaders.)"""
 
-    def __init__(self, cfg: TrainerSettings, model=None, data=None, hints: Hints = CLI):
+    def __init__(self, cfg: TrainerSettings, model=None, data=None, hints: Hints = CLI, compute_metrics=None,
+                 callbacks=(), steps_per_epoch: int | None = None):
         """`model` (a built, untrained model) and `data` (a LoaderData) are the Python API's way in;
         the CLI passes neither: the model comes from the config or a checkpoint, the data from data_dir.
-        `hints`: how the caller's front end spells resume/overwrite in messages (moredata.training.hints)."""
+        `hints`: how the caller's front end spells resume/overwrite in messages (moredata.training.hints).
+        `compute_metrics(EvalPrediction) -> dict` adds `val_<name>` to every evaluation; `callbacks`
+        (moredata.training.callbacks.Callback) see the run and may stop it."""
         self.cfg, self.hints = cfg, hints
+        self.compute_metrics = compute_metrics
+        from moredata.training.callbacks import CallbackList
+
+        self.callbacks = CallbackList(callbacks, steps_per_epoch)
         self.dist = setup_distributed(cfg)
         self.master, self.device, self.ddp = self.dist.master, self.dist.device, self.dist.ddp
         self.out_dir = Path(cfg.out_dir)
@@ -62,7 +70,8 @@ class TrainingLoop:
         self.iter_num, self.best_val_loss, self.best_iter = 0, 1e9, None
         self.resumed_after_eval = True
         self.signals = StopSignals(self.ddp, self.device)  # SIGINT/SIGTERM while run() lasts
-        self.stopper = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta)
+        self.stopper = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta,
+                                     monitor_mode(cfg.early_stopping_monitor, cfg.early_stopping_mode))
         built = setup_model(cfg, self.data, self.out_dir, self.device, model)
         self.model, self.model_type, self.model_args, self.objective = (built.model, built.model_type,
                                                                         built.model_args, built.objective)
@@ -74,8 +83,13 @@ class TrainingLoop:
             self.enhanced = EnhancedBatchMixer(cfg, train, train.dtype, seed, self.model_args["vocab_size"],
                                                "cuda" if self.device_type == "cuda" else "cpu")
         self.scaler = torch.amp.GradScaler(self.device_type, enabled=(self.dtype == "float16"))
-        self.optimizer, self.fused = self.model.configure_optimizers(
-            cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), self.device_type)
+        configure = getattr(self.model, "configure_optimizers", None)
+        if configure is None:  # a generic module: AdamW as for ours, matrices decayed
+            from moredata.models.encoder_only import configure_adamw
+
+            configure = lambda *a: configure_adamw(self.model, *a)  # noqa: E731
+        self.optimizer, self.fused = configure(cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2),
+                                               self.device_type)
         if built.resume_from is not None:
             restore_run(self, built.resume_from)
         if self.enhanced is not None and cfg.init_from != "scratch":
@@ -113,7 +127,7 @@ class TrainingLoop:
 
     def estimate_loss(self) -> dict[str, float]:
         return estimate_loss(self.model, self.data, self.objective, self.cfg.batch_size, self.cfg.eval_iters,
-                             self.ctx, self.eval_gen)
+                             self.ctx, self.eval_gen, self.compute_metrics)
 
     def checkpoint(self, evaluated: bool = True) -> dict:
         return run_checkpoint(self, evaluated)
@@ -123,6 +137,7 @@ class TrainingLoop:
         path = self.out_dir / "ckpt.pt"
         save_checkpoint(path, ckpt)
         self.saved = str(path)
+        self.callbacks.on_save(self, path)
         if improved:  # best.pt: always the best by val loss, whatever always_save_checkpoint says
             save_checkpoint(self.out_dir / "best.pt", ckpt)
             self.wrote_best = True
@@ -135,7 +150,7 @@ class TrainingLoop:
             self.progress.say(f"step {self.iter_num}: evaluating ({self.cfg.eval_iters} batches of train and of val)...")
         losses = self.estimate_loss()
         self.last_val = losses["val"]
-        extra = {k: v for k, v in losses.items() if k.endswith("_acc")}
+        extra = {k: v for k, v in losses.items() if k not in ("train", "val")}
         if self.enhanced is not None:  # the share of enhanced rows until the next evaluation (auto: from these losses)
             extra["enhanced_p"] = self.enhanced.on_eval(losses["train"], losses["val"])
         self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"], **extra})
@@ -148,7 +163,9 @@ class TrainingLoop:
         improved = losses["val"] < self.best_val_loss
         if improved:
             self.best_val_loss, self.best_iter = losses["val"], self.iter_num
-        stop = self.stopper.update(losses[self.cfg.early_stopping_monitor])
+        stop = self.stopper.update(self._monitored(losses))
+        self.callbacks.on_evaluate(self, self.evals[-1])
+        stop = stop or self.callbacks.should_stop
         self.stopper.stopped = stop  # in the checkpoint saved below: a resume knows this run stopped early
         # nanoGPT never saves at iter 0 (random weights); a run initialised from a checkpoint may be best there
         may_save = self.iter_num > 0 or self.cfg.init_from != "scratch"
@@ -156,6 +173,25 @@ class TrainingLoop:
             self._save(improved)
         self.progress.postfix(f"val {losses['val']:.4f} best {self.best_val_loss:.4f}")
         return stop, improved and may_save
+
+    def _monitored(self, losses: dict) -> float:
+        name = self.cfg.early_stopping_monitor
+        if name not in losses:
+            raise UserError(f"early_stopping_monitor {name!r} is not among the evaluated values "
+                            f"({', '.join(sorted(losses))})")
+        return losses[name]
+
+    def _save_step_checkpoint(self) -> None:
+        """checkpoint-<iter>.pt every save_interval iterations; only the newest save_total_limit stay
+        (files this run's loop named so: ckpt.pt and best.pt are never removed)."""
+        path = self.out_dir / f"checkpoint-{self.iter_num}.pt"
+        save_checkpoint(path, self.checkpoint(evaluated=False))
+        self.callbacks.on_save(self, path)
+        if self.cfg.save_total_limit:
+            saved = sorted(self.out_dir.glob("checkpoint-*.pt"), key=lambda f: int(f.stem.split("-")[1])
+                           if f.stem.split("-")[1].isdigit() else -1)
+            for old in saved[:-self.cfg.save_total_limit]:
+                old.unlink(missing_ok=True)
 
     def _evaluate_and_sync(self, lr: float) -> bool:
         """Rank 0 evaluates; under DDP every rank learns whether to stop (and the mixer syncs its share and
@@ -171,7 +207,9 @@ class TrainingLoop:
                 self.enhanced.sync(self.device, wrote_best, str(self.out_dir / "best.pt"))
         if stop:
             cfg = self.cfg
-            self.progress.say(f"early stopping at iter {self.iter_num}: {cfg.early_stopping_monitor} loss has not "
+            what = f"{cfg.early_stopping_monitor} loss" if cfg.early_stopping_monitor in ("val", "train") \
+                else cfg.early_stopping_monitor
+            self.progress.say(f"early stopping at iter {self.iter_num}: {what} has not "
                       f"improved by more than {cfg.early_stopping_min_delta} for "
                       f"{cfg.early_stopping_patience} evaluations")
         return stop
@@ -229,6 +267,7 @@ class TrainingLoop:
     def run(self) -> TrainSummary:
         cfg = self.cfg
         self._begin_run()
+        self.callbacks.on_train_begin(self)
         with self.signals:
             if self._resumed and self.stopper.stopped and not cfg.continue_after_early_stop:
                 return self._refuse_to_retrain()
@@ -250,6 +289,9 @@ class TrainingLoop:
                     t0 = time.time()  # evaluations are not counted in ms/iter
                 if self.iter_num == 0 and cfg.eval_only:
                     break
+                if self.iter_num >= cfg.max_iters and not cfg.step_after_last_eval:
+                    self.ended_at_eval = True  # the model in memory is the one just evaluated (and saved)
+                    break
                 loss, batch = self._train_step(batch)
                 t1 = time.time()
                 dt, t0 = t1 - t0, t1
@@ -259,6 +301,11 @@ class TrainingLoop:
                 self.progress.step()
                 self.iter_num += 1
                 local_iter_num += 1
+                if self.master and cfg.save_interval and self.iter_num % cfg.save_interval == 0:
+                    self._save_step_checkpoint()
+                self.callbacks.on_step_end(self)
+                if self.callbacks.should_stop and not self.ddp:  # a callback asked: save and stop, as on SIGINT
+                    self.signals.reason = "a callback asked to stop"
                 if self.iter_num > cfg.max_iters:
                     break
                 if self.signals.requested():
@@ -267,6 +314,7 @@ class TrainingLoop:
                     break
         summary = self._finish(stopped_at)
         summary.interrupted_at_iter, summary.resume_hint = interrupted, self.hints.resume
+        self.callbacks.on_train_end(self)
         return summary
 
     def _begin_run(self) -> None:
@@ -282,6 +330,7 @@ class TrainingLoop:
         self.saved: str | None = None
         self.dts: list[float] = []
         self.running_mfu = -1.0
+        self.ended_at_eval = False
         self.progress = Progress(self.master, cfg.progress, cfg.max_iters + 1, self.start_iter, self.out_dir,
                                  self._resumed)
 
@@ -306,7 +355,7 @@ class TrainingLoop:
             import torch.distributed as dist
 
             dist.destroy_process_group()
-        last_trained = self.iter_num if stopped_at is not None else self.iter_num - 1
+        last_trained = self.iter_num if stopped_at is not None or self.ended_at_eval else self.iter_num - 1
         best = self.out_dir / "best.pt"
         return TrainSummary(
             out_dir=str(self.out_dir), start_iter=self.start_iter, iter_num=max(last_trained, self.start_iter),

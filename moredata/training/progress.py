@@ -1,11 +1,11 @@
-"""What a run shows while it trains: a tqdm bar on a terminal (plain lines otherwise) and the rows of
-metrics.jsonl. Only rank 0 shows anything."""
+"""What a run shows while it trains: a tqdm bar on a terminal or in a notebook (tqdm.auto: a widget in
+Jupyter; plain lines otherwise) and the rows of metrics.jsonl. Only rank 0 shows anything."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget in Jupyter, text on a terminal
 
 from moredata.training.metrics import MetricsLog
 
@@ -15,7 +15,7 @@ class Progress:
                  resumed: bool):
         self.master = master
         self.metrics = MetricsLog(out_dir / "metrics.jsonl", start_iter if resumed else None) if master else None
-        show_bar = master and show_bar and sys.stderr.isatty()
+        show_bar = master and show_bar and (sys.stderr.isatty() or in_notebook())
         self.bar = tqdm(total=total, initial=start_iter, unit="it", dynamic_ncols=True,
                         mininterval=0.5) if show_bar else None
 
@@ -53,3 +53,9 @@ class Progress:
             self.bar.close()
         if self.metrics is not None:
             self.metrics.close()
+
+
+def in_notebook() -> bool:
+    """Inside a Jupyter kernel (where stderr is no terminal but a progress bar shows as a widget)."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"

@@ -122,11 +122,14 @@ def setup_model(cfg: TrainerSettings, data, out_dir: Path, device: str, given_mo
     if cfg.init_from == "scratch":
         model, model_type, model_args, objective = _new_model(cfg, data, given_model)
         ckpt = None
+    elif given_model is not None:  # the Python API resuming: the user's own model gets the saved weights
+        model, model_type, model_args, objective = _new_model(cfg, data, given_model)
+        ckpt = _load_into(given_model, out_dir / "ckpt.pt" if cfg.init_from == "resume" else Path(cfg.init_from))
     else:
         model, model_type, model_args, objective, ckpt = _model_from_file(cfg, data, out_dir)
-        if model_type == "pointer":  # frames, not tokens: no vocabulary or block size to check
-            keep = cfg.init_from == "resume" or cfg.continue_training
-            return ModelSetup(model.to(device), model_type, model_args, objective, ckpt if keep else None)
+    if not objective.counts_tokens:  # frames or a generic module: no vocabulary or block size to check
+        keep = ckpt is not None and (cfg.init_from == "resume" or cfg.continue_training)
+        return ModelSetup(model.to(device), model_type, model_args, objective, ckpt if keep else None)
     if model_type == "decoder_only":
         if cfg.block_size < model.config.block_size:
             model.crop_block_size(cfg.block_size)  # model surgery, as nanoGPT
@@ -141,19 +144,40 @@ def setup_model(cfg: TrainerSettings, data, out_dir: Path, device: str, given_mo
     return ModelSetup(model.to(device), model_type, model_args, objective, ckpt if keep else None)
 
 
+def _load_into(model, path: Path) -> dict:
+    """The checkpoint at `path`, its weights loaded into `model` after every name and shape is checked
+    (a checkpoint of another model is refused by name, before anything changes)."""
+    try:
+        ckpt = load_checkpoint(path)
+    except (FileNotFoundError, ValueError, MoredataError) as e:
+        raise UserError(f"config key 'init_from': {e}") from None
+    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in ckpt["model"].items() if isinstance(v, torch.Tensor)}
+    if want != got:
+        missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+        raise UserError(f"{path} does not hold this model's weights: missing {missing[:3]}, unexpected "
+                        f"{extra[:3]}, other shapes {wrong[:3]}")
+    model.load_state_dict(ckpt["model"])
+    return ckpt
+
+
 def _new_model(cfg: TrainerSettings, data, given_model):
     # nanoGPT's default for data without a vocabulary: GPT-2's 50257 rounded up to 50304
     vocab = data.vocab_size or 50304
     if given_model is not None:  # the Python API: the user's model, as built
         model_type, model_args = model_type_for(given_model), model_args_of(given_model)
         objective = Objective(model_type, vocab, cfg.mlm_probability)
-        if model_type != "pointer" and model_args["vocab_size"] < objective.model_vocab(vocab):
+        if objective.counts_tokens and model_args["vocab_size"] < objective.model_vocab(vocab):
             raise UserError(f"the model has {model_args['vocab_size']} token rows; the tokenizer "
                             f"needs {objective.model_vocab(vocab)}")
         return given_model, model_type, model_args, objective
     if cfg.model_type == "pointer":
         raise UserError("config key 'model_type': the pointer network trains on audio-edit sample "
                         "folders: use moredata-pointer train (or the Python Trainer with its model)")
+    if cfg.model_type == "module":
+        raise UserError("config key 'model_type': a generic module is built by its own code: pass it to the "
+                        "Python Trainer")
     objective = Objective(cfg.model_type, vocab, cfg.mlm_probability)
     model_args = config_model_args(cfg, objective.model_vocab(vocab))
     try:
