@@ -3,6 +3,7 @@
     from moredata import Trainer, EncoderOnlyModel, ModelConfig, load_model_and_tokenizer
     from moredata import load_and_split_data, train_tokenizer, create_dataloaders
     from moredata import continue_training, extract_model_for_inference
+    from moredata import create_pair_dataloaders, create_seq2seq_dataloaders, Callback, EvalPrediction
 
 The folder is the package: `moredata/training/loop.py` is `moredata.training.loop`. The library holds
 everything a user can call without a server (models, training, enhanced data, the data domains, RAG,
@@ -19,6 +20,11 @@ _EXPORTS = {
     "load_and_split_data": "moredata.data.loaders",
     "train_tokenizer": "moredata.data.loaders",
     "create_dataloaders": "moredata.data.loaders",
+    "create_pair_dataloaders": "moredata.data.loaders",
+    "create_seq2seq_dataloaders": "moredata.data.loaders",
+    "Callback": "moredata.training.callbacks",
+    "TrainState": "moredata.training.callbacks",
+    "EvalPrediction": "moredata.training.evaluation",
     "extract_model_for_inference": "moredata.models.extract",
     "load_model_and_tokenizer": "moredata.models.loader",
     "EncoderOnlyModel": "moredata.models.encoder_only",

@@ -10,6 +10,12 @@ tokenizer's `<pad>` id (after its regular vocabulary, see moredata.data.tokenize
 (prompt, completion) pairs (moredata.data.pairs), for `Trainer(..., completion_only_loss=True)`:
     train_dl, val_dl = create_pair_dataloaders(train_pairs, val_pairs, tok, separator="|", end="\n")
 Their batches also hold "loss_mask": (B, T) long, 1 on the completion's tokens (and its end).
+
+(source, target) pairs for the encoder-decoder (model_type `transformer`):
+    train_dl, val_dl = create_seq2seq_dataloaders(train_pairs, val_pairs, tok, batch_size=32, max_length=64)
+Their batches are the model's keyword arguments (Seq2SeqCollate): src_ids, src_mask, tgt_in (<cls> then the
+target) and tgt_out (the target then <sep>, the end the model learns to emit; -100 on padding), so
+`EncoderDecoderModel.generate(src, src_mask, bos_id=tok.cls_id, eos_id=tok.sep_id)` answers a source.
 """
 from __future__ import annotations
 
@@ -158,3 +164,60 @@ def create_dataloaders(train_texts: list[str], val_texts: list[str], tokenizer, 
     if not len(train) or not len(val):
         raise InvalidArgument("train and val need at least one text of 2+ tokens each")
     return _loaders(train, val, tokenizer, batch_size, shuffle, seed)
+
+
+class Seq2SeqDataset(Dataset):
+    """(source, target) pairs encoded once: source ids (at most max_length) and target ids (at most
+    max_length - 1, so the target plus its end fits); pairs with an empty side are left out."""
+
+    def __init__(self, pairs: list[tuple[str, str]], tokenizer, max_length: int):
+        self.tokenizer = tokenizer
+        self.rows = []
+        for i, pair in enumerate(pairs):
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(t, str) for t in pair)):
+                raise InvalidArgument(f"pair {i} must be a (source, target) pair of strings, got {pair!r:.80}")
+            src, tgt = tokenizer.encode(pair[0])[:max_length], tokenizer.encode(pair[1])[:max_length - 1]
+            if src and tgt:
+                self.rows.append((torch.tensor(src, dtype=torch.long), torch.tensor(tgt, dtype=torch.long)))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.rows[i]
+
+
+class Seq2SeqCollate:
+    """Rows of (source ids, target ids) -> the encoder-decoder's keyword arguments, padded on the right."""
+
+    def __init__(self, tokenizer):
+        self.pad_id, self.bos_id, self.eos_id = tokenizer.pad_id, tokenizer.cls_id, tokenizer.sep_id
+
+    def __call__(self, rows: list) -> dict:
+        from moredata.models.encoder_only import IGNORE_INDEX
+
+        B, S, T = len(rows), max(r[0].numel() for r in rows), max(r[1].numel() for r in rows) + 1
+        src = torch.full((B, S), self.pad_id, dtype=torch.long)
+        src_mask = torch.zeros((B, S), dtype=torch.long)
+        tgt_in = torch.full((B, T), self.pad_id, dtype=torch.long)
+        tgt_out = torch.full((B, T), IGNORE_INDEX, dtype=torch.long)
+        for i, (s, t) in enumerate(rows):
+            n, m = s.numel(), t.numel()
+            src[i, :n], src_mask[i, :n] = s, 1
+            tgt_in[i, 0], tgt_in[i, 1:m + 1] = self.bos_id, t
+            tgt_out[i, :m], tgt_out[i, m] = t, self.eos_id
+        return {"src_ids": src, "src_mask": src_mask, "tgt_in": tgt_in, "tgt_out": tgt_out}
+
+
+def create_seq2seq_dataloaders(train_pairs: list[tuple[str, str]], val_pairs: list[tuple[str, str]], tokenizer,
+                               batch_size: int = 32, max_length: int = 128, shuffle: bool = True,
+                               seed: int = 1337) -> tuple[DataLoader, DataLoader]:
+    """Padded loaders of (source, target) pairs for the encoder-decoder (see Seq2SeqCollate)."""
+    if batch_size < 1 or max_length < 2:
+        raise InvalidArgument("batch_size must be at least 1 and max_length at least 2")
+    train, val = Seq2SeqDataset(train_pairs, tokenizer, max_length), Seq2SeqDataset(val_pairs, tokenizer, max_length)
+    if not len(train) or not len(val):
+        raise InvalidArgument("train and val need at least one pair with a non-empty source and target")
+    collate, g = Seq2SeqCollate(tokenizer), torch.Generator().manual_seed(seed)
+    return (DataLoader(train, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=g),
+            DataLoader(val, batch_size=batch_size, shuffle=False, collate_fn=collate))

@@ -173,6 +173,21 @@ class GPT(nn.Module):
         # inference: only the last position's logits are needed (a list index keeps the time dim)
         return self.lm_head(x[:, [-1], :]), None
 
+    @torch.no_grad()
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """nanoGPT's `generate` (idx (B, T) -> (B, T + max_new_tokens)), with a KV cache and top-p:
+        temperature 0 is greedy; see moredata.models.generation for the cache and batching."""
+        from moredata.models.generation import generate
+
+        was_training = self.training
+        self.eval()
+        try:
+            return generate(self, idx, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                            generator=generator)
+        finally:
+            self.train(was_training)
+
     def crop_block_size(self, block_size: int) -> None:
         """Model surgery: shrink the context (e.g. a checkpoint trained at 1024 used at 256)."""
         assert block_size <= self.config.block_size

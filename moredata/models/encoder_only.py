@@ -27,7 +27,7 @@ class EncoderOnlyModel(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        self.config = config
+        self.config = config.resolve("encoder_only")
         self.embed = Embeddings(config)
         self.blocks = nn.ModuleList(EncoderBlock(config, first=i == 0) for i in range(config.num_layers))
         self.ln_f = final_norm(config)

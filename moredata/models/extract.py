@@ -7,7 +7,8 @@ An extracted model is a directory: `model.safetensors` (weights only; tied tenso
 head that shares the token embedding are stored once and tied again on load), `config.json`
 ({"model_type", "model_args", "dtype", "source"}) and `tokenizer.json`. With `nanogpt=True` a GPT is
 also written as nanoGPT's `ckpt.pt` (+ `meta.pkl` for a char-level tokenizer), so nanoGPT's own
-`sample.py` runs on it (put meta.pkl under nanoGPT's data/<config['dataset']>/).
+`sample.py` runs on it (put meta.pkl under nanoGPT's data/<config['dataset']>/). With `hf=True` (`--hf`)
+a GPT is written as a transformers `GPT2LMHeadModel` folder instead (moredata.models.hf_export).
 """
 from __future__ import annotations
 
@@ -26,12 +27,21 @@ from moredata.models.loader import DTYPES, dtype_of, load_model_and_tokenizer, r
 
 
 def extract_model_for_inference(model_path: str | Path, output_path: str | Path, device: str | None = None,
-                                dtype: str = "fp32", nanogpt: bool = False, dataset: str = "moredata") -> Path:
-    """Write `output_path/` (model.safetensors, config.json, tokenizer.json); returns the directory."""
+                                dtype: str = "fp32", nanogpt: bool = False, dataset: str = "moredata",
+                                hf: bool = False) -> Path:
+    """Write `output_path/` (model.safetensors, config.json, tokenizer.json); returns the directory.
+    `hf=True`: a GPT as a transformers GPT2LMHeadModel folder instead (moredata.models.hf_export)."""
     from safetensors.torch import save_model
 
     out = check_output_dir(output_path)
+    dtype_of(dtype)
     model, tokenizer = load_model_and_tokenizer(model_path, device="cpu")
+    if hf:
+        from moredata.models.hf_export import save_hf
+
+        if nanogpt or dtype != "fp32":
+            raise InvalidArgument("--hf writes an fp32 GPT2LMHeadModel folder of its own: without --nanogpt or --dtype")
+        return save_hf(model.float(), tokenizer, out)
     if nanogpt and model_type_for(model) != "decoder_only":  # refused before anything is written
         raise InvalidArgument(f"only a GPT (decoder_only) can be written as a nanoGPT ckpt.pt; {model_path} holds "
                               f"a {model_type_for(model)} model")
@@ -80,13 +90,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"])
     p.add_argument("--nanogpt", action="store_true", help="also write a GPT as nanoGPT's ckpt.pt (+ meta.pkl)")
     p.add_argument("--dataset", default="moredata", help="config['dataset'] of the nanoGPT ckpt.pt")
+    p.add_argument("--hf", action="store_true", help="write a GPT as a transformers GPT2LMHeadModel folder "
+                   "(from_pretrained loads it; needs transformers)")
     args = p.parse_args(argv)
 
     @exit_on_user_error
     def run():
         try:
             out = extract_model_for_inference(args.model, args.out, dtype=args.dtype, nanogpt=args.nanogpt,
-                                              dataset=args.dataset)
+                                              dataset=args.dataset, hf=args.hf)
         except (MoredataError, FileNotFoundError, ValueError) as e:
             raise UserError(str(e)) from None
         print(f"wrote {out}: " + ", ".join(sorted(f.name for f in out.iterdir())))

@@ -31,17 +31,37 @@ from moredata.models.decoder_only import GPT
 from moredata.models.kv_cache import CacheStep, KVCache
 
 
-def sample_next(logits: torch.Tensor, temperature: float, top_k: int | None, generator=None) -> torch.Tensor:
-    """logits (B, V) -> next ids (B, 1). temperature 0 means greedy."""
+def sample_next(logits: torch.Tensor, temperature: float, top_k: int | None, generator=None,
+                top_p: float | None = None) -> torch.Tensor:
+    """logits (B, V) -> next ids (B, 1). temperature 0 means greedy; top_k keeps the k likeliest ids,
+    top_p (nucleus) the fewest likeliest ids whose probabilities sum to at least top_p."""
     if temperature == 0.0:
         return logits.argmax(dim=-1, keepdim=True)
     logits = logits / temperature
     if top_k is not None:
         v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
         logits = logits.masked_fill(logits < v[:, [-1]], -float("inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (B, V)
+        p_sorted = F.softmax(sorted_logits, dim=-1)
+        # drop an id when the ids before it already reach top_p (the likeliest one always stays)
+        drop_sorted = (p_sorted.cumsum(-1) - p_sorted) >= top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, -float("inf"))
     probs = F.softmax(logits, dim=-1)
     race = torch.empty_like(probs).exponential_(1, generator=generator)
     return (probs / race).argmax(dim=-1, keepdim=True)
+
+
+def check_sampling(temperature: float, top_k, top_p) -> None:
+    from moredata.errors import InvalidArgument
+
+    if temperature < 0:
+        raise InvalidArgument(f"temperature must be >= 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise InvalidArgument(f"top_k must be >= 1, got {top_k}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise InvalidArgument(f"top_p must be in (0, 1], got {top_p}")
 
 
 def _validate(model: GPT, lengths: list[int], max_new_tokens: int, temperature: float, top_k, refill_keep: int):
@@ -148,6 +168,7 @@ def generate(
     refill_keep: int | None = None,
     static: bool | None = None,
     compile: bool = False,
+    top_p: float | None = None,
 ) -> torch.Tensor | list[torch.Tensor]:
     """Continues each prompt by max_new_tokens tokens with a KV cache.
 
@@ -165,6 +186,7 @@ def generate(
     L = model.config.block_size
     refill_keep = L // 2 if refill_keep is None else refill_keep
     _validate(model, lengths.tolist(), max_new_tokens, temperature, top_k, refill_keep)
+    check_sampling(temperature, top_k, top_p)
     static = (device.type == "cuda") if static is None else static
     B = lengths.size
 
@@ -177,11 +199,11 @@ def generate(
     lens_host = lengths.copy()  # host copy of the row lengths: window sizes are known without a sync
     with _decoder_for(model, B, static, compile and static) as dec:
         return _generate_with(dec, model, out, lengths, lens_host, max_new_tokens, temperature, top_k,
-                              generator, refill_keep, ragged)
+                              generator, refill_keep, ragged, top_p)
 
 
 def _generate_with(dec, model, out, lengths, lens_host, max_new_tokens, temperature, top_k, generator,
-                   refill_keep, ragged):
+                   refill_keep, ragged, top_p=None):
     device = out.device
     B = lengths.size
     L = model.config.block_size
@@ -206,7 +228,7 @@ def _generate_with(dec, model, out, lengths, lens_host, max_new_tokens, temperat
         if hi >= L:  # the current token would fall past the context: re-fill
             tok, pos, lo, hi = start_window(refill_keep)
         logits = dec.decode(model, tok, pos, lo, hi)
-        tok = sample_next(logits, temperature, top_k, generator)  # (B, 1)
+        tok = sample_next(logits, temperature, top_k, generator, top_p)  # (B, 1)
         out[arange_b, lens] = tok[:, 0]
         lens += 1
         lens_host += 1

@@ -22,7 +22,7 @@ class EncoderDecoderModel(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        self.config = config
+        self.config = config.resolve("transformer")
         self.embed = Embeddings(config)
         self.encoder = nn.ModuleList(EncoderBlock(config, first=i == 0) for i in range(config.num_layers))
         self.decoder = nn.ModuleList(DecoderBlock(config) for _ in range(config.num_decoder_layers))
@@ -58,8 +58,13 @@ class EncoderDecoderModel(nn.Module):
 
     @torch.no_grad()
     def generate(self, src_ids, src_mask=None, bos_id: int = 0, eos_id: int | None = None, max_new_tokens: int = 64,
-                 temperature: float = 0.0, use_cache: bool = True, generator: torch.Generator | None = None):
-        """(B, <= max_new_tokens) generated ids (greedy when temperature is 0), stopping at eos for all rows."""
+                 temperature: float = 0.0, use_cache: bool = True, generator: torch.Generator | None = None,
+                 top_k: int | None = None, top_p: float | None = None):
+        """(B, <= max_new_tokens) generated ids (greedy when temperature is 0; else sampled, top_k / top_p
+        as the GPT's), stopping at eos for all rows."""
+        from moredata.models.generation import check_sampling, sample_next
+
+        check_sampling(temperature, top_k, top_p)
         memory = self.encode(src_ids, src_mask)
         B = src_ids.size(0)
         out = torch.full((B, 1), bos_id, dtype=torch.long, device=src_ids.device)
@@ -70,10 +75,7 @@ class EncoderDecoderModel(nn.Module):
                 logits = self.decode(out[:, -1:], memory, src_mask, cache, start=t)[:, -1]
             else:
                 logits = self.decode(out, memory, src_mask)[:, -1]
-            if temperature > 0:
-                nxt = torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator)
-            else:
-                nxt = logits.argmax(-1, keepdim=True)
+            nxt = sample_next(logits, temperature, top_k, generator, top_p)
             if eos_id is not None:
                 nxt = torch.where(done[:, None], torch.full_like(nxt, eos_id), nxt)
                 done |= nxt[:, 0] == eos_id

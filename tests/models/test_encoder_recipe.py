@@ -52,6 +52,9 @@ def test_the_default_is_the_modern_recipe_and_has_the_classic_parameter_count():
     assert "embed.pos.weight" not in modern.state_dict() and "embed.pos.weight" in classic.state_dict()
     n_modern, n_classic = modern.num_params(), classic.num_params()
     assert abs(n_modern - n_classic) / n_classic < 0.02, (n_modern, n_classic)
+    # the encoder-decoder keeps learned positions and pre-LN (measured on reversal: see the config module)
+    seq = build_model("transformer", dict(SIZE)).config
+    assert (seq.positions, seq.ffn, seq.bias, seq.norm, seq.init) == ("learned", "geglu", False, "pre", "modern")
 
 
 def test_rotary_attention_scores_depend_only_on_the_offset():
