@@ -1,6 +1,5 @@
 """The Python training API and the CLI on every model type, on tiny Shakespeare: training, early
 stopping that survives a resume, continued training, the README example, and the encoder in RAG."""
-import re
 
 import pytest
 from conftest import ROOT, tiny_flags
@@ -111,18 +110,6 @@ def test_a_run_that_stopped_early_stays_stopped_and_mid_patience_keeps_its_count
     r = Loop(load_settings(tiny_flags(char_data, mid, init_from="resume",
                                       **{**flags, "early_stopping_patience": 3}))).run()
     assert r.stopped_at_iter == 15  # evaluations at 10 and 15 make 3 with the one before the resume
-
-
-def test_the_readme_api_example_runs(tmp_path, monkeypatch):
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    code = re.search(r"### Train in Python\n.*?```python\n(.*?)```", readme, re.S).group(1)
-    monkeypatch.chdir(tmp_path)
-    code = code.replace("epochs=10", "epochs=1").replace("[:2000]", "[:200]").replace(
-        '"data/tinyshakespeare/input.txt"', repr(str(TEXT)))  # the block as written, smaller, run elsewhere
-    namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    assert namespace["results"]["epochs_completed"] == 1
-    assert (tmp_path / "models" / "shakespeare-encoder" / "model.safetensors").is_file()
 
 
 def test_the_rag_service_embeds_with_the_projects_encoder(loaders, tmp_path):
