@@ -128,6 +128,12 @@ class Trainer:
         numbers of every evaluation (metrics.jsonl, `evals`, early stopping). `callbacks`: Callback
         instances (moredata.training.callbacks)."""
         self.model, self.train_dataloader, self.val_dataloader = model, train_dataloader, val_dataloader
+        from moredata.training.callbacks import CallbackList
+
+        CallbackList(callbacks)  # each one a Callback, checked now
+        if compute_metrics is not None and not callable(compute_metrics):
+            raise InvalidArgument(f"compute_metrics must be a function of an EvalPrediction, got "
+                                  f"{type(compute_metrics).__name__}")
         self.hints, self.compute_metrics, self.callbacks = hints, compute_metrics, list(callbacks)
         self.train_eval_dataloader = train_eval_dataloader
         self.load_best_model_at_end = load_best_model_at_end

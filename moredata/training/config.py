@@ -58,8 +58,17 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     n_embd: int = Field(768, ge=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="0 for pretraining, 0.1+ for finetuning")
     bias: bool = Field(False, description="bias in LayerNorm and Linear layers")
-    d_ff: int = Field(0, ge=0, description="feed-forward width of encoder/transformer blocks (0: 4 * n_embd; "
+    d_ff: int = Field(0, ge=0, description="feed-forward width of encoder/transformer blocks (0: 4 * n_embd, or 8/3 * n_embd for GeGLU; "
                       "the GPT's is always 4 * n_embd)")
+    positions: Literal["rotary", "learned"] | None = Field(None, description="encoder/transformer recipe: rotary "
+                                                           "or learned positions (default: the model type's, "
+                                                           "moredata.models.config)")
+    ffn: Literal["geglu", "gelu"] | None = Field(None, description="encoder/transformer recipe: GeGLU (default) "
+                                                 "or a GELU MLP")
+    norm: Literal["embed_pre", "pre", "post"] | None = Field(None, description="encoder/transformer recipe: "
+                                                             "norm placement (default: the model type's)")
+    init: Literal["modern", "gpt2"] | None = Field(None, description="encoder/transformer recipe: ModernBERT's "
+                                                   "initialisation (default) or GPT-2's")
     mlm_probability: float = Field(0.15, gt=0.0, lt=1.0, description="share of tokens an encoder batch masks "
                                    "(of those 80% -> <mask>, 10% random, 10% kept)")
     # AdamW
@@ -174,6 +183,10 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
         if self.completion_only_loss and self.enhanced_enabled:
             raise ValueError("config key 'completion_only_loss': enhanced rows are continuations of random "
                              "prefixes, not (prompt, completion) pairs: set enhanced_data_probability=0")
+        recipe = [k for k in ("positions", "ffn", "norm", "init") if getattr(self, k) is not None]
+        if recipe and self.model_type == "decoder_only":
+            raise ValueError(f"config key {recipe[0]!r}: the GPT keeps nanoGPT's recipe; the recipe keys are "
+                             f"for model_type encoder_only and transformer")
         if not re.fullmatch(r"val|train|(val|train)_\w+", self.early_stopping_monitor):
             raise ValueError(f"config key 'early_stopping_monitor': 'val', 'train' or an evaluated metric such "
                              f"as 'val_masked_acc', got {self.early_stopping_monitor!r}")

@@ -112,8 +112,9 @@ def config_model_args(cfg: TrainerSettings, vocab_size: int) -> dict:
         args = {k: getattr(cfg, k) for k in MODEL_KEYS if k != "vocab_size"}
         args["vocab_size"] = vocab_size
         return args
+    recipe = {k: getattr(cfg, k) for k in ("positions", "ffn", "norm", "init") if getattr(cfg, k) is not None}
     return {"vocab_size": vocab_size, "d_model": cfg.n_embd, "num_heads": cfg.n_head, "num_layers": cfg.n_layer,
-            "d_ff": cfg.d_ff, "max_seq_len": cfg.block_size, "dropout": cfg.dropout, "bias": cfg.bias}
+            "d_ff": cfg.d_ff, "max_seq_len": cfg.block_size, "dropout": cfg.dropout, "bias": cfg.bias, **recipe}
 
 
 def setup_model(cfg: TrainerSettings, data, out_dir: Path, device: str, given_model=None) -> ModelSetup:
