@@ -153,12 +153,17 @@ def extracted(data, tmp_path_factory):
     return work, extract_model_for_inference(work / "run" / "best.pt", work / "gpt")
 
 
+def _copy(folder, dest, names):
+    """A copy of some of an extracted folder's files, to damage the rest."""
+    dest.mkdir()
+    for name in names:
+        (dest / name).write_bytes((folder / name).read_bytes())
+    return dest
+
+
 def test_5_a_truncated_safetensors_is_one_line_and_exit_2(extracted, tmp_path, capsys):
     _, folder = extracted
-    bad = tmp_path / "bad"
-    bad.mkdir()
-    for name in ("config.json", "tokenizer.json"):
-        (bad / name).write_bytes((folder / name).read_bytes())
+    bad = _copy(folder, tmp_path / "bad", ("config.json", "tokenizer.json"))
     blob = (folder / "model.safetensors").read_bytes()
     (bad / "model.safetensors").write_bytes(blob[: len(blob) // 2])
     with pytest.raises(SystemExit) as e:
@@ -171,10 +176,7 @@ def test_5_a_truncated_safetensors_is_one_line_and_exit_2(extracted, tmp_path, c
 
 def test_6_a_folder_declaring_a_huge_vocabulary_is_refused_before_allocating(extracted, tmp_path):
     _, folder = extracted
-    liar = tmp_path / "liar"
-    liar.mkdir()
-    for name in ("model.safetensors", "tokenizer.json"):
-        (liar / name).write_bytes((folder / name).read_bytes())
+    liar = _copy(folder, tmp_path / "liar", ("model.safetensors", "tokenizer.json"))
     cfg = json.loads((folder / "config.json").read_text())
     cfg["model_args"]["vocab_size"] = 20_000_000
     (liar / "config.json").write_text(json.dumps(cfg))
@@ -235,10 +237,7 @@ def test_8_encoder_decoder_rows_split_at_their_own_middle_and_pairs_train(data, 
 
 def test_9_dtype_names_and_tokenizer_kinds(extracted, data, tmp_path):
     _, folder = extracted
-    wrong = tmp_path / "wrong"
-    wrong.mkdir()
-    for name in ("model.safetensors", "tokenizer.json"):
-        (wrong / name).write_bytes((folder / name).read_bytes())
+    wrong = _copy(folder, tmp_path / "wrong", ("model.safetensors", "tokenizer.json"))
     cfg = json.loads((folder / "config.json").read_text())
     (wrong / "config.json").write_text(json.dumps({**cfg, "dtype": "float16"}))
     with pytest.raises(InvalidArgument, match="says dtype 'float16' but the weights are float32"):
