@@ -180,10 +180,12 @@ def test_6_a_folder_declaring_a_huge_vocabulary_is_refused_before_allocating(ext
     cfg = json.loads((folder / "config.json").read_text())
     cfg["model_args"]["vocab_size"] = 20_000_000
     (liar / "config.json").write_text(json.dumps(cfg))
-    code = ("import resource, sys\nfrom moredata import load_model_and_tokenizer\n"
+    # VmHWM: this process image's own peak (ru_maxrss would carry the forking pytest parent's peak over exec)
+    code = ("import re\nfrom moredata import load_model_and_tokenizer\n"
             f"try:\n    load_model_and_tokenizer({str(liar)!r}, max_bytes=1 << 20)\n"
             "except ValueError as e:\n    print('refused:', e)\n"
-            "print('peak_mb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+            "print('peak_mb', int(hwm) // 1024)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300).stdout
     assert "refused:" in out and "does not match its config.json" in out, out
     peak = int(out.split("peak_mb")[1])
