@@ -212,17 +212,24 @@ def _load_other(model_type: str, ckpt: dict, max_bytes: int | None):
         if total > max_bytes:
             raise ResourceExhausted(f"the model's weights take {total / 2**20:.1f} MB, more than the "
                                     f"{max_bytes / 2**20:.1f} MB allowed")
-    expected = meta_shapes(lambda: build_model(model_type, args), args)
-    got = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
-    if expected != got:
-        missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
-        wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])
-        raise InvalidArgument(f"{model_type} weights do not match model_args: missing {missing[:3]}, "
-                              f"unexpected {extra[:3]}, wrong shapes {wrong[:3]}")
+    mismatch = shape_mismatch(meta_shapes(lambda: build_model(model_type, args), args), state)
+    if mismatch:
+        raise InvalidArgument(f"{model_type} weights do not match model_args: {mismatch}")
     check_finite(state)
     model = build_model(model_type, args)
     model.load_state_dict(state)
     return model
+
+
+def shape_mismatch(expected: dict[str, tuple[int, ...]], state: dict) -> str | None:
+    """None when `state`'s tensors have exactly the names and shapes of `expected`, else what differs:
+    "missing [...], unexpected [...], wrong shapes [...]" (three names of each at most)."""
+    got = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if expected == got:
+        return None
+    missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])
+    return f"missing {missing[:3]}, unexpected {extra[:3]}, wrong shapes {wrong[:3]}"
 
 
 def tokenizer_from_checkpoint(ckpt: dict) -> Tokenizer | None:

@@ -130,12 +130,12 @@ def _build_checked(model_type: str, args: dict, weights: Path, dtype_name: str, 
     except (TypeError, ValueError, RuntimeError, OverflowError) as e:
         raise InvalidArgument(f"{weights.parent / 'config.json'}: model_args do not build a {model_type}: "
                               f"{str(e).splitlines()[0][:200]}") from None
-    expected = {k: tuple(v.shape) for k, v in meta.state_dict().items()}
     header = safetensors_header(weights)
     # tied tensors (the output head sharing the token embedding) are stored once: a name may be absent
     # when another name of the same tensor is present
-    groups: dict[int, list[str]] = {}
+    expected, groups = {}, {}
     for name, t in meta.state_dict(keep_vars=True).items():
+        expected[name] = tuple(t.shape)
         groups.setdefault(id(t), []).append(name)
     absent = [names[0] for names in groups.values() if not any(n in header for n in names)]
     unexpected = sorted(set(header) - set(expected))

@@ -208,73 +208,45 @@ class Trainer:
             result["loaded_best"] = best
         return result
 
-    def _passes(self, dataloader, gather: bool):
-        """Runs the model over a whole loader (eval mode): yields (loss, batch, logits) per batch."""
+    def _evaluate_loader(self, dataloader, gather: bool):
+        """(metrics, EvalPrediction or None) of the model as it is now over a whole loader, in eval mode
+        (its mode restored after): the loop's own evaluation pass (evaluation.evaluate_split)."""
+        from contextlib import nullcontext
+
+        from moredata.training.evaluation import Gatherer, evaluate_split, metrics_of
         from moredata.training.objectives import Objective
 
         cfg = self.cfg
         vocab = self.tokenizer.vocab_size if self.tokenizer is not None else 0
         objective = Objective(self.model_type, vocab, cfg.mlm_probability)
         data = _loader_data(cfg, (dataloader, dataloader, None), self.tokenizer, 0, self.model_type == GENERIC)
+        data.device = next(self.model.parameters()).device
         gen = torch.Generator().manual_seed(cfg.seed + 2)  # the encoder's masks: the same at every call
-        device = next(self.model.parameters()).device
-        data.device = device
+        gatherer = Gatherer(objective) if gather else None
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.no_grad():
-                for _ in range(len(dataloader)):
-                    x, y, *mask = data.get_batch("val", 0, gen)
-                    batch = objective.to_batch(x, y, gen, *mask)
-                    loss, logits = objective.loss_of(self.model, batch)
-                    yield float(loss), batch, logits, objective
+            got = evaluate_split(self.model, data, objective, "val", 0, len(dataloader), nullcontext(), gen, gatherer)
+            metrics = {"loss": got.pop("val"), **{k.removeprefix("val_"): v for k, v in got.items()}}
+            prediction = gatherer.result() if gatherer is not None else None
+            if self.compute_metrics is not None and prediction is not None:
+                metrics.update(metrics_of(self.compute_metrics, prediction))
         except UserError as e:
             raise InvalidArgument(str(e)) from None
         finally:
             self.model.train(was_training)
+        return metrics, prediction
 
     def evaluate(self, dataloader=None) -> dict:
         """{"loss": mean over the loader's batches, the accuracy of an encoder (masked_acc) or pointer
         network, and compute_metrics' values} of the model as it is now, on `dataloader` (default: val)."""
-        from moredata.training.evaluation import Gatherer, metrics_of
-
         loader = dataloader if dataloader is not None else self.val_dataloader
-        losses, correct, counted, gather, name = [], 0, 0, None, None
-        for loss, batch, logits, objective in self._passes(loader, self.compute_metrics is not None):
-            if gather is None and self.compute_metrics is not None:
-                gather = Gatherer(objective)
-            losses.append(loss)
-            c, n = objective.eval_counts(batch, logits)
-            correct, counted, name = correct + c, counted + n, objective.accuracy_name
-            if gather is not None:
-                gather.add(batch, logits)
-        out = {"loss": sum(losses) / len(losses)}
-        if counted:
-            out[name] = correct / counted
-        if gather is not None:
-            try:
-                out.update(metrics_of(self.compute_metrics, gather.result()))
-            except UserError as e:
-                raise InvalidArgument(str(e)) from None
-        return out
+        return self._evaluate_loader(loader, self.compute_metrics is not None)[0]
 
     def predict(self, dataloader):
         """(EvalPrediction with predictions = logits (N, T, vocab) and label_ids, metrics) over the loader:
         HF's PredictionOutput as a pair."""
-        from moredata.training.evaluation import Gatherer, metrics_of
-
-        gather, losses = None, []
-        for loss, batch, logits, objective in self._passes(dataloader, True):
-            gather = gather or Gatherer(objective)
-            try:
-                gather.add(batch, logits)
-            except UserError as e:
-                raise InvalidArgument(str(e)) from None
-            losses.append(loss)
-        prediction = gather.result()
-        metrics = {"loss": sum(losses) / len(losses)}
-        if self.compute_metrics is not None:
-            metrics.update(metrics_of(self.compute_metrics, prediction))
+        metrics, prediction = self._evaluate_loader(dataloader, True)
         return prediction, metrics
 
 

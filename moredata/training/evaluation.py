@@ -57,27 +57,36 @@ def estimate_loss(model, data, objective, batch_size: int, eval_iters: int, ctx,
     out = {}
     model.eval()
     for split in ("train", "val"):
-        if hasattr(data, "restart"):  # a DataLoader source: every evaluation sees the same batches
-            data.restart(split, gen)
         gather = Gatherer(objective) if compute_metrics is not None and split == "val" else None
-        losses = torch.zeros(eval_iters)
-        correct = counted = 0
-        for k in range(eval_iters):
-            x, y, *mask = data.get_batch(split, batch_size, gen)
-            batch = objective.to_batch(x, y, gen, *mask)
-            with ctx:
-                loss, logits = objective.loss_of(model, batch)
-            losses[k] = loss.item()
-            c, n = objective.eval_counts(batch, logits)
-            correct, counted = correct + c, counted + n
-            if gather is not None:
-                gather.add(batch, logits)
-        out[split] = losses.mean().item()
-        if counted:
-            out[f"{split}_{objective.accuracy_name}"] = correct / counted
+        out.update(evaluate_split(model, data, objective, split, batch_size, eval_iters, ctx, gen, gather))
         if gather is not None:
             out.update({f"val_{k}": v for k, v in metrics_of(compute_metrics, gather.result()).items()})
     model.train()
+    return out
+
+
+@torch.no_grad()
+def evaluate_split(model, data, objective, split: str, batch_size: int, n_batches: int, ctx, gen: torch.Generator,
+                   gather: Gatherer | None = None) -> dict[str, float]:
+    """{split: mean loss over n_batches, `<split>_<accuracy>` where the objective counts one}, the model
+    in whatever mode the caller set; `gather` collects the logits and labels (compute_metrics, predict)."""
+    if hasattr(data, "restart"):  # a DataLoader source: every evaluation sees the same batches
+        data.restart(split, gen)
+    losses = torch.zeros(n_batches)
+    correct = counted = 0
+    for k in range(n_batches):
+        x, y, *mask = data.get_batch(split, batch_size, gen)
+        batch = objective.to_batch(x, y, gen, *mask)
+        with ctx:
+            loss, logits = objective.loss_of(model, batch)
+        losses[k] = loss.item()
+        c, n = objective.eval_counts(batch, logits)
+        correct, counted = correct + c, counted + n
+        if gather is not None:
+            gather.add(batch, logits)
+    out = {split: losses.mean().item()}
+    if counted:
+        out[f"{split}_{objective.accuracy_name}"] = correct / counted
     return out
 
 

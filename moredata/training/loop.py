@@ -10,6 +10,7 @@ resume restores it) in run_state.py, the enhanced-data mixer in enhanced_mixer.p
 """
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from pathlib import Path
@@ -187,11 +188,11 @@ class TrainingLoop:
         path = self.out_dir / f"checkpoint-{self.iter_num}.pt"
         save_checkpoint(path, self.checkpoint(evaluated=False))
         self.callbacks.on_save(self, path)
-        if self.cfg.save_total_limit:
-            saved = sorted(self.out_dir.glob("checkpoint-*.pt"), key=lambda f: int(f.stem.split("-")[1])
-                           if f.stem.split("-")[1].isdigit() else -1)
-            for old in saved[:-self.cfg.save_total_limit]:
-                old.unlink(missing_ok=True)
+        if self.cfg.save_total_limit:  # only checkpoint-<digits>.pt: a file of another name is never touched
+            steps = sorted(int(m.group(1)) for f in self.out_dir.glob("checkpoint-*.pt")
+                           if (m := re.fullmatch(r"checkpoint-(\d+)\.pt", f.name)))
+            for step in steps[:-self.cfg.save_total_limit]:
+                (self.out_dir / f"checkpoint-{step}.pt").unlink(missing_ok=True)
 
     def _evaluate_and_sync(self, lr: float) -> bool:
         """Rank 0 evaluates; under DDP every rank learns whether to stop (and the mixer syncs its share and

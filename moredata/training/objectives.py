@@ -114,14 +114,9 @@ class Objective:
     def eval_counts(self, batch: tuple, logits: torch.Tensor | None) -> tuple[int, int]:
         """(correct, counted): masked tokens for the encoder, edit frames for the pointer network (exact
         raw frame); (0, 0) otherwise."""
-        if logits is None:
+        if logits is None or self.accuracy_name is None:
             return 0, 0
-        if self.model_type == "pointer":
-            labels = batch[0]["pointers"]
-        elif self.model_type == "encoder_only" and len(batch) == 3:
-            labels = batch[2]
-        else:
-            return 0, 0
+        labels = self.labels_of(batch)
         sel = labels != IGNORE_INDEX
         return int((logits.argmax(-1)[sel] == labels[sel]).sum()), int(sel.sum())
 

@@ -15,7 +15,7 @@ import torch
 from moredata.data.tokenizers import SPECIAL_TOKENS
 from moredata.errors import MoredataError, UserError
 from moredata.models import build_model, model_args_of, model_type_for, model_type_of
-from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint
+from moredata.models.checkpoint import load_checkpoint, model_from_checkpoint, shape_mismatch
 from moredata.models.config import with_saved_recipe
 from moredata.training.config import TrainerSettings
 from moredata.training.hints import CLI, Hints
@@ -152,13 +152,9 @@ def _load_into(model, path: Path) -> dict:
         ckpt = load_checkpoint(path)
     except (FileNotFoundError, ValueError, MoredataError) as e:
         raise UserError(f"config key 'init_from': {e}") from None
-    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in ckpt["model"].items() if isinstance(v, torch.Tensor)}
-    if want != got:
-        missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
-        wrong = sorted(k for k in set(want) & set(got) if want[k] != got[k])
-        raise UserError(f"{path} does not hold this model's weights: missing {missing[:3]}, unexpected "
-                        f"{extra[:3]}, other shapes {wrong[:3]}")
+    mismatch = shape_mismatch({k: tuple(v.shape) for k, v in model.state_dict().items()}, ckpt["model"])
+    if mismatch:
+        raise UserError(f"{path} does not hold this model's weights: {mismatch}")
     model.load_state_dict(ckpt["model"])
     return ckpt
 

@@ -56,3 +56,19 @@ def test_bad_trainer_arguments_are_refused_by_name(tmp_path):
     assert not tmp_path.joinpath("ckpt.pt").exists()
     with pytest.raises(InvalidArgument, match="'val_f1' is not among the evaluated values"):
         Trainer(gpt, train_dl, val_dl, early_stopping_metric="f1", early_stopping_patience=1, **kw).train(epochs=1)
+
+
+def test_save_total_limit_removes_only_the_runs_step_checkpoints(tmp_path):
+    from moredata import Trainer, build_model, create_dataloaders, train_tokenizer
+
+    tok = train_tokenizer(["to be or not to be", "that is the question"], "char")
+    train_dl, val_dl = create_dataloaders(["to be or not to be"] * 16, ["that is the question"], tok, batch_size=4)
+    gpt = build_model("decoder_only", dict(vocab_size=tok.total_vocab_size, d_model=16, num_heads=2, num_layers=1,
+                                           max_seq_len=32))
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "checkpoint-mine.pt").write_bytes(b"the user's own file")
+    Trainer(gpt, train_dl, val_dl, checkpoint_dir=tmp_path, device="cpu", progress=False, save_steps=1,
+            save_total_limit=2).train(epochs=2)
+    kept = sorted(p.name for p in tmp_path.glob("checkpoint-*.pt"))
+    assert kept == ["checkpoint-7.pt", "checkpoint-8.pt", "checkpoint-mine.pt"]
+    assert (tmp_path / "checkpoint-mine.pt").read_bytes() == b"the user's own file"
