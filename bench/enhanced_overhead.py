@@ -64,7 +64,7 @@ def main() -> None:
                  f"--data_dir={data_dir}", f"--checkpoint_dir={work}", "--checkpoint=seed/best.pt",
                  "--enhanced_buffer_size=1024", "--enhanced_generation_batch_size=32", "--device=cpu"]
     # the generator runs as its own process, as in a deployment (no shared GIL with the trainer)
-    gen = start_generator(gen_flags + ["--pause_when_fresh=true"])
+    gen = start_generator(gen_flags + ["--paced=false", "--pause_when_fresh=true"])
     stub = generator_pb2_grpc.GeneratorServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
     try:
         bar = tqdm(desc="warming the ring", total=1024, unit="frag")
@@ -98,13 +98,13 @@ def main() -> None:
             p05.append(step_ms(0.5, f"p05_{i}"))
         gen.terminate()
         gen.wait()
-        gen = start_generator(gen_flags)  # flat out on the same cores
+        gen = start_generator(gen_flags + ["--paced=false"])  # flat out on the same cores
         while status(stub).model.model_version == 0:
             time.sleep(0.2)
         generating = step_ms(0.5, "p05_gen")
         gen.terminate()
         gen.wait()
-        gen = start_generator(gen_flags + ["--pause_when_fresh=true"])
+        gen = start_generator(gen_flags + ["--paced=false", "--pause_when_fresh=true"])
         while status(stub).buffer_current_version < 1024:
             time.sleep(0.2)
 

@@ -58,6 +58,9 @@ def generator(redis_server, char_data, ckpt_dir):
         flags = {"address": f"127.0.0.1:{free_port()}", "redis_url": f"redis://127.0.0.1:{redis.port}/0",
                  "data_dir": str(char_data), "checkpoint_dir": str(ckpt_dir), "min_prefix_length": 4,
                  "max_prefix_length": 16, "enhanced_buffer_size": 64, "enhanced_generation_batch_size": 8,
+                 # these tests read a ring the service fills with nobody drawing: the whole ring is the reserve,
+                 # written flat out (demand pacing has its own tests)
+                 "enhanced_generation_reserve": 10**9, "enhanced_generation_idle_share": 1.0,
                  "max_checkpoint_mb": 50, "device": "cpu", "stream_wait_s": 1.0, **over}
         handle, core = serve(parse_settings([f"--{k}={v}" for k, v in flags.items()]), install_signals=False)
         channel = grpc.insecure_channel(f"127.0.0.1:{handle.port}")

@@ -131,6 +131,9 @@ class RemoteSampleSource:
             return np.zeros((0, self.fragment_len), dtype=np.int64)
         return frags[:k]
 
+    def set_needed(self, needed: bool) -> None:
+        """The in-process source rests while auto's p cannot rise; a service paces by what it serves."""
+
     def fill(self) -> int:
         return self.queue.qsize()
 

@@ -33,12 +33,38 @@ class EnhancedGenerationKeys(BaseModel):
         "longer real prefixes while the model is weak (the shortest allowed rises with the checkpoint's val loss "
         "as a share of a uniform guess's, ln(vocab)); see fragments.adaptive_min_prefix")
 
+    # pacing (moredata/enhanced/pacing.py): how much is written, sized by the demand, in a share of the time
+    enhanced_generation_reuse: float = Field(2.0, ge=1.0, description="while rows are drawn, write one fragment "
+                                             "per this many drawn (each fragment drawn this often on average)")
+    enhanced_generation_share: float = Field(0.1, gt=0.0, le=1.0, description="the most of the wall time the "
+                                             "generator is busy while rows are drawn (it shares the trainer's "
+                                             "cores or GPU); 1: no limit")
+    enhanced_generation_idle_share: float = Field(0.02, gt=0.0, le=1.0, description="the same while no row is "
+                                                  "drawn (p = 0): it only keeps the reserve fresh")
+    enhanced_generation_reserve: int = Field(0, ge=0, description="fragments of the newest model kept ready "
+                                             "while no row is drawn; 0: trainer: what the first evaluation "
+                                             "interval at the highest p draws, generator service: a quarter "
+                                             "of the ring")
+    enhanced_generation_max_batch: int = Field(256, ge=1, description="the largest round the batch grows to "
+                                               "while the share holds production below the demand and a "
+                                               "bigger round writes more per second (a GPU)")
+
     @model_validator(mode="after")
     def _prefix_order(self):
         if self.min_prefix_length > self.max_prefix_length:
             raise ValueError(f"config key 'min_prefix_length': {self.min_prefix_length} exceeds "
                              f"max_prefix_length ({self.max_prefix_length})")
         return self
+
+    def pacing_settings(self, reserve: int, rate_cap: float = 0.0):
+        """The pacer's settings from these keys; `reserve`: the caller's default when the key is 0."""
+        from moredata.enhanced.pacing import PacingSettings
+
+        return PacingSettings(reuse=self.enhanced_generation_reuse, share=self.enhanced_generation_share,
+                              idle_share=self.enhanced_generation_idle_share,
+                              reserve=min(self.enhanced_buffer_size, self.enhanced_generation_reserve or reserve),
+                              max_batch=max(self.enhanced_generation_batch_size, self.enhanced_generation_max_batch),
+                              rate_cap=rate_cap)
 
     def generation_settings(self, **extra) -> GenerationSettings:
         """The worker's settings from these keys; `extra` adds rate, pause, device and seed."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from moredata.enhanced.fragments import (
     generate_enhanced_samples_batch,
 )
 from moredata.enhanced.generation_settings import GenerationSettings
+from moredata.enhanced.pacing import DemandPacer
 from moredata.enhanced.rate import RateMeter
 from moredata.enhanced.ring_buffer import EnhancedSampleBuffer
 from moredata.errors import FailedPrecondition, InvalidArgument
@@ -87,8 +89,13 @@ class InstalledModel:
 
 class EnhancedSampleGenerator:
     def __init__(self, checkpoint_path: str, data: np.ndarray, buffer: EnhancedSampleBuffer,
-                 settings: GenerationSettings, ckpt: dict | None = None, model: GPT | None = None):
+                 settings: GenerationSettings, ckpt: dict | None = None, model: GPT | None = None,
+                 pacer: DemandPacer | None = None):
         self.data = data
+        # sizes rounds by the trainer's demand in a share of the time (pacing.py); None: flat out, capped by
+        # settings.target_rate and pause_when_full (a generator serving no known demand, tests)
+        self.pacer = pacer
+        self.fresh = 0  # fragments written by the newest model since it was installed (the pacer's reserve)
         self.buffer = buffer
         self.settings = settings
         self.model_version = 0
@@ -128,6 +135,7 @@ class EnhancedSampleGenerator:
                 self.model_version, model.config, int(ckpt.get("iter_num", 0)),
                 float(ckpt.get("best_val_loss", float("nan"))), (ckpt.get("tokenizer") or {}).get("kind", ""))
             self._models.append((installed.model_version, model, installed.best_val_loss))
+            self.fresh = 0
         log.info("generator: model version %d (iter %d) from %s", installed.model_version, installed.iter_num,
                  checkpoint_path)
         return installed.model_version
@@ -162,13 +170,16 @@ class EnhancedSampleGenerator:
             version, model, val_loss = self._models[self._rounds % len(self._models)]
             self._rounds += 1
         lo, hi = self.prefix_range(val_loss)
-        frags = generate_enhanced_samples_batch(model, self.data, s.batch_size, lo, hi, s.temperature, s.top_k, self._rng,
+        batch = self.pacer.batch if self.pacer is not None else s.batch_size
+        frags = generate_enhanced_samples_batch(model, self.data, batch, lo, hi, s.temperature, s.top_k, self._rng,
                                                 self._torch_gen, s.fragments_per_sequence)
         if s.filter_quantile > 0 and len(frags):
             frags = self.filter(model, frags)
         self.kept += len(frags)
         self.buffer.add_samples(frags.astype(self.buffer.dtype), version)
         self._generated.add(len(frags))
+        if version == self.model_version:
+            self.fresh += len(frags)
         return len(frags)
 
     def model_versions(self) -> list[int]:
@@ -207,20 +218,30 @@ class EnhancedSampleGenerator:
                 return True
         return s.target_rate > 0 and self.rate(window=5.0) > s.target_rate
 
+    def _wait_s(self) -> float:
+        if self.pacer is not None:
+            return self.pacer.wait_s(self.fresh)
+        return 0.05 if self._should_wait() else 0.0
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            if self._should_wait():
-                self._stop.wait(0.05)
+            wait = self._wait_s()
+            if wait > 0:
+                self._stop.wait(min(wait, 0.25))  # short: stop() and a rise in demand are noticed soon
                 continue
+            t0, written, failed = time.monotonic(), 0, False
             try:
-                self.generate_round()
+                written = self.generate_round()
                 self.failures, self.last_error = 0, ""
             except Exception as e:  # noqa: BLE001 - the worker logs and keeps going (e.g. Redis down)
                 self.failures += 1
                 self.last_error = f"{type(e).__name__}: {e}"
                 if self.failures == 1 or self.failures % 100 == 0:  # once per outage, not once per round
                     log.warning("generator round failed (%d in a row): %s", self.failures, self.last_error)
-                # short first retries: Redis restarts take a moment, then rounds must resume at once
+                failed = True
+            if self.pacer is not None:
+                self.pacer.on_round(written, time.monotonic() - t0)
+            if failed:  # short first retries: Redis restarts take a moment, then rounds must resume at once
                 self._stop.wait(min(0.1 * self.failures, 1.0))
 
     @property

@@ -65,6 +65,10 @@ class AutoProbability:
     target: float = 0.0
     evals: int = 0
     history: list = field(default_factory=list)  # [train, val] of the last window + 1 evaluations
+    min_epochs: float = 4.0  # p stays 0 until the run has seen its training split this many times
+    tokens_per_iter: int = 0  # with train_tokens: what turns an iteration count into epochs (0: unknown)
+    train_tokens: int = 0
+    epochs: float = 0.0  # epochs seen at the last evaluation
 
     def memorising_share(self) -> float | None:
         """m over the window, or None while there is no evidence (too few evaluations, a plateau)."""
@@ -74,18 +78,28 @@ class AutoProbability:
         fall = t0 - t1
         return None if fall < MIN_FALL else ((v1 - t1) - (v0 - t0)) / fall
 
-    def update(self, train_loss: float, val_loss: float) -> float:
-        """Takes one evaluation's losses; returns the probability for the iterations until the next."""
+    def update(self, train_loss: float, val_loss: float, iter_num: int | None = None) -> float:
+        """Takes one evaluation's losses (and the iteration it ran at); returns the probability for the
+        iterations until the next."""
         if self.evals > 0:  # not the untrained model's evaluation: its fall to the next is not learning yet
             self.history = [*self.history, [float(train_loss), float(val_loss)]][-(self.window + 1):]
+        if iter_num is not None and self.train_tokens > 0 and self.tokens_per_iter > 0:
+            self.epochs = iter_num * self.tokens_per_iter / self.train_tokens
         m = self.memorising_share()
-        if m is not None:
+        if self.train_tokens > 0 and self.epochs < self.min_epochs:
+            self.target = 0.0  # too few passes over the data to memorise it: whatever the gap does
+        elif m is not None:
             self.target = self.max_probability * min(1.0, max(0.0, (m - self.threshold) / RAMP))
         self.probability = min(self.max_probability, max(0.0, self.probability + self.rate * (self.target - self.probability)))
         if self.probability < 1e-4:  # a tail of 1e-9 would keep the generator busy for nothing
             self.probability = 0.0
         self.evals += 1
         return self.probability
+
+    def generator_needed(self) -> bool:
+        """False while p cannot rise for a while (less than half of min_epochs seen): the generator need not
+        write yet. From half of it on, it writes its reserve, ready for the first evaluation that may raise p."""
+        return not (self.train_tokens > 0 and self.epochs < 0.5 * self.min_epochs)
 
     def state_dict(self) -> dict:
         return asdict(self)

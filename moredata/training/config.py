@@ -118,6 +118,9 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     enhanced_auto_threshold: float = Field(0.2, ge=0.0, lt=1.0, description="with 'auto': the memorising "
                                            "share (the part of the train loss's fall that did not reach val) "
                                            "above which p rises; p reaches its maximum 0.2 above it")
+    enhanced_auto_min_epochs: float = Field(4.0, ge=0.0, description="with 'auto': p stays 0 until the run has "
+                                            "seen its training split this many times (tokens trained on / the "
+                                            "split's tokens)")
     enhanced_auto_window: int = Field(3, ge=1, description="with 'auto': evaluations the memorising share is "
                                       "measured over")
     enhanced_auto_rate: float = Field(0.5, gt=0.0, le=1.0, description="with 'auto': fraction of the way to "

@@ -18,11 +18,14 @@ at the first best; 1.900 for p = 0.2 fixed). A run that never overfits pays the 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from moredata.enhanced.pacing import DemandPacer
 from moredata.enhanced.ring_buffer import MemorySampleBuffer
 from moredata.enhanced.worker import EnhancedSampleGenerator
 
@@ -45,13 +48,20 @@ class MixStats:
 
 
 class InProcessSource:
-    """The generator in this process, writing into an in-memory ring (no Redis, no server)."""
+    """The generator in this process, writing into an in-memory ring (no Redis, no server), paced by the
+    rows the mixer asks for (moredata/enhanced/pacing.py): `asked()` counts them."""
 
-    def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int, device: str):
+    def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int, device: str,
+                 asked: Callable[[], int]):
         self.buffer = MemorySampleBuffer(cfg.enhanced_buffer_size, cfg.block_size + 1, dtype=token_dtype)
         self.train_tokens = train_tokens
-        self.settings = cfg.generation_settings(target_rate=cfg.enhanced_generation_rate, device=device, seed=seed)
+        self.settings = cfg.generation_settings(device=device, seed=seed)
         self.settings.validate(cfg.block_size)
+        # the reserve: what the first evaluation interval at the highest p asks for, once per `reuse` draws
+        top_p = cfg.enhanced_max_probability if cfg.enhanced_auto else cfg.enhanced_data_probability
+        rows = top_p * cfg.batch_size * cfg.gradient_accumulation_steps * cfg.eval_interval
+        self.pacer = DemandPacer(cfg.pacing_settings(math.ceil(rows / cfg.enhanced_generation_reuse),
+                                                     cfg.enhanced_generation_rate), asked, cfg.enhanced_generation_batch_size)
         self.generator: EnhancedSampleGenerator | None = None
 
     @property
@@ -63,7 +73,7 @@ class InProcessSource:
         try:
             if self.generator is None:
                 self.generator = EnhancedSampleGenerator(checkpoint_path, self.train_tokens, self.buffer,
-                                                         self.settings)
+                                                         self.settings, pacer=self.pacer)
                 self.generator.start()
             else:
                 self.generator.update_model(checkpoint_path)
@@ -79,6 +89,17 @@ class InProcessSource:
     def filtered(self) -> int:
         return self.generator.filtered if self.generator is not None else 0
 
+    def set_needed(self, needed: bool) -> None:
+        """auto says whether rows may be asked for soon; until they may, the generator writes nothing."""
+        self.pacer.dormant = not needed
+
+    def written(self) -> int:
+        """Fragments written into the ring so far."""
+        return self.generator.kept if self.generator is not None else 0
+
+    def pacing(self) -> dict:
+        return self.pacer.stats()
+
     def close(self) -> None:
         if self.generator is not None:
             self.generator.stop()
@@ -89,13 +110,15 @@ class EnhancedBatchMixer:
     a remote generator when cfg.generator is set, else an in-process one."""
 
     def __init__(self, cfg, train_tokens: np.ndarray, token_dtype: np.dtype, seed: int, vocab_size: int,
-                 device: str = "cpu"):
+                 device: str = "cpu", tokens_per_iter: int = 0):
         self.auto = None
         if cfg.enhanced_auto:
             from moredata.training.auto_probability import AutoProbability
 
             self.auto = AutoProbability(cfg.enhanced_max_probability, cfg.enhanced_auto_threshold,
-                                        cfg.enhanced_auto_window, cfg.enhanced_auto_rate)
+                                        cfg.enhanced_auto_window, cfg.enhanced_auto_rate,
+                                        min_epochs=cfg.enhanced_auto_min_epochs, tokens_per_iter=tokens_per_iter,
+                                        train_tokens=len(train_tokens) if train_tokens is not None else 0)
         self.p = 0.0 if self.auto is not None else cfg.enhanced_data_probability
         self.comp_gen = torch.Generator().manual_seed(seed + 3)
         self.rng = np.random.default_rng(seed + 4)
@@ -105,7 +128,8 @@ class EnhancedBatchMixer:
 
             self.source = RemoteSampleSource(cfg.generator, cfg.batch_size, cfg.block_size + 1, vocab_size)
         else:
-            self.source = InProcessSource(cfg, train_tokens, token_dtype, seed + 5, device)
+            self.source = InProcessSource(cfg, train_tokens, token_dtype, seed + 5, device,
+                                          asked=lambda: self.stats.enhanced_rows + self.stats.fallback_rows)
 
     @property
     def model_version(self) -> int:
@@ -114,10 +138,11 @@ class EnhancedBatchMixer:
     def on_new_best(self, checkpoint_path: str) -> None:
         self.source.on_new_best(checkpoint_path)
 
-    def on_eval(self, train_loss: float, val_loss: float) -> float:
+    def on_eval(self, train_loss: float, val_loss: float, iter_num: int | None = None) -> float:
         """An evaluation's losses: with 'auto', the new share of enhanced rows (fixed p: unchanged)."""
         if self.auto is not None:
-            self.set_probability(self.auto.update(train_loss, val_loss))
+            self.set_probability(self.auto.update(train_loss, val_loss, iter_num))
+            self.source.set_needed(self.auto.generator_needed())
         return self.p
 
     def set_probability(self, p: float) -> None:
@@ -141,11 +166,25 @@ class EnhancedBatchMixer:
     def fill(self) -> int:
         return self.source.fill()
 
+    def phase(self) -> str:
+        """Which part of the run this is, for step times by phase: before the generator has a model, while
+        it runs and p = 0, while rows are drawn."""
+        if self.model_version == 0:
+            return "before_generator"
+        return "generator_p0" if self.p == 0 else "drawing"
+
     def log_fields(self) -> dict:
-        """The mixer's fields of a `train` row of metrics.jsonl (counts since the run started)."""
-        return {"enhanced_rows": self.stats.enhanced_rows, "fallback_rows": self.stats.fallback_rows,
-                "generator_version": self.model_version, "buffer_fill": self.fill(),
-                "filtered_fragments": self.filtered(), "enhanced_p": self.p}
+        """The mixer's fields of a `train` row of metrics.jsonl (counts since the run started).
+        fragment_reuse: rows drawn per fragment written (in-process; a service reports its own)."""
+        fields = {"enhanced_rows": self.stats.enhanced_rows, "fallback_rows": self.stats.fallback_rows,
+                  "generator_version": self.model_version, "buffer_fill": self.fill(),
+                  "filtered_fragments": self.filtered(), "enhanced_p": self.p, "phase": self.phase()}
+        if isinstance(self.source, InProcessSource):
+            written = self.source.written()
+            fields |= {"fragments_written": written,
+                       "fragment_reuse": round(self.stats.enhanced_rows / written, 3) if written else 0.0,
+                       **self.source.pacing()}
+        return fields
 
     def progress_text(self, fields: dict) -> str:
         """The short form of `log_fields()` for the progress line."""
@@ -190,3 +229,4 @@ class EnhancedBatchMixer:
         if self.auto is not None and "auto" in state:
             self.auto.load_state_dict(state["auto"])
             self.p = float(state.get("p", self.auto.probability))
+            self.source.set_needed(self.auto.generator_needed())

@@ -81,8 +81,10 @@ class TrainingLoop:
             from moredata.training.enhanced_mixer import EnhancedBatchMixer
 
             train = self.data.splits["train"]
+            # tokens one iteration trains on, over every rank: with the split's size, the epochs auto weighs
+            tokens_per_iter = cfg.batch_size * cfg.block_size * self.gradient_accumulation_steps * self.dist.world_size
             self.enhanced = EnhancedBatchMixer(cfg, train, train.dtype, seed, self.model_args["vocab_size"],
-                                               "cuda" if self.device_type == "cuda" else "cpu")
+                                               "cuda" if self.device_type == "cuda" else "cpu", tokens_per_iter)
         self.scaler = torch.amp.GradScaler(self.device_type, enabled=(self.dtype == "float16"))
         configure = getattr(self.model, "configure_optimizers", None)
         if configure is None:  # a generic module: AdamW as for ours, matrices decayed
@@ -153,7 +155,7 @@ class TrainingLoop:
         self.last_val = losses["val"]
         extra = {k: v for k, v in losses.items() if k not in ("train", "val")}
         if self.enhanced is not None:  # the share of enhanced rows until the next evaluation (auto: from these losses)
-            extra["enhanced_p"] = self.enhanced.on_eval(losses["train"], losses["val"])
+            extra["enhanced_p"] = self.enhanced.on_eval(losses["train"], losses["val"], self.iter_num)
         self.evals.append({"iter": self.iter_num, "train_loss": losses["train"], "val_loss": losses["val"], **extra})
         self.progress.write({"type": "eval", "iter": self.iter_num, "train_loss": losses["train"],
                             "val_loss": losses["val"], "lr": lr, **extra})
@@ -293,10 +295,12 @@ class TrainingLoop:
                 if self.iter_num >= cfg.max_iters and not cfg.step_after_last_eval:
                     self.ended_at_eval = True  # the model in memory is the one just evaluated (and saved)
                     break
+                phase = self.enhanced.phase() if self.enhanced is not None else "no_generator"
                 loss, batch = self._train_step(batch)
                 t1 = time.time()
                 dt, t0 = t1 - t0, t1
                 self.dts.append(dt)
+                self.phase_dts.setdefault(phase, []).append(dt)
                 if self.iter_num % cfg.log_interval == 0 and self.master:
                     self._log(loss, lr, dt, local_iter_num)
                 self.progress.step()
@@ -330,6 +334,7 @@ class TrainingLoop:
         self.last_val: float | None = None
         self.saved: str | None = None
         self.dts: list[float] = []
+        self.phase_dts: dict[str, list[float]] = {}  # step times by the enhanced mixer's phase
         self.running_mfu = -1.0
         self.ended_at_eval = False
         self.progress = Progress(self.master, cfg.progress, cfg.max_iters + 1, self.start_iter, self.out_dir,
@@ -363,6 +368,9 @@ class TrainingLoop:
             best_val_loss=self.best_val_loss, best_iter=self.best_iter, last_val_loss=self.last_val,
             stopped_early=stopped_at is not None, stopped_at_iter=stopped_at,
             ms_per_iter=statistics.median(self.dts) * 1000 if self.dts else None,
+            ms_per_iter_by_phase={k: {"iters": len(v), "median_ms": round(statistics.median(v) * 1000, 2),
+                                      "mean_ms": round(statistics.fmean(v) * 1000, 2)}
+                                  for k, v in self.phase_dts.items()},
             elapsed_s=time.time() - self.t_start,
             checkpoint=str(best) if best.is_file() and (self.wrote_best or self.cfg.init_from == "resume")
             else self.saved,

@@ -40,7 +40,13 @@ def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int |
 
     train = [r for r in rows if r["type"] == "train"]
     evals = [r for r in rows if r["type"] == "eval"]
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    ring = [r for r in train if "buffer_fill" in r]  # the enhanced-data generator ran: its panel below
+    if ring:
+        fig, (ax, ring_ax) = plt.subplots(2, 1, figsize=(8, 6.5), dpi=110, sharex=True,
+                                          gridspec_kw={"height_ratios": [3, 1.3]})
+        plot_ring(ring_ax, ring)
+    else:
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
     if train:
         ax.plot([r["iter"] for r in train], [r["loss"] for r in train], color="tab:blue", alpha=0.25,
                 lw=0.8, label="train loss (batch)")
@@ -70,6 +76,24 @@ def plot_losses(rows: list[dict], path: Path, title: str = "", stopped_at: int |
     ax.grid(alpha=0.3)
     ax.legend()
     save_png(fig, path)
+
+
+def plot_ring(ax, train: list[dict]) -> None:
+    """The in-process generator over the run: the ring's fill and the fragments written (left axis), the
+    fragment reuse (rows drawn per fragment written, right axis)."""
+    its = [r["iter"] for r in train]
+    ax.plot(its, [r["buffer_fill"] for r in train], color="tab:gray", lw=1, label="ring fill")
+    if "fragments_written" in train[-1]:
+        ax.plot(its, [r.get("fragments_written", 0) for r in train], color="tab:brown", lw=1, ls="--",
+                label="fragments written")
+        reuse_ax = ax.twinx()
+        reuse_ax.plot(its, [r.get("fragment_reuse", 0.0) for r in train], color="tab:purple", lw=1,
+                      label="fragment reuse")
+        reuse_ax.set_ylabel("draws per fragment")
+        reuse_ax.legend(loc="center right", fontsize=7)
+    ax.set_ylabel("fragments")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=7)
 
 
 def plot_run(out_dir: Path, stopped_at: int | None = None, unit: str = "token") -> str | None:

@@ -21,6 +21,7 @@ class TrainSummary:
     checkpoint: str | None
     plot: str | None
     evals: list[dict] = field(default_factory=list)
+    ms_per_iter_by_phase: dict = field(default_factory=dict)  # enhanced data: before_generator, generator_p0, drawing
     interrupted_at_iter: int | None = None  # set when SIGINT/SIGTERM ended the run
     resume_hint: str = CLI.resume  # how the caller's front end resumes (moredata.training.hints)
 
@@ -33,6 +34,9 @@ class TrainSummary:
             *([("interrupted", f"at iter {self.interrupted_at_iter} (resume with {self.resume_hint})")]
               if self.interrupted_at_iter is not None else []),
             ("ms/iter (median)", f"{self.ms_per_iter:.1f}" if self.ms_per_iter is not None else "n/a"),
+            *([("ms/iter by phase", ", ".join(f"{k.replace('_', ' ')} {v['median_ms']:.1f} ({v['iters']} iters)"
+                                              for k, v in self.ms_per_iter_by_phase.items()))]
+              if self.ms_per_iter_by_phase and set(self.ms_per_iter_by_phase) != {"no_generator"} else []),
             ("wall time", f"{self.elapsed_s:.1f} s"),
             ("checkpoint", self.checkpoint or "none written"),
             ("loss plot", self.plot or "none"),

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from moredata.data.token_files import open_split, read_meta
+from moredata.enhanced.pacing import DemandPacer
 from moredata.enhanced.rate import RateMeter
 from moredata.enhanced.ring_buffer import RedisSampleBuffer
 from moredata.enhanced.worker import EnhancedSampleGenerator, InstalledModel, prepare_model
@@ -50,6 +51,7 @@ class GeneratorCore:
         self.worker: EnhancedSampleGenerator | None = None
         self._lock = threading.Lock()
         self._served = RateMeter()  # fragments per served batch
+        self.served_total = 0  # fragments served since start: the demand the pacer writes for
         self._next_retry = 0.0  # monotonic time of the next try to load the start-up checkpoint
         self._upload_path: Path | None = None  # the uploaded file of the served model, if it came that way
         self.tokenizer = self._data_tokenizer()
@@ -88,6 +90,15 @@ class GeneratorCore:
         return self.s.generation_settings(target_rate=self.s.generation_rate, pause_when_full=self.s.pause_when_fresh,
                                           device=self.device, seed=self.s.seed)
 
+    def _pacer(self) -> DemandPacer | None:
+        """Writes what the trainers draw (served fragments / reuse) in a share of the time, and keeps a
+        reserve (default a quarter of the ring) of the newest model's text while nobody draws; None with
+        paced=false (flat out, capped by generation_rate and pause_when_fresh)."""
+        if not self.s.paced:
+            return None
+        return DemandPacer(self.s.pacing_settings(max(1, self.buffer.capacity // 4), self.s.generation_rate),
+                           lambda: self.served_total, self.s.enhanced_generation_batch_size)
+
     def _check_tokenizer(self, ckpt: dict) -> None:
         tok = ckpt.get("tokenizer")
         if self.tokenizer is not None and tok is not None and tok != self.tokenizer:
@@ -119,7 +130,8 @@ class GeneratorCore:
                     raise Unavailable(f"Redis is not reachable: {e}") from None
                 except _redis_refusals() as e:
                     raise FailedPrecondition(f"Redis refused to hold the ring: {e}") from None
-                self.worker = EnhancedSampleGenerator(str(path), self.data, self.buffer, gs, ckpt=ckpt, model=model)
+                self.worker = EnhancedSampleGenerator(str(path), self.data, self.buffer, gs, ckpt=ckpt, model=model,
+                                                      pacer=self._pacer())
                 self.worker.start()
             else:
                 if block + 1 != self.buffer.fragment_len:
@@ -153,7 +165,17 @@ class GeneratorCore:
             keep = vers >= min_model_version
             frags, vers = frags[keep], vers[keep]
         self._served.add(len(frags))
+        self.served_total += len(frags)
         return frags, vers
+
+    def pacing_status(self) -> dict:
+        """GetStatus's pacing fields: served, served per fragment written, the aim, the batch."""
+        kept = self.worker.kept if self.worker is not None else 0
+        pacer = self.worker.pacer if self.worker is not None else None
+        return {"fragments_served": self.served_total,
+                "fragment_reuse": self.served_total / kept if kept else 0.0,
+                "generation_aim_per_s": pacer.aim() if pacer is not None else 0.0,
+                "generation_batch": pacer.batch if pacer is not None else self.s.enhanced_generation_batch_size}
 
     def served_rate(self, window: float = 60.0) -> float:
         return self._served.rate(window)

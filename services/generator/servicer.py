@@ -89,6 +89,7 @@ class GeneratorServicer(generator_pb2_grpc.GeneratorServiceServicer):
             fragments_served_per_s=core.served_rate(),
             fragments_filtered=core.worker.filtered if core.worker is not None else 0,
             fragments_kept=core.worker.kept if core.worker is not None else 0,
+            **core.pacing_status(),
         )
 
 

@@ -22,7 +22,11 @@ class GeneratorSettings(ServiceSettings, EnhancedGenerationKeys):
     checkpoint: str = Field("", description="checkpoint to load at start (inside checkpoint_dir); empty: "
                             "wait for UpdateModel, NOT_SERVING until then")
     generation_rate: float = Field(0.0, ge=0.0, description="target fragments/s; 0 = as fast as possible")
-    pause_when_fresh: bool = Field(False, description="pause while every slot holds the current model's text")
+    pause_when_fresh: bool = Field(False, description="with paced=false: pause while every slot holds the current "
+                                   "model's text")
+    paced: bool = Field(True, description="size generation by the fragments served (enhanced_generation_reuse, "
+                        "_share, _idle_share, _reserve: moredata/enhanced/pacing.py); false: flat out, capped by "
+                        "generation_rate")
     max_stream_batch: int = Field(4096, ge=1, description="largest batch_size a StreamSamples request may ask")
     max_message_mb: float = Field(64.0, gt=0, description="gRPC message size limit, both directions")
     max_checkpoint_mb: float = Field(2048.0, gt=0, description="largest checkpoint UploadModel accepts")

@@ -52,7 +52,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GeneratorStatus(_message.Message):
-    __slots__ = ("model", "buffer_capacity", "buffer_filled", "buffer_current_version", "fragments_generated_per_s", "fragments_served_per_s", "serving", "degraded_reason", "fragments_filtered", "fragments_kept")
+    __slots__ = ("model", "buffer_capacity", "buffer_filled", "buffer_current_version", "fragments_generated_per_s", "fragments_served_per_s", "serving", "degraded_reason", "fragments_filtered", "fragments_kept", "fragments_served", "fragment_reuse", "generation_aim_per_s", "generation_batch")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     BUFFER_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     BUFFER_FILLED_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,10 @@ class GeneratorStatus(_message.Message):
     DEGRADED_REASON_FIELD_NUMBER: _ClassVar[int]
     FRAGMENTS_FILTERED_FIELD_NUMBER: _ClassVar[int]
     FRAGMENTS_KEPT_FIELD_NUMBER: _ClassVar[int]
+    FRAGMENTS_SERVED_FIELD_NUMBER: _ClassVar[int]
+    FRAGMENT_REUSE_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_AIM_PER_S_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_BATCH_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelInfo
     buffer_capacity: int
     buffer_filled: int
@@ -73,4 +77,8 @@ class GeneratorStatus(_message.Message):
     degraded_reason: str
     fragments_filtered: int
     fragments_kept: int
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., buffer_capacity: _Optional[int] = ..., buffer_filled: _Optional[int] = ..., buffer_current_version: _Optional[int] = ..., fragments_generated_per_s: _Optional[float] = ..., fragments_served_per_s: _Optional[float] = ..., serving: _Optional[bool] = ..., degraded_reason: _Optional[str] = ..., fragments_filtered: _Optional[int] = ..., fragments_kept: _Optional[int] = ...) -> None: ...
+    fragments_served: int
+    fragment_reuse: float
+    generation_aim_per_s: float
+    generation_batch: int
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelInfo, _Mapping]] = ..., buffer_capacity: _Optional[int] = ..., buffer_filled: _Optional[int] = ..., buffer_current_version: _Optional[int] = ..., fragments_generated_per_s: _Optional[float] = ..., fragments_served_per_s: _Optional[float] = ..., serving: _Optional[bool] = ..., degraded_reason: _Optional[str] = ..., fragments_filtered: _Optional[int] = ..., fragments_kept: _Optional[int] = ..., fragments_served: _Optional[int] = ..., fragment_reuse: _Optional[float] = ..., generation_aim_per_s: _Optional[float] = ..., generation_batch: _Optional[int] = ...) -> None: ...
