@@ -40,16 +40,17 @@ def train(name: str, p: str, data: Path, work: Path, iters: int) -> list[dict]:
 
 
 def per_phase(rows: list[dict], base: dict[int, float]) -> dict:
-    """Median step time of each phase of `rows` and of the baseline on the same iterations."""
+    """Mean step time of each phase of `rows` and of the baseline on the same iterations."""
     out = {}
     for phase in dict.fromkeys(r.get("phase", "no_generator") for r in rows):
         its = [r["iter"] for r in rows if r.get("phase", "no_generator") == phase and r["iter"] in base]
         its = [i for i in its if i > 0]  # iteration 0 holds start-up work
         if not its:
             continue
-        ms = statistics.median(r["ms"] for r in rows if r["iter"] in its and r.get("phase", "no_generator") == phase)
-        b = statistics.median(base[i] for i in its)
-        out[phase] = {"iters": len(its), "median_ms": round(ms, 2), "p0_median_ms": round(b, 2),
+        # means, not medians: a generator round slows the few steps it overlaps, and a median hides them
+        ms = statistics.fmean(r["ms"] for r in rows if r["iter"] in its and r.get("phase", "no_generator") == phase)
+        b = statistics.fmean(base[i] for i in its)
+        out[phase] = {"iters": len(its), "mean_ms": round(ms, 2), "p0_mean_ms": round(b, 2),
                       "overhead": round(ms / b - 1, 4)}
     return out
 
@@ -60,14 +61,14 @@ def plot(runs: dict[str, list[dict]], png: Path) -> None:
     for name, rows in runs.items():
         its = [r["iter"] for r in rows]
         ms = [r["ms"] for r in rows]
-        k = 25  # a running median over 25 iterations: the per-iteration times are noisy
-        smooth = [statistics.median(ms[max(0, i - k):i + 1]) for i in range(len(ms))]
+        k = 25  # a running mean over 25 iterations: the per-iteration times are noisy
+        smooth = [statistics.fmean(ms[max(0, i - k):i + 1]) for i in range(len(ms))]
         a1.plot(its, smooth, lw=1, label=name)
         if "buffer_fill" in rows[-1]:
             a2.plot(its, [r["buffer_fill"] for r in rows], lw=1, label=f"{name}: ring fill")
             a2.plot(its, [r.get("fragments_written", 0) for r in rows], lw=1, ls="--",
                     label=f"{name}: fragments written")
-    a1.set(ylabel="ms per iteration (running median of 25)", title="in-process generator: step time by phase")
+    a1.set(ylabel="ms per iteration (running mean of 25)", title="in-process generator: step time by phase")
     a2.set(xlabel="iteration", ylabel="fragments")
     for a in (a1, a2):
         a.grid(alpha=0.3)
@@ -87,13 +88,12 @@ def main() -> None:
     for r0, r1 in zip(runs["p0"], runs["p0_again"]):
         base[r0["iter"]] = (r0["ms"] + r1["ms"]) / 2
     phases = {name: per_phase(runs[name], base) for name in ("auto", "p0.2")}
-    drift = statistics.median(runs["p0_again"][i]["ms"] for i in range(1, len(runs["p0"]))) / \
-        statistics.median(runs["p0"][i]["ms"] for i in range(1, len(runs["p0"]))) - 1
+    drift = statistics.fmean(r["ms"] for r in runs["p0_again"][1:]) / statistics.fmean(r["ms"] for r in runs["p0"][1:]) - 1
     last = {name: {k: runs[name][-1].get(k) for k in ("enhanced_rows", "fallback_rows", "fragments_written",
                                                       "fragment_reuse", "buffer_fill", "generator_busy_s",
                                                       "generator_batch", "enhanced_p")} for name in ("auto", "p0.2")}
-    print(grid(["run", "phase", "iters", "ms/iter (median)", "p = 0 same iters", "overhead"],
-               [[n, ph, v["iters"], f"{v['median_ms']:.1f}", f"{v['p0_median_ms']:.1f}", f"{v['overhead']:+.1%}"]
+    print(grid(["run", "phase", "iters", "ms/iter (mean)", "p = 0 same iters", "overhead"],
+               [[n, ph, v["iters"], f"{v['mean_ms']:.1f}", f"{v['p0_mean_ms']:.1f}", f"{v['overhead']:+.1%}"]
                 for n, d in phases.items() for ph, v in d.items()]))
     print(f"p = 0 run against itself later (drift): {drift:+.1%}")
     print(grid(["run", "enhanced rows", "fragments written", "reuse", "generator busy s"],

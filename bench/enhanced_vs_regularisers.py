@@ -58,7 +58,7 @@ CORPORA = {
     "shakespeare": (False, "char", []),
     "cranfield60k": (False, "char", ["--eval_interval=100", "--eval_iters=50"]),
 }
-PHASES = ("p0", "wd", "p0.2", "auto")
+PHASES = ("p0", "wd", "p0.2", "auto")  # wd: p = 0 with weight decay 0.3
 
 
 def cranfield_text() -> str:
@@ -105,27 +105,32 @@ def mean_best(rows: list[dict], **match) -> float | None:
     return statistics.fmean(vals) if vals else None
 
 
-def best_dropout(rows: list[dict], corpus: str, seeds: list[int]) -> float | None:
-    """The dropout with the lowest mean best val at p = 0 (weight decay 0.1), once all its runs are in."""
+def best_dropout(rows: list[dict], corpus: str) -> float | None:
+    """The dropout with the lowest mean best val at p = 0 (weight decay 0.1) over the seeds run so far;
+    None until every dropout has a run (the comparisons at the best dropout wait for it)."""
     done = [r for r in rows if r["corpus"] == corpus and r["setting"] == "p0" and r["weight_decay"] == 0.1]
-    if len(done) < len(DROPOUTS) * len(seeds):
+    if any(mean_best(done, dropout=d) is None for d in DROPOUTS):
         return None
     return min(DROPOUTS, key=lambda d: mean_best(done, dropout=d))
 
 
-def planned(corpus: str, rows: list[dict], seeds: list[int], phases: list[str]) -> list[dict]:
-    """The runs of `corpus` that can start now (a phase that needs the best dropout waits for it)."""
+def planned(corpus: str, rows: list[dict], seeds: list[int], phases: list[str]) -> list[tuple[int, dict]]:
+    """(priority, run) of the runs of `corpus` that can start now, lowest priority first: when the bench
+    is stopped early, what ran is the core of the comparison. 0: p = 0 at each dropout (and on the corpora
+    that do not overfit); 1: auto and p = 0.2 at the best dropout; 2: auto on the corpora that do not
+    overfit; 3: weight decay 0.3 at the best dropout; 4: auto at the other dropouts."""
     overfits = CORPORA.get(corpus, (True,))[0]
+    want: list[tuple[int, str, float, float]] = []
     if not overfits:
-        want = [(s, 0.0, 0.1) for s in ("p0", "auto") if s in phases]
+        want = [(0, "p0", 0.0, 0.1), (2, "auto", 0.0, 0.1)]
     else:
-        want = [(s, d, 0.1) for s in ("p0", "auto") if s in phases for d in DROPOUTS]
-        d = best_dropout(rows, corpus, seeds)
-        if d is not None:
-            want += [("p0", d, STRONG_WD)] if "wd" in phases else []
-            want += [("p0.2", d, 0.1)] if "p0.2" in phases else []
-    return [{"corpus": corpus, "setting": s, "dropout": d, "weight_decay": wd, "seed": seed}
-            for s, d, wd in want for seed in seeds]
+        want = [(0, "p0", d, 0.1) for d in DROPOUTS]
+        best = best_dropout(rows, corpus)
+        if best is not None:
+            want += [(1, "auto", best, 0.1), (1, "p0.2", best, 0.1), (3, "wd", best, STRONG_WD)]
+            want += [(4, "auto", d, 0.1) for d in DROPOUTS if d != best]
+    return [(prio, {"corpus": corpus, "setting": "p0" if s == "wd" else s, "dropout": d, "weight_decay": wd,
+                    "seed": seed}) for prio, s, d, wd in want if s in phases for seed in seeds]
 
 
 def one_run(spec: dict, data: Path, flags: list[str], config: str) -> dict:
@@ -276,14 +281,15 @@ def run_all(names: list[str], args) -> None:
     is planned as soon as its corpus's dropout runs are in."""
     data = {n: prepared(n, CORPORA[n][1], args) for n in names}
     args.log.parent.mkdir(parents=True, exist_ok=True)
-    rows = load_log(args.log)
     running: dict = {}
     t0, done = time.time(), 0
     with ThreadPoolExecutor(args.workers) as pool:
         while True:
+            rows = load_log(args.log)  # read again: another bench process may share the log
             logged = {run_key(r) for r in rows} | set(running.values())
-            todo = [s for n in names for s in planned(n, rows, args.seeds, args.phases) if run_key(s) not in logged]
-            todo.sort(key=lambda s: args.seeds.index(s["seed"]))  # one seed of every corpus first: early curves
+            todo = sorted((prio, args.seeds.index(s["seed"]), i, s) for n in names
+                          for i, (prio, s) in enumerate(planned(n, rows, args.seeds, args.phases)))
+            todo = [s for *_, s in todo if run_key(s) not in logged]
             while todo and len(running) < args.workers:
                 spec = todo.pop(0)
                 fut = pool.submit(one_run, spec, data[spec["corpus"]], CORPORA[spec["corpus"]][2], args.config)
@@ -294,7 +300,6 @@ def run_all(names: list[str], args) -> None:
             for fut in finished:
                 running.pop(fut)
                 row = fut.result()
-                rows.append(row)
                 with args.log.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 done += 1

@@ -20,8 +20,9 @@ rows per iteration. So the worker writes what is drawn, in both directions:
   trainer shares its cores with it; on a GPU the same share bounds the device time it takes).
 - **Batch size.** While the share is what holds production below the aim, the round's batch doubles as
   long as doubling raises the fragments per busy second by a quarter or more (a GPU: a round of 128 costs
-  about what a round of 16 does); on a CPU, where a round's time grows with its batch, it stays. A batch
-  that writes more than twice the aim halves again, down to the configured one.
+  about what a round of 16 does; a CPU gains a little from larger matrices too) and a round stays under
+  MAX_ROUND_S / 2; where a round's time grows with its batch, it stays. A batch that writes more than
+  twice the aim halves again, down to the configured one.
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ from moredata.enhanced.rate import RateMeter
 
 WINDOW_S = 10.0  # seconds over which the drawn and written rates are measured
 GROWTH = 1.25  # a doubled batch is kept when it writes this much more per busy second
+MAX_ROUND_S = 1.0  # a round may grow only while it takes less than half of this: long rounds make the
+# written rate jumpy, the ring's text older, and (on a CPU) the trainer's steps uneven
 
 
 @dataclass(frozen=True)
@@ -109,15 +112,16 @@ class DemandPacer:
                 tp = fragments / busy_s
                 old = self._throughput.get(self.batch)
                 self._throughput[self.batch] = tp if old is None else 0.7 * old + 0.3 * tp
-            self._size_batch(drawing)
+            self._size_batch(drawing, busy_s)
 
-    def _size_batch(self, drawing: bool) -> None:
+    def _size_batch(self, drawing: bool, busy_s: float) -> None:
         aim, written = self.aim(), self._written.rate(WINDOW_S)
         here = self._throughput.get(self.batch, 0.0)
         half = self._throughput.get(self.batch // 2) if self.batch > self.min_batch else None
         if half is not None and (here < GROWTH * half or written > 2 * aim):  # the doubling did not pay, or
             self.batch //= 2  # more is written than asked for
-        elif drawing and self._share_bound and written < aim and self.batch * 2 <= self.s.max_batch:
+        elif (drawing and self._share_bound and written < aim and self.batch * 2 <= self.s.max_batch
+              and 2 * busy_s <= MAX_ROUND_S):
             bigger = self._throughput.get(self.batch * 2)
             if bigger is None or bigger >= GROWTH * here:  # untried, or it paid last time
                 self.batch *= 2

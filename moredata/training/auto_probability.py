@@ -51,8 +51,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-RAMP = 0.2  # the memorising share above the threshold at which the target reaches max_probability
 MIN_FALL = 0.01  # nats the train loss must fall over the window for m to be measured
+TREND = 5  # the last this many shares m are fitted by a line: its slope forecasts when m reaches 1
+HORIZON = 0.5  # full p once the forecast best point is nearer than this share of the evaluations so far
 
 
 @dataclass
@@ -69,6 +70,8 @@ class AutoProbability:
     tokens_per_iter: int = 0  # with train_tokens: what turns an iteration count into epochs (0: unknown)
     train_tokens: int = 0
     epochs: float = 0.0  # epochs seen at the last evaluation
+    shares: list = field(default_factory=list)  # [evaluation, m] of the last TREND measured shares
+    forecast: float | None = None  # evaluations until m reaches 1 (val stops improving), as last forecast
 
     def memorising_share(self) -> float | None:
         """m over the window, or None while there is no evidence (too few evaluations, a plateau)."""
@@ -86,15 +89,36 @@ class AutoProbability:
         if iter_num is not None and self.train_tokens > 0 and self.tokens_per_iter > 0:
             self.epochs = iter_num * self.tokens_per_iter / self.train_tokens
         m = self.memorising_share()
+        if m is not None:
+            self.shares = [*self.shares, [self.evals, m]][-TREND:]
         if self.train_tokens > 0 and self.epochs < self.min_epochs:
             self.target = 0.0  # too few passes over the data to memorise it: whatever the gap does
-        elif m is not None:
-            self.target = self.max_probability * min(1.0, max(0.0, (m - self.threshold) / RAMP))
+        elif m is not None and len(self.shares) >= 3:
+            self.target = self.max_probability * self._urgency()
         self.probability = min(self.max_probability, max(0.0, self.probability + self.rate * (self.target - self.probability)))
         if self.probability < 1e-4:  # a tail of 1e-9 would keep the generator busy for nothing
             self.probability = 0.0
         self.evals += 1
         return self.probability
+
+    def _urgency(self) -> float:
+        """0..1 from the forecast: a line through the last shares m (m = 1: val stopped improving) says in
+        how many evaluations h the best point comes; 1 once h <= HORIZON x the evaluations so far, 0 from
+        h >= that x 2 on (and while the fitted m is below the threshold: too little evidence)."""
+        xs = [x for x, _ in self.shares]
+        ys = [y for _, y in self.shares]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+        now = my + slope * (xs[-1] - mx)  # the fitted m at this evaluation
+        if now < self.threshold:
+            self.forecast = None
+            return 0.0
+        if now >= 1.0:
+            self.forecast = 0.0
+            return 1.0
+        self.forecast = (1.0 - now) / slope if slope > 0 else float("inf")
+        near = HORIZON * self.evals
+        return min(1.0, max(0.0, (2 * near - self.forecast) / near))
 
     def generator_needed(self) -> bool:
         """False while p cannot rise for a while (less than half of min_epochs seen): the generator need not

@@ -129,8 +129,9 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     # enhanced_buffer_size, enhanced_generation_batch_size: shared with the generator (EnhancedGenerationKeys)
     generator: str = Field("", description="host:port of a generator service; empty: run the generator "
                            "in this process (in-memory ring, no Redis)")
-    enhanced_generation_rate: float = Field(0.0, ge=0.0, description="in-process generator's target "
-                                            "fragments/s; 0 = as fast as it can")
+    enhanced_generation_rate: float = Field(0.0, ge=0.0, description="a cap on the in-process generator's "
+                                            "fragments/s; 0: none (it is sized by the rows drawn: "
+                                            "enhanced_generation_reuse, _share, _idle_share)")
     # system
     backend: Literal["nccl", "gloo"] = Field("nccl", description="DDP backend (gloo on CPU)")
     device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:N', 'mps'; "

@@ -20,18 +20,39 @@ def test_controller_follows_the_memorising_share():
     improving = AutoProbability(max_probability=0.3)
     for k in range(20):  # both losses fall together behind a constant gap (a harder val split): never overfitting
         assert improving.update(3.0 - 0.05 * k, 3.4 - 0.05 * k) == 0.0
-    over = AutoProbability(max_probability=0.3, threshold=0.4, window=3, rate=0.5)
-    # train falls 0.2 per evaluation; val first follows all of it, then a quarter, then none, then rises
-    curve = [(4.0, 4.0), (3.0, 3.1), (2.8, 2.9), (2.6, 2.7), (2.4, 2.5), (2.2, 2.45), (2.0, 2.4), (1.8, 2.4),
-             (1.6, 2.42), (1.4, 2.5), (1.2, 2.6)]
+    over = AutoProbability(max_probability=0.3, threshold=0.2, window=3, rate=0.5)
+    # train falls 0.1 per evaluation; val follows a shrinking part of it (m grows by 0.08 an evaluation):
+    # val stops improving at evaluation 14 (m = 1), then rises
+    train, val, curve = 4.0, 4.0, []
+    for k in range(20):
+        curve.append((train, val))
+        train -= 0.1
+        val -= 0.1 * (1 - min(1.5, 0.08 * k)) if k else 0.9
+    best = min(range(len(curve)), key=lambda k: curve[k][1])
     ps = [over.update(t, v) for t, v in curve]
-    assert ps[:6] == [0.0] * 6  # m = 0, then 0.25 (below the threshold of 0.4)
-    assert ps[-1] > 0.25 and max(ps) <= 0.3
+    first = next(k for k, p in enumerate(ps) if p > 0.05)
+    assert 6 <= first < best - 2, (first, best, ps)  # rises on the forecast, evaluations before the best point
+    assert ps[best] > 0.2 and max(ps) <= 0.3
     assert all(b - a <= 0.5 * 0.3 + 1e-12 for a, b in zip(ps, ps[1:]))  # at most rate x max per evaluation
-    held = [over.update(1.2, 2.6) for _ in range(3)]  # a plateau: no evidence, the target is held
-    assert min(held) >= ps[-1]
-    recovered = [over.update(1.2 - 0.1 * k, 2.6 - 0.1 * k) for k in range(1, 8)]  # val follows train again
+    held = [over.update(*curve[-1]) for _ in range(3)]  # a plateau: no evidence, the target is held
+    assert min(held) >= ps[-1] - 1e-12
+    t, v = curve[-1]
+    recovered = [over.update(t - 0.1 * k, v - 0.1 * k) for k in range(1, 10)]  # val follows train again
     assert recovered == sorted(recovered, reverse=True) and recovered[-1] < ps[-1] / 4
+
+
+def test_epochs_gate_keeps_p_at_zero_before_min_epochs():
+    gated = AutoProbability(max_probability=0.3, min_epochs=4.0, tokens_per_iter=100, train_tokens=10_000)
+    train, val = 4.0, 4.0
+    for k in range(30):  # memorising from the start: m = 1 and more
+        p = gated.update(train, val, iter_num=10 * k)  # 0.1 epochs per evaluation
+        train, val = train - 0.1, val + 0.02
+        assert p == 0.0 and gated.epochs == pytest.approx(0.1 * k)
+        assert gated.generator_needed() == (gated.epochs >= 2.0)  # the generator wakes at half of min_epochs
+    for k in range(30, 60):
+        p = gated.update(train, val, iter_num=10 * k)
+        train, val = train - 0.1, val + 0.02
+    assert p > 0.25  # past 4 epochs the same evidence raises p
 
 
 def memorising_share(evals: list[dict], i: int, window: int = 3) -> float:
@@ -69,10 +90,10 @@ def test_auto_rises_on_a_run_that_overfits(overfit_run):
     ps = [e["enhanced_p"] for e in evals]
     assert ps[0] == 0.0 and max(ps) > 0.1 and max(ps) <= 0.3
     first = next(i for i, p in enumerate(ps) if p > 0)
-    assert first >= 4  # the untrained evaluation and a full window of 3 come first
-    threshold = t.cfg.enhanced_auto_threshold
-    assert memorising_share(evals, first) > threshold  # it rose when the train loss's fall stopped reaching val
-    assert all(memorising_share(evals, i) <= threshold for i in range(4, first))  # and not before
+    assert first >= 6  # the untrained evaluation, a window of 3 and 3 measured shares for a trend come first
+    best = min(range(len(evals)), key=lambda i: evals[i]["val_loss"])
+    assert first <= best  # enhanced rows came before the best point, on the forecast
+    assert memorising_share(evals, first) > t.cfg.enhanced_auto_threshold  # the train loss's fall stopped reaching val
     assert evals[first]["train_loss"] < evals[first - 3]["train_loss"]  # while train still fell
     assert t.enhanced.source.generator is not None and t.enhanced.stats.enhanced_rows > 0
     assert (out / "loss.png").stat().st_size > 10_000

@@ -96,5 +96,6 @@ def simulate(per_row_s: float, fixed_s: float, rounds: int = 60) -> int:
 
 
 def test_rounds_grow_where_a_bigger_round_is_nearly_free_and_not_on_a_cpu():
-    assert simulate(per_row_s=0.0001, fixed_s=0.5) == 128  # GPU-like: latency-bound rounds grow to max_batch
+    assert simulate(per_row_s=0.0001, fixed_s=0.2) == 128  # GPU-like: latency-bound rounds grow to max_batch
+    assert simulate(per_row_s=0.0001, fixed_s=0.6) == 16  # but not a round that takes over MAX_ROUND_S / 2
     assert simulate(per_row_s=0.03, fixed_s=0.0) == 16  # CPU-like: time grows with the batch; it stays
