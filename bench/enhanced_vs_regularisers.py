@@ -287,9 +287,9 @@ def run_all(names: list[str], args) -> None:
         while True:
             rows = load_log(args.log)  # read again: another bench process may share the log
             logged = {run_key(r) for r in rows} | set(running.values())
-            todo = sorted((prio, args.seeds.index(s["seed"]), i, s) for n in names
+            todo = sorted(((prio, args.seeds.index(s["seed"]), c, i), s) for c, n in enumerate(names)
                           for i, (prio, s) in enumerate(planned(n, rows, args.seeds, args.phases)))
-            todo = [s for *_, s in todo if run_key(s) not in logged]
+            todo = [s for _, s in todo if run_key(s) not in logged]
             while todo and len(running) < args.workers:
                 spec = todo.pop(0)
                 fut = pool.submit(one_run, spec, data[spec["corpus"]], CORPORA[spec["corpus"]][2], args.config)

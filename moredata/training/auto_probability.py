@@ -1,51 +1,52 @@
-"""`enhanced_data_probability = "auto"`: the share of enhanced rows follows measured memorisation.
+"""`enhanced_data_probability = "auto"`: the share of enhanced rows follows the run's own evaluations.
 
-    ctl = AutoProbability(max_probability=0.3)
-    p = ctl.update(train_loss, val_loss)     # at every evaluation; 0 until the run starts memorising
+    ctl = AutoProbability(max_probability=0.3, tokens_per_iter=768, train_tokens=27_000)
+    p = ctl.update(train_loss, val_loss, iter_num)   # at every evaluation; 0 until the run will overfit soon
 
-Enhanced rows help a run that overfits and cost a run that does not (measured: whole tiny Shakespeare
-ends at 1.999 with p = 0.2 against 1.905 with p = 0; the 30k-character run that overfits ends at 1.889
-against 2.105). So p starts at 0 and rises only on evidence from the trainer's own evaluations.
+Enhanced rows help a run that overfits and cost a run that does not (whole tiny Shakespeare: 1.999 with
+p = 0.2 against 1.905 with p = 0), and, measured here, they cost a run that dropout already keeps from
+overfitting (30k characters of Shakespeare at dropout 0.1, seed 1337: p = 0 best 1.875; enhanced rows
+from iteration 400 on, p 0.1-0.28: best 1.909). So p starts at 0 and rises only on evidence that the
+run will soon stop improving, from two things the run knows:
 
-The signal, the *memorising share* m over the last `window` evaluations:
+1. **Epochs seen** (tokens trained on / the training split's tokens). Below `min_epochs` (4) p stays 0,
+   whatever the losses do: a model that has seen each token a few times has not memorised it. The whole
+   of tiny Shakespeare in the README's main job sees 1.5 epochs in 2000 iterations, so there auto is p = 0
+   exactly (the same batches as p = 0), and the generator writes nothing (`generator_needed()`: it wakes
+   at half of min_epochs, to have a reserve when p may first rise).
+2. **The memorising share** m over the last `window` (3) evaluations:
 
-    m = growth of the val-train gap / fall of the train loss      (both over the window)
-      = 1 - (fall of the val loss / fall of the train loss)
+       m = growth of the val-train gap / fall of the train loss = 1 - fall of val / fall of train
 
-is the share of what the model learned on the training split that did not carry over to val. 0: every
-nat learned also helps val; 1: val stood still while train fell; above 1: val got worse. It is a ratio,
-so it needs no threshold in nats, and a val split that is harder than the train split (a constant gap)
-does not move it. target = max_probability x clamp((m - threshold) / RAMP), and p moves `rate` of the way
-to the target at each evaluation (smooth both ways). While train loss did not fall by `MIN_FALL` over the
-window (a plateau) there is no evidence either way and the target is held.
+   the part of what the model learned on the training split that did not reach val (0: all of it did;
+   1: val stood still; above 1: val got worse). A ratio needs no threshold in nats, and a harder val
+   split (a constant gap) does not move it. While train did not fall by MIN_FALL (a plateau) there is
+   no evidence and the target is held.
 
-Measured on the p = 0 curves of the three benchmark corpora (bench/enhanced_auto.py, window 3): the
-whole of tiny Shakespeare (never overfits in 2000 iterations) stays below 0.2 until iteration 1250 and
-peaks at 0.40 in its last 500 iterations; the 30k-character slice sits at 0.21-0.25 from iteration 400,
-passes 0.46 at 800 and 0.59 at 900, before its best val (1100-1300); the 120k-character Bible run (BPE)
-passes 0.30 at iteration 400 and 0.43 at 500, six evaluations before its best. Single-seed runs of the
-slice (seed 1337, generator started once p rose; p = 0.2 fixed: best 1.894):
+**The forecast.** m rises as a run heads for its best point, where m = 1. A line fitted through the last
+TREND (5) shares says how many evaluations h remain until m reaches 1; the target is max_probability
+once h is below HORIZON (0.5) x the evaluations so far, 0 from twice that on, linear between, and 0 while
+the fitted m is below `threshold` (0.2). p moves `rate` (0.5) of the way to the target per evaluation.
 
-    threshold 0.4, full at 0.6:    best 1.931, last 1.962   (p rises at 800: too late)
-    threshold 0.2, full at 0.4:    best 1.894, last 1.917   (chosen)
-    threshold 0.2, full at 0.6:    best 1.913, last 1.949
-    threshold 0.4, max 0.5:        best 1.959, last 1.986
+Why a forecast and not the level of m (the rule before this one: p rose with m from 0.2, full at 0.4):
+dropout changes what a level means. On the p = 0 curves of bench/enhanced_vs_regularisers.py (seed 1337,
+eval every 100 iterations) m sits at 0.2-0.25 from iteration 400 in every run, with or without
+dropout; without dropout it then climbs fast to 1 (30k Shakespeare: 0.46 at 800, 0.91 at the best point
+1300; the KJV Bible: 0.65 at 800, 0.90 at the best point 1100), with dropout 0.1 it hovers at 0.4-0.8 for
+a thousand iterations while val keeps improving (best at 1800-1900). The level rule gave the dropout
+runs p 0.1-0.3 from iteration 500-900 (mean p before their best 0.13-0.21), the forecast 0.04-0.05;
+runs without dropout get p > 0.1 from 900 (best 1300) and 800 (best 1100), two to four evaluations
+before the best point, where the level rule started at 800 and 500. The measured effect of each, against
+dropout and weight decay, is in bench/results/enhanced_vs_regularisers.json and the README.
 
-and on the whole of tiny Shakespeare threshold 0.2 cost 0.009 (1.914 against 1.906 at p = 0), from the
-small p of its last 500 iterations.
+Rules tried before (bench/results/enhanced_auto.json): max(stall, gap growth) fired at iteration 10 of a
+tiny run (each signal alone has an innocent cause); min(stall, gap growth) fired only after the best
+point; the gap's growth in nats did not separate a run that overfits from one that does not (whole
+tiny Shakespeare's gap grows 0.11 nats while val improves); the level of m (above) acted on dropout runs
+that were not going to overfit.
 
-Rules tried before this one (bench/results/enhanced_auto.json, corpus b):
-- max(stall, gap growth): p rose at iteration 10 of a tiny run: the gap grows from the untrained
-  evaluation on and one noisy evaluation stalls val; each signal alone has an innocent cause.
-- min(stall, gap growth) (val not improving for 2 evaluations AND the gap grown 0.1 nats above its
-  minimum): never wrong, but late: it fires only after the best val loss, so the best stayed that of
-  p = 0 (1.934 against 1.900 for p = 0.2 fixed) and the last val loss was 0.08 above the best.
-- the gap growth in nats alone: the whole of tiny Shakespeare's gap grows by 0.11 nats while val keeps
-  improving (not overfitting), as much as the 30k slice's before it overfits; nats do not separate them,
-  the ratio to the train loss's fall does.
-
-The state (p, the window's losses, the evaluation count) is saved in the checkpoint, so a resume
-continues it exactly.
+The state (p, the window's losses, the shares, the epochs, the evaluation count) is saved in the
+checkpoint, so a resume continues it exactly.
 """
 from __future__ import annotations
 
