@@ -22,6 +22,7 @@ class GenerationSettings(BaseModel):
     fragments_per_sequence: int = Field(1, ge=1)
     target_rate: float = Field(0.0, ge=0.0)  # fragments/s to aim for; 0 = as fast as possible
     pause_when_full: bool = False  # stop generating while every slot holds the current version
+    niceness: int = Field(0, ge=0, le=19)  # the worker thread's (and its math threads') CPU priority, Linux nice
     filter_quantile: float = Field(0.0, ge=0.0, lt=1.0)  # share of fragments dropped as the worst; 0: off
     models: int = Field(1, ge=1, le=8)  # the last few best checkpoints that take turns writing rounds
     prefix_schedule: Literal["uniform", "adaptive"] = "uniform"  # adaptive: longer prefixes while the model is weak

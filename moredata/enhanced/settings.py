@@ -45,6 +45,9 @@ class EnhancedGenerationKeys(BaseModel):
                                              "while no row is drawn; 0: trainer: what the first evaluation "
                                              "interval at the highest p draws, generator service: a quarter "
                                              "of the ring")
+    enhanced_generation_niceness: int = Field(10, ge=0, le=19, description="Linux nice value of the generation "
+                                              "thread alone (and the math threads it starts): it yields the "
+                                              "cores it shares with training or serving; 0: equal priority")
     enhanced_generation_max_batch: int = Field(256, ge=1, description="the largest round the batch grows to "
                                                "while the share holds production below the demand and a "
                                                "bigger round writes more per second (a GPU)")
@@ -74,4 +77,5 @@ class EnhancedGenerationKeys(BaseModel):
                                   batch_size=self.enhanced_generation_batch_size,
                                   filter_quantile=self.enhanced_filter_quantile,
                                   prefix_schedule=self.enhanced_prefix_schedule,
-                                  models=self.enhanced_generation_models, **extra)
+                                  models=self.enhanced_generation_models,
+                                  niceness=self.enhanced_generation_niceness, **extra)

@@ -11,6 +11,7 @@ the KV-cache generator and writes the cut fragments with the model version that 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -223,7 +224,17 @@ class EnhancedSampleGenerator:
             return self.pacer.wait_s(self.fresh)
         return 0.05 if self._should_wait() else 0.0
 
+    def _lower_priority(self) -> None:
+        """Linux: a nice value for this thread only, set before its first torch op, so the math threads
+        it starts inherit it; the trainer's threads keep theirs and win the cores they share."""
+        if self.settings.niceness and hasattr(os, "setpriority"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.settings.niceness)
+            except OSError as e:  # not permitted: keep going at the normal priority
+                log.info("generator thread keeps its priority: %s", e)
+
     def _run(self) -> None:
+        self._lower_priority()
         while not self._stop.is_set():
             wait = self._wait_s()
             if wait > 0:
