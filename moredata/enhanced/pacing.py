@@ -1,6 +1,6 @@
 """How much the generation worker writes: sized by the trainer's demand, in a share of the machine's time.
 
-    pacer = DemandPacer(PacingSettings(reuse=2, share=0.1, idle_share=0.02, reserve=450), drawn=lambda: served)
+    pacer = DemandPacer(PacingSettings(reuse=2, share=0.05, idle_share=0.02, reserve=450), drawn=lambda: served)
     wait = pacer.wait_s(fresh=fragments_of_the_newest_model_in_the_ring)    # 0: write a round now
     pacer.on_round(fragments, busy_seconds)                                  # after it
 
@@ -42,7 +42,7 @@ MAX_ROUND_S = 1.0  # a round may grow only while it takes less than half of this
 @dataclass(frozen=True)
 class PacingSettings:
     reuse: float = 2.0  # times each fragment is drawn on average while rows are drawn
-    share: float = 0.1  # the most of the wall time the worker is busy while rows are drawn
+    share: float = 0.05  # the most of the wall time the worker is busy while rows are drawn
     idle_share: float = 0.02  # ... while none are (it only keeps the reserve fresh)
     reserve: int = 0  # fragments of the newest model to hold while nothing is drawn
     max_batch: int = 16  # the largest round the batch may grow to (the configured batch: no growth)

@@ -36,7 +36,7 @@ class EnhancedGenerationKeys(BaseModel):
     # pacing (moredata/enhanced/pacing.py): how much is written, sized by the demand, in a share of the time
     enhanced_generation_reuse: float = Field(2.0, ge=1.0, description="while rows are drawn, write one fragment "
                                              "per this many drawn (each fragment drawn this often on average)")
-    enhanced_generation_share: float = Field(0.1, gt=0.0, le=1.0, description="the most of the wall time the "
+    enhanced_generation_share: float = Field(0.05, gt=0.0, le=1.0, description="the most of the wall time the "
                                              "generator is busy while rows are drawn (it shares the trainer's "
                                              "cores or GPU); 1: no limit")
     enhanced_generation_idle_share: float = Field(0.02, gt=0.0, le=1.0, description="the same while no row is "
