@@ -220,6 +220,38 @@ def plot(name: str, rows: list[dict], png: Path, title: str) -> None:
     save_png(fig, png)
 
 
+def verdict(groups: list[dict], overfits: bool) -> dict:
+    """The issue's goals for one corpus, from the group means: overfitting corpora: auto at the best dropout
+    below the best p = 0 setting by more than the seed spread (the larger sd of the two), and at least as
+    good as p = 0.2; the others: auto within 0.01 of p = 0."""
+    p0 = [g for g in groups if g["setting"] == "p0"]
+    auto = [g for g in groups if g["setting"] == "auto"]
+    if not p0 or not auto:
+        return {}
+    best_p0 = min(p0, key=lambda g: g["best_mean"])
+    if not overfits:
+        a = auto[0]
+        gap = a["best_mean"] - best_p0["best_mean"]
+        return {"auto_minus_p0": round(gap, 4), "within_0.01": abs(gap) <= 0.01,
+                "lines": [f"goal: auto within 0.01 of p = 0: {a['best_mean']:.4f} vs {best_p0['best_mean']:.4f} "
+                          f"({gap:+.4f}): {'met' if abs(gap) <= 0.01 else 'missed'}"]}
+    at_best = [g for g in auto if g["dropout"] == best_p0["dropout"]] or auto
+    a = min(at_best, key=lambda g: g["best_mean"])
+    spread = max(a["best_sd"], best_p0["best_sd"])
+    gap = a["best_mean"] - best_p0["best_mean"]
+    out = {"best_p0": label(best_p0), "auto_minus_best_p0": round(gap, 4), "spread": spread,
+           "below_by_more_than_spread": gap < -spread}
+    lines = [f"goal: auto (dropout {a['dropout']}) {a['best_mean']:.4f} vs best p = 0 setting ({label(best_p0)}) "
+             f"{best_p0['best_mean']:.4f}: {gap:+.4f}, spread {spread:.4f}: {'met' if gap < -spread else 'missed'}"]
+    fixed = [g for g in groups if g["setting"] == "p0.2"]
+    if fixed:
+        f = fixed[0]
+        out |= {"auto_minus_p0.2": round(a["best_mean"] - f["best_mean"], 4), "auto_at_least_p0.2": a["best_mean"] <= f["best_mean"]}
+        lines.append(f"goal: auto {a['best_mean']:.4f} at least as good as p = 0.2 (dropout {f['dropout']}) "
+                     f"{f['best_mean']:.4f}: {'met' if a['best_mean'] <= f['best_mean'] else 'missed'}")
+    return out | {"lines": lines}
+
+
 def report(log: list[dict], out: Path, config: str) -> dict:
     result: dict = {"corpora": {}}
     for name in dict.fromkeys(r["corpus"] for r in log):
@@ -234,12 +266,15 @@ def report(log: list[dict], out: Path, config: str) -> dict:
                      f"{g['last_mean']:.4f} ({g['last_sd']:.4f})",
                      " ".join("-" if i is None else str(i) for i in g["p_first_iter"]),
                      " ".join(str(i) for i in g["best_iter"])] for g in groups]))
+        goals = verdict(groups, overfits)
+        for line in goals.get("lines", []):
+            print(line)
         png = out.with_name(f"{out.stem}_{name}.png")
         plot(name, rows, png, f"{name}: p = 0 under dropout / weight decay against enhanced data")
         keep = ("setting", "dropout", "weight_decay", "seed", "best_val_loss", "last_val_loss", "best_iter",
                 "max_p", "p_first_iter", "ms_per_iter", "evals")
         result["corpora"][name] = {"overfits": overfits, "rows": [{k: r[k] for k in keep} for r in rows],
-                                   "summary": groups, "png": png.name,
+                                   "summary": groups, "goals": goals, "png": png.name,
                                    "flags": [config, *COMMON, *CORPORA.get(name, (0, 0, []))[2]]}
     write_results(out, result, indent=1)
     print(f"\nwrote {out}")

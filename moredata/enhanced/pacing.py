@@ -60,7 +60,8 @@ class DemandPacer:
         self._written = RateMeter(maxlen=4096, clock=clock)
         self.min_batch = self.batch = batch_size
         self._throughput: dict[int, float] = {}  # fragments per busy second, by batch size (EMA)
-        self._next_start = 0.0  # monotonic time before which the share says wait
+        self._last_end = None  # when the last round ended, and how long it was busy: the share's pause
+        self._last_busy = 0.0  # follows from these and the share that applies now (a draw shortens it)
         self._share_bound = False  # the last wait was the share's (production is below the aim)
         self.busy_s = 0.0
         self.rounds = 0
@@ -87,9 +88,11 @@ class DemandPacer:
             if self.dormant and aim == 0:
                 return 0.25
             now = self._clock()
-            if now < self._next_start:
+            share = self.s.share if aim > 0 else self.s.idle_share
+            next_start = (self._last_end or 0.0) + self._last_busy * (1.0 / share - 1.0)
+            if now < next_start:
                 self._share_bound = aim > 0 and self._written.rate(WINDOW_S) < aim
-                return self._next_start - now
+                return next_start - now
             written = self._written.rate(WINDOW_S)
             if self.s.rate_cap > 0 and written >= self.s.rate_cap:
                 return 0.05
@@ -106,8 +109,7 @@ class DemandPacer:
             self.busy_s += busy_s
             self._written.add(fragments)
             drawing = self._drawn_meter.rate(WINDOW_S) > 0
-            share = self.s.share if drawing else self.s.idle_share
-            self._next_start = self._clock() + busy_s * (1.0 / share - 1.0)
+            self._last_end, self._last_busy = self._clock(), busy_s
             if busy_s > 0 and fragments > 0:
                 tp = fragments / busy_s
                 old = self._throughput.get(self.batch)

@@ -116,8 +116,9 @@ class TrainerSettings(ServiceSettings, EnhancedGenerationKeys):
     enhanced_max_probability: float = Field(0.3, gt=0.0, le=1.0, description="with 'auto': the highest share "
                                             "of enhanced rows")
     enhanced_auto_threshold: float = Field(0.2, ge=0.0, lt=1.0, description="with 'auto': the memorising "
-                                           "share (the part of the train loss's fall that did not reach val) "
-                                           "above which p rises; p reaches its maximum 0.2 above it")
+                                           "share (the part of the train loss's fall that did not reach val), "
+                                           "as fitted over the last 5 evaluations, below which p stays 0; above "
+                                           "it p rises as the forecast best point (share 1) comes near")
     enhanced_auto_min_epochs: float = Field(4.0, ge=0.0, description="with 'auto': p stays 0 until the run has "
                                             "seen its training split this many times (tokens trained on / the "
                                             "split's tokens)")

@@ -107,11 +107,12 @@ def test_service_paces_by_what_it_serves(redis_server, char_data, tmp_path):
         assert core.worker.pacer.wait_s(core.worker.fresh) > 0  # the reserve (64 / 4) is there: it rests
         kept = core.worker.kept
         assert kept < 64  # not the whole ring: nobody asked for it
-        for _ in range(20):
+
+        def drawn_and_written():  # a trainer drawing 16 fragments per look: demand while we wait
             list(stub.StreamSamples(generator_pb2.StreamSamplesRequest(batch_size=8, max_batches=2), timeout=10))
-            if core.worker.kept > kept:
-                break
-        assert wait_until(lambda: core.worker.kept > kept, 60)  # draws make it write on
+            return core.worker.kept > kept
+
+        assert wait_until(drawn_and_written, 120)  # draws make it write on
         st = stub.GetStatus(generator_pb2.GetStatusRequest(), timeout=5)
         assert st.fragments_served >= 16 and st.fragment_reuse > 0 and st.generation_batch >= 8
     finally:

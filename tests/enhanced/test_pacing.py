@@ -17,7 +17,7 @@ class Clock:
 
 
 def pacer(clock, drawn, **kw):
-    s = PacingSettings(**{"reuse": 2.0, "share": 0.1, "idle_share": 0.02, "reserve": 100, "max_batch": 128, **kw})
+    s = PacingSettings(**{"reuse": 2.0, "share": 0.05, "idle_share": 0.02, "reserve": 100, "max_batch": 128, **kw})
     return DemandPacer(s, lambda: drawn[0], batch_size=16, clock=clock)
 
 
@@ -43,9 +43,13 @@ def test_keeps_the_reserve_while_nothing_is_drawn_then_rests():
     assert p.wait_s(fresh=16) == 0.0
     assert p.wait_s(fresh=100) > 0  # the reserve is full and nobody draws: nothing to write
     assert p.aim() == 0.0
+    p.on_round(16, busy_s=0.2)  # a round, then a long idle pause (9.8 s) ...
+    clock.t += 1.0
+    drawn[0] += 500  # ... that a trainer's draws cut short: the 5% share's pause is 3.8 s, 1 s passed
+    assert p.wait_s(fresh=100) == pytest.approx(0.2 * (1 / 0.05 - 1) - 1.0)
 
 
-def test_aims_at_the_drawn_rate_over_reuse_in_a_tenth_of_the_time():
+def test_aims_at_the_drawn_rate_over_reuse_in_a_twentieth_of_the_time():
     clock, drawn = Clock(), [0]
     p = pacer(clock, drawn)
     for _ in range(20):  # 12 rows drawn every 0.1 s: 120 rows/s
@@ -55,7 +59,7 @@ def test_aims_at_the_drawn_rate_over_reuse_in_a_tenth_of_the_time():
     assert p.aim() == pytest.approx(120 / 2.0, rel=0.05)
     assert p.wait_s(fresh=10**6) == 0.0  # reserve full, but rows are drawn and nothing written yet
     p.on_round(16, busy_s=0.05)
-    assert p.wait_s(fresh=10**6) == pytest.approx(0.05 * 9)  # share 10% while drawing: 0.45 s of rest
+    assert p.wait_s(fresh=10**6) == pytest.approx(0.05 * 19)  # share 5% while drawing: 0.95 s of rest
 
 
 def test_stops_writing_once_the_aim_is_met():
