@@ -119,8 +119,8 @@ def planned(corpus: str, rows: list[dict], seeds: list[int], phases: list[str]) 
     stopped early has run the core of the comparison: 0: the first seed of p = 0 at every dropout (and on
     the corpora that do not overfit); 1: every seed of p = 0, auto and p = 0.2 at the best dropout (the
     best so far: the first seed's runs pick it); 2: auto on the corpora that do not overfit, their other
-    p = 0 seeds; 3: the other seeds of p = 0 at the other dropouts, weight decay 0.3 at the best dropout;
-    4: auto at the other dropouts."""
+    p = 0 seeds, the first seed of weight decay 0.3 at the best dropout; 3: the other seeds of p = 0 at
+    the other dropouts and of weight decay 0.3; 4: auto at the other dropouts."""
     overfits = CORPORA.get(corpus, (True,))[0]
     first = seeds[0]
     want: list[tuple[int, str, float, float, int]] = []
@@ -133,7 +133,7 @@ def planned(corpus: str, rows: list[dict], seeds: list[int], phases: list[str]) 
                 for seed in seeds]
         if best is not None:
             want += [(1, st, best, 0.1, seed) for st in ("auto", "p0.2") for seed in seeds]
-            want += [(3, "wd", best, STRONG_WD, seed) for seed in seeds]
+            want += [(2 if seed == first else 3, "wd", best, STRONG_WD, seed) for seed in seeds]
             want += [(4, "auto", d, 0.1, seed) for d in DROPOUTS if d != best for seed in seeds]
     return [(prio, {"corpus": corpus, "setting": "p0" if st == "wd" else st, "dropout": d, "weight_decay": wd,
                     "seed": seed}) for prio, st, d, wd, seed in want if st in phases]
