@@ -224,6 +224,15 @@ class EnhancedSampleGenerator:
             return self.pacer.wait_s(self.fresh)
         return 0.05 if self._should_wait() else 0.0
 
+    def _busy_s(self, t0: float, cpu0: float) -> float:
+        """What a round cost, for the pacer's share: on a GPU its wall time (the device time it took); on a
+        CPU the CPU time of this thread x torch's threads (its math threads work alongside it), not wall
+        time: a nice thread waits for the cores, and counting that wait as work starved it (a round of 16
+        fragments read as 4 s busy on a loaded 2-core machine, then a 76 s pause)."""
+        if self.settings.device != "cpu":
+            return time.monotonic() - t0
+        return (time.thread_time() - cpu0) * torch.get_num_threads()
+
     def _lower_priority(self) -> None:
         """Linux: a nice value for this thread only, set before its first torch op, so the math threads
         it starts inherit it; the trainer's threads keep theirs and win the cores they share."""
@@ -240,7 +249,7 @@ class EnhancedSampleGenerator:
             if wait > 0:
                 self._stop.wait(min(wait, 0.25))  # short: stop() and a rise in demand are noticed soon
                 continue
-            t0, written, failed = time.monotonic(), 0, False
+            t0, cpu0, written, failed = time.monotonic(), time.thread_time(), 0, False
             try:
                 written = self.generate_round()
                 self.failures, self.last_error = 0, ""
@@ -251,7 +260,7 @@ class EnhancedSampleGenerator:
                     log.warning("generator round failed (%d in a row): %s", self.failures, self.last_error)
                 failed = True
             if self.pacer is not None:
-                self.pacer.on_round(written, time.monotonic() - t0)
+                self.pacer.on_round(written, self._busy_s(t0, cpu0))
             if failed:  # short first retries: Redis restarts take a moment, then rounds must resume at once
                 self._stop.wait(min(0.1 * self.failures, 1.0))
 
