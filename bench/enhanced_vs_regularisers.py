@@ -118,15 +118,15 @@ def planned(corpus: str, rows: list[dict], seeds: list[int], phases: list[str]) 
     """(priority, run) of the runs of `corpus` that can start now, lowest priority first, so that a bench
     stopped early has run the core of the comparison: 0: the first seed of p = 0 at every dropout (and on
     the corpora that do not overfit); 1: every seed of p = 0, auto and p = 0.2 at the best dropout (the
-    best so far: the first seed's runs pick it); 2: auto on the corpora that do not overfit, their other
-    p = 0 seeds, the first seed of weight decay 0.3 at the best dropout; 3: the other seeds of p = 0 at
+    best so far: the first seed's runs pick it), the first seed of auto on the corpora that do not
+    overfit; 2: their other seeds, the first seed of weight decay 0.3 at the best dropout; 3: the other seeds of p = 0 at
     the other dropouts and of weight decay 0.3; 4: auto at the other dropouts."""
     overfits = CORPORA.get(corpus, (True,))[0]
     first = seeds[0]
     want: list[tuple[int, str, float, float, int]] = []
     if not overfits:
         want = [(0 if seed == first else 2, "p0", 0.0, 0.1, seed) for seed in seeds]
-        want += [(2, "auto", 0.0, 0.1, seed) for seed in seeds]
+        want += [(1 if seed == first else 2, "auto", 0.0, 0.1, seed) for seed in seeds]
     else:
         best = best_dropout(rows, corpus)
         want = [(0 if seed == first else (1 if d == best else 3), "p0", d, 0.1, seed) for d in DROPOUTS
