@@ -27,7 +27,7 @@ from moredata.enhanced.fragments import (
     generate_enhanced_samples_batch,
 )
 from moredata.enhanced.generation_settings import GenerationSettings
-from moredata.enhanced.pacing import DemandPacer
+from moredata.enhanced.pacing import DemandPacer, round_cost
 from moredata.enhanced.rate import RateMeter
 from moredata.enhanced.ring_buffer import EnhancedSampleBuffer
 from moredata.errors import FailedPrecondition, InvalidArgument
@@ -224,15 +224,6 @@ class EnhancedSampleGenerator:
             return self.pacer.wait_s(self.fresh)
         return 0.05 if self._should_wait() else 0.0
 
-    def _busy_s(self, t0: float, cpu0: float) -> float:
-        """What a round cost, for the pacer's share: on a GPU its wall time (the device time it took); on a
-        CPU the CPU time of this thread x torch's threads (its math threads work alongside it), not wall
-        time: a nice thread waits for the cores, and counting that wait as work starved it (a round of 16
-        fragments read as 4 s busy on a loaded 2-core machine, then a 76 s pause)."""
-        if self.settings.device != "cpu":
-            return time.monotonic() - t0
-        return (time.thread_time() - cpu0) * torch.get_num_threads()
-
     def _lower_priority(self) -> None:
         """Linux: a nice value for this thread only, set before its first torch op, so the math threads
         it starts inherit it; the trainer's threads keep theirs and win the cores they share."""
@@ -260,7 +251,7 @@ class EnhancedSampleGenerator:
                     log.warning("generator round failed (%d in a row): %s", self.failures, self.last_error)
                 failed = True
             if self.pacer is not None:
-                self.pacer.on_round(written, self._busy_s(t0, cpu0))
+                self.pacer.on_round(written, round_cost(self.settings.device, t0, cpu0))
             if failed:  # short first retries: Redis restarts take a moment, then rounds must resume at once
                 self._stop.wait(min(0.1 * self.failures, 1.0))
 

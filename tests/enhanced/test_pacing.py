@@ -2,9 +2,12 @@
 grows its rounds only where a bigger round writes more per second (a GPU), not on a CPU."""
 from __future__ import annotations
 
-import pytest
+import time
 
-from moredata.enhanced.pacing import DemandPacer, PacingSettings
+import pytest
+import torch  # noqa: F401 - loaded, as in the worker: round_cost's first call must not count torch's import
+
+from moredata.enhanced.pacing import DemandPacer, PacingSettings, round_cost
 from moredata.enhanced.rate import RateMeter
 
 
@@ -103,3 +106,12 @@ def test_rounds_grow_where_a_bigger_round_is_nearly_free_and_not_on_a_cpu():
     assert simulate(per_row_s=0.0001, fixed_s=0.2) == 128  # GPU-like: latency-bound rounds grow to max_batch
     assert simulate(per_row_s=0.0001, fixed_s=0.6) == 16  # but not a round that takes over MAX_ROUND_S / 2
     assert simulate(per_row_s=0.03, fixed_s=0.0) == 16  # CPU-like: time grows with the batch; it stays
+
+
+def test_a_cpu_round_costs_its_cpu_time_not_the_wait_for_a_core():
+    """A nice generator on a loaded machine waits for the cores: that wait is not work (counted as work, it
+    made the pause after each round 19 times the wait, and the generator starved)."""
+    t0, cpu0 = time.monotonic(), time.thread_time()
+    time.sleep(0.3)  # descheduled: wall time passes, this thread uses no CPU
+    assert round_cost("cpu", t0, cpu0) < 0.05
+    assert round_cost("cuda", t0, cpu0) >= 0.3  # on a GPU the wall time is the device time it took
