@@ -117,10 +117,11 @@ def best_dropout(rows: list[dict], corpus: str) -> float | None:
 def planned(corpus: str, rows: list[dict], seeds: list[int], phases: list[str]) -> list[tuple[int, dict]]:
     """(priority, run) of the runs of `corpus` that can start now, lowest priority first, so that a bench
     stopped early has run the core of the comparison: 0: the first seed of p = 0 at every dropout (and on
-    the corpora that do not overfit); 1: every seed of p = 0, auto and p = 0.2 at the best dropout (the
-    best so far: the first seed's runs pick it), the first seed of auto on the corpora that do not
-    overfit; 2: their other seeds, the first seed of weight decay 0.3 at the best dropout; 3: the other seeds of p = 0 at
-    the other dropouts and of weight decay 0.3; 4: auto at the other dropouts."""
+    the corpora that do not overfit); 1: every seed of p = 0 and auto at the best dropout (the best so
+    far: the first seed's runs pick it), the first seed of p = 0.2 there and of auto on the corpora that
+    do not overfit; 2: their other seeds, the first seed of weight decay 0.3 at the best dropout; 3: the
+    other seeds of p = 0 at the other dropouts, of weight decay 0.3 and of p = 0.2; 4: auto at the other
+    dropouts."""
     overfits = CORPORA.get(corpus, (True,))[0]
     first = seeds[0]
     want: list[tuple[int, str, float, float, int]] = []
@@ -132,7 +133,8 @@ def planned(corpus: str, rows: list[dict], seeds: list[int], phases: list[str]) 
         want = [(0 if seed == first else (1 if d == best else 3), "p0", d, 0.1, seed) for d in DROPOUTS
                 for seed in seeds]
         if best is not None:
-            want += [(1, st, best, 0.1, seed) for st in ("auto", "p0.2") for seed in seeds]
+            want += [(1, "auto", best, 0.1, seed) for seed in seeds]
+            want += [(1 if seed == first else 3, "p0.2", best, 0.1, seed) for seed in seeds]
             want += [(2 if seed == first else 3, "wd", best, STRONG_WD, seed) for seed in seeds]
             want += [(4, "auto", d, 0.1, seed) for d in DROPOUTS if d != best for seed in seeds]
     return [(prio, {"corpus": corpus, "setting": "p0" if st == "wd" else st, "dropout": d, "weight_decay": wd,
