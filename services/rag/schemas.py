@@ -93,7 +93,8 @@ class GenerateIn(QueryIn):
     top_k: int = Field(3, ge=1)
     max_length: int = Field(200, ge=1, description="at most the service's max_new_tokens (the maximum below)")
     temperature: float = Field(0.8, gt=0, le=10)
-    seed: int | None = None
+    # torch's generator takes a 64-bit seed: a larger one was a 500 (ValueError: Overflow when unpacking)
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="sampling seed (0 to 2^63 - 1); none: random")
 
 
 class SourceOut(BaseModel):
