@@ -15,8 +15,9 @@ rows per iteration. So the worker writes what is drawn, in both directions:
 - **While nothing is drawn** (auto's p = 0, a trainer not yet asking) it keeps a *reserve*: `reserve`
   fragments written by the newest model, what the first evaluation interval at the highest p draws. Each
   new best checkpoint makes the reserve stale, and it is written again.
-- **Time share.** A round that took t seconds busy is followed by a pause of t (1 / share - 1): the worker
-  is busy at most `share` of the wall time while rows are drawn and `idle_share` while none are (the CPU
+- **Time share.** A round that cost t seconds (round_cost: CPU time on a CPU, wall time on a GPU) is
+  followed by a pause of t (1 / share - 1), with the share that applies at the time of asking: the worker
+  is busy at most `share` of the time while rows are drawn and `idle_share` while none are (the CPU
   trainer shares its cores with it; on a GPU the same share bounds the device time it takes).
 - **Batch size.** While the share is what holds production below the aim, the round's batch doubles as
   long as doubling raises the fragments per busy second by a quarter or more (a GPU: a round of 128 costs
